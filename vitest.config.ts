@@ -1,0 +1,38 @@
+import { defineConfig } from 'vitest/config';
+
+const ignored = ['node_modules/**', 'dist/**'];
+
+// Three projects (see README "Tests"): unit needs no root; root makes throwaway namespaces;
+// integration drives real dockerd and the built plugins, one file at a time.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['**/*.test.ts'],
+          exclude: [...ignored, '**/*.root.test.ts', 'integration/**'],
+        },
+      },
+      {
+        test: {
+          name: 'root',
+          include: ['**/*.root.test.ts'],
+          exclude: [...ignored, 'integration/**'],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['integration/**/*.test.ts'],
+          exclude: ignored,
+          globalSetup: ['integration/support/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+    ],
+  },
+});
