@@ -1,0 +1,47 @@
+/**
+ * @module The error family that reaches the wire. The plugin server turns a thrown {@link PluginError}
+ * into its `status` and `{"Err": message}`; anything else becomes a 500 with the error's message.
+ * Tests and callers branch on the class or on `code`, never on message text.
+ */
+
+export class PluginError extends Error {
+  /** Stable machine-readable code, e.g. `ERR_NOT_FOUND`. */
+  readonly code: string;
+  /** HTTP status the plugin server answers with. */
+  readonly status: number;
+
+  constructor(message: string, opts: { code?: string; status?: number; cause?: unknown } = {}) {
+    super(message, { cause: opts.cause });
+    this.name = new.target.name;
+    this.code = opts.code ?? 'ERR_PLUGIN';
+    this.status = opts.status ?? 500;
+  }
+}
+
+/** The request did not parse or validate; nothing was changed. HTTP 400. */
+export class InvalidRequestError extends PluginError {
+  constructor(message: string, opts: { cause?: unknown } = {}) {
+    super(message, { code: 'ERR_INVALID_REQUEST', status: 400, ...opts });
+  }
+}
+
+/** A named object (network, endpoint, pool, volume) does not exist. */
+export class NotFoundError extends PluginError {
+  constructor(message: string, opts: { cause?: unknown } = {}) {
+    super(message, { code: 'ERR_NOT_FOUND', ...opts });
+  }
+}
+
+/** The request conflicts with existing state (overlap, in use, already exists with other settings). */
+export class ConflictError extends PluginError {
+  constructor(message: string, opts: { cause?: unknown } = {}) {
+    super(message, { code: 'ERR_CONFLICT', ...opts });
+  }
+}
+
+/** The operation is valid but not offered (a missing kernel feature, a swarm-only call). */
+export class UnsupportedError extends PluginError {
+  constructor(message: string, opts: { cause?: unknown } = {}) {
+    super(message, { code: 'ERR_UNSUPPORTED', ...opts });
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * @module The Docker plugin HTTP server on a unix socket, shared by tsnet, tsipam and tsvol.
+ *
+ * Follows what dockerd really sends (plugin-protocol.md §1): POST `/Interface.Method`, no
+ * Content-Type, sometimes an empty body. Every body is parsed as JSON whatever the headers, and an
+ * empty one counts as `{}`. Answers: 200 + JSON on success (at least `{}`), 400 + `{"Err"}` for a
+ * body that does not parse or validate (the driver never sees it), 404 for an unknown method, 413 for
+ * an oversized body, 500 + `{"Err"}` for a failed operation. One JSON log line per request.
+ *
+ * Built on node:http rather than express: the protocol is a fixed table of POST routes whose bodies
+ * must be read without regard to Content-Type, so express's router and body parsers would be bypassed
+ * anyway; node:http keeps start-up and per-call cost minimal (see bench/protocol-latency.ts).
+ */
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { dirname } from 'node:path';
+import type { BoundInterface } from './api.js';
+import { InvalidRequestError, PluginError } from './errors.js';
+import { describeIssues } from './validate.js';
+import { errorFields, type Logger } from '../log.js';
+
+export const CONTENT_TYPE = 'application/vnd.docker.plugins.v1.2+json';
+export const DEFAULT_MAX_BODY = 1024 * 1024;
+
+export interface PluginServerOptions {
+  socketPath: string;
+  interfaces: BoundInterface[];
+  log: Logger;
+  /** Largest accepted request body in bytes (default 1 MiB). */
+  maxBodyBytes?: number;
+}
+
+class BodyTooLargeError extends PluginError {
+  constructor(limit: number) {
+    super(`request body larger than ${limit} bytes`, { code: 'ERR_BODY_TOO_LARGE', status: 413 });
+  }
+}
+
+/** Keys whose values identify the object a request acts on; logged shortened to 12 characters. */
+const ID_KEYS = ['NetworkID', 'EndpointID', 'PoolID', 'Name', 'ID', 'Address'] as const;
+
+function shortIds(body: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (body === null || typeof body !== 'object') return out;
+  for (const key of ID_KEYS) {
+    const v = (body as Record<string, unknown>)[key];
+    if (typeof v === 'string' && v !== '') out[key] = key.endsWith('ID') && key !== 'PoolID' ? v.slice(0, 12) : v;
+  }
+  return out;
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        reject(new BodyTooLargeError(limit));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => failed || resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', (err) => failed || reject(err));
+  });
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new InvalidRequestError(`request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Removes a leftover socket file at `path` if nobody listens on it; refuses to touch anything else. */
+async function prepareSocketPath(path: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!st.isSocket()) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
+  const live = await new Promise<boolean>((resolve) => {
+    const sock = connect(path);
+    sock.once('connect', () => {
+      sock.destroy();
+      resolve(true);
+    });
+    sock.once('error', () => resolve(false));
+  });
+  if (live) throw new Error(`another process is already serving ${path}`);
+  await unlink(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+}
+
+export class PluginServer {
+  readonly socketPath: string;
+  readonly #server: Server;
+  readonly #interfaces: Map<string, BoundInterface>;
+  readonly #log: Logger;
+  readonly #maxBody: number;
+  #closing: Promise<void> | undefined;
+
+  private constructor(opts: PluginServerOptions) {
+    this.socketPath = opts.socketPath;
+    this.#interfaces = new Map(opts.interfaces.map((i) => [i.name, i]));
+    this.#log = opts.log;
+    this.#maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+    this.#server = createServer((req, res) => void this.#handle(req, res));
+    this.#server.keepAliveTimeout = 60_000; // dockerd keeps idle connections for 30 s
+  }
+
+  /** Starts serving on `socketPath` (mode 0600), replacing a stale socket file. */
+  static async listen(opts: PluginServerOptions): Promise<PluginServer> {
+    const server = new PluginServer(opts);
+    await prepareSocketPath(opts.socketPath);
+    const listening = new Promise<void>((resolve, reject) => {
+      server.#server.once('error', reject);
+      server.#server.once('listening', () => {
+        server.#server.off('error', reject);
+        resolve();
+      });
+    });
+    // The socket file is created with the umask: make it root-only from its first instant. node:http
+    // binds a unix socket synchronously inside listen(), so the umask is restored before any other code runs.
+    const oldMask = process.umask(0o177);
+    try {
+      server.#server.listen(opts.socketPath);
+    } finally {
+      process.umask(oldMask);
+    }
+    await listening;
+    await chmod(opts.socketPath, 0o600);
+    return server;
+  }
+
+  /**
+   * Stops accepting, lets in-flight requests finish, and removes the socket file (libuv unlinks a
+   * listening unix socket when it closes). Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeIdleConnections();
+    });
+    return this.#closing;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    let status = 200;
+    let payload: object;
+    let body: unknown;
+    let failure: unknown;
+    try {
+      if (req.method !== 'POST') throw new PluginError(`method ${req.method} not allowed: plugin calls are POST`, { status: 405, code: 'ERR_METHOD' });
+      const text = await readBody(req, this.#maxBody);
+      payload = await this.#dispatch(path, text, (b) => (body = b));
+    } catch (err) {
+      failure = err;
+      status = err instanceof PluginError ? err.status : 500;
+      payload = { Err: err instanceof Error ? err.message : String(err) };
+    }
+    const json = JSON.stringify(payload);
+    res.writeHead(status, { 'Content-Type': CONTENT_TYPE, 'Content-Length': Buffer.byteLength(json) });
+    res.end(json);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    const fields = { call: path.slice(1), ...shortIds(body), status, ms: Math.round(ms * 1000) / 1000 };
+    if (failure === undefined) this.#log.info('request', fields);
+    else if (status >= 500) this.#log.error('request failed', { ...fields, ...errorFields(failure) });
+    else this.#log.warn('request rejected', { ...fields, err: (failure as Error).message });
+  }
+
+  async #dispatch(path: string, text: string, seen: (body: unknown) => void): Promise<object> {
+    if (path === '/Plugin.Activate') return { Implements: [...this.#interfaces.keys()].filter((n) => !n.startsWith('Tsnet')) };
+    const m = /^\/([A-Za-z]+)\.([A-Za-z]+)$/.exec(path);
+    const method = m && this.#interfaces.get(m[1]!)?.methods.get(m[2]!);
+    if (!m || !method) {
+      throw new PluginError(`unknown method ${path}: this plugin implements ${[...this.#interfaces.keys()].join(', ')}`, {
+        status: 404,
+        code: 'ERR_UNKNOWN_METHOD',
+      });
+    }
+    const raw = parseJson(text);
+    seen(raw);
+    const parsed = method.schema.safeParse(raw);
+    if (!parsed.success) throw new InvalidRequestError(`invalid ${m[1]}.${m[2]} request: ${describeIssues(parsed.error)}`);
+    return (await method.handle(parsed.data)) ?? {};
+  }
+}
