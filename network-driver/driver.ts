@@ -1,0 +1,230 @@
+/**
+ * @module tsnet's NetworkDriver: validates and persists networks and endpoints, serialises work per
+ * network, and hands the kernel side to the network's mode. Every handler is idempotent: a repeated
+ * create returns what exists, a delete or leave of something unknown succeeds (dockerd replays those
+ * after restarts, plugin-protocol.md §1.6).
+ */
+import { KeyedMutex } from '../common/keyed-mutex.js';
+import type { Logger } from '../common/log.js';
+import { ConflictError, InvalidRequestError, NotFoundError, UnsupportedError } from '../common/protocol/errors.js';
+import type { NetworkDriverApi } from '../common/protocol/network-api.js';
+import type { Collection, Store } from '../common/store/store.js';
+import type { NetworkMode } from './modes/mode.js';
+import { readNetworkOptions } from './options.js';
+import { endpointKey, type EndpointRecord, type NetworkRecord } from './records.js';
+
+const short = (id: string) => id.slice(0, 12);
+
+export class NetworkDriver implements NetworkDriverApi {
+  readonly #modes: Map<string, NetworkMode>;
+  readonly #store: Store;
+  readonly #networks: Collection<NetworkRecord>;
+  readonly #endpoints: Collection<EndpointRecord>;
+  readonly #lock = new KeyedMutex();
+  readonly #log: Logger;
+
+  constructor(opts: { modes: NetworkMode[]; store: Store; log: Logger }) {
+    this.#modes = new Map(opts.modes.map((m) => [m.name, m]));
+    this.#store = opts.store;
+    this.#networks = opts.store.collection<NetworkRecord>('networks');
+    this.#endpoints = opts.store.collection<EndpointRecord>('endpoints');
+    this.#log = opts.log;
+  }
+
+  /** Reconciles the kernel with the store, mode by mode. A failing mode is logged, not fatal. */
+  async restore(): Promise<void> {
+    const nets = (await this.#networks.entries()).map(([, n]) => n);
+    const eps = (await this.#endpoints.entries()).map(([, e]) => e);
+    const known = new Set(nets.map((n) => n.id));
+    const orphans = eps.filter((e) => !known.has(e.networkId));
+    if (orphans.length > 0) {
+      this.#log.warn('removing endpoints of unknown networks', { endpoints: orphans.map((e) => short(e.id)) });
+      await this.#store.batch(orphans.map((e) => this.#endpoints.delOp(endpointKey(e.networkId, e.id))));
+    }
+    for (const mode of this.#modes.values()) {
+      const mine = nets.filter((n) => n.mode === mode.name);
+      const ids = new Set(mine.map((n) => n.id));
+      try {
+        await mode.restore(mine, eps.filter((e) => ids.has(e.networkId)));
+      } catch (err) {
+        this.#log.warn('restore failed', { mode: mode.name, err: (err as Error).message });
+      }
+    }
+    this.#log.info('restored', { networks: nets.length, endpoints: eps.length - orphans.length });
+  }
+
+  async getCapabilities() {
+    return { Scope: 'local' as const, ConnectivityScope: 'local' as const, GwAllocChecker: false };
+  }
+
+  async gwAllocCheck() {
+    return { SkipIPv4: false, SkipIPv6: false };
+  }
+
+  async createNetwork(req: Parameters<NetworkDriverApi['createNetwork']>[0]) {
+    const opts = readNetworkOptions(req.Options);
+    const mode = this.#modes.get(opts.mode);
+    if (!mode) {
+      throw new InvalidRequestError(`unknown mode "${opts.mode}" (available: ${[...this.#modes.keys()].join(', ')})`);
+    }
+    const options = mode.parseOptions(opts.generic);
+    return this.#lock.run(req.NetworkID, async () => {
+      const existing = await this.#networks.get(req.NetworkID);
+      if (existing) {
+        if (existing.mode !== mode.name) {
+          throw new ConflictError(`network ${short(req.NetworkID)} already exists with mode ${existing.mode}`);
+        }
+        await mode.createNetwork(existing);
+        return {};
+      }
+      const net: NetworkRecord = {
+        v: 1,
+        id: req.NetworkID,
+        mode: mode.name,
+        options,
+        internal: opts.internal,
+        enableIpv6: opts.enableIpv6,
+        ipv4: req.IPv4Data,
+        ipv6: req.IPv6Data,
+        createdAt: new Date().toISOString(),
+      };
+      await mode.createNetwork(net);
+      try {
+        await this.#networks.put(net.id, net);
+      } catch (err) {
+        await mode.deleteNetwork(net).catch(() => undefined);
+        throw err;
+      }
+      this.#log.info('network created', { NetworkID: short(net.id), mode: mode.name });
+      return {};
+    });
+  }
+
+  async deleteNetwork(req: { NetworkID: string }) {
+    return this.#lock.run(req.NetworkID, async () => {
+      const net = await this.#networks.get(req.NetworkID);
+      if (!net) return {};
+      const eps = await this.#endpointsOf(net.id);
+      const mode = this.#modeOf(net);
+      for (const ep of eps) await mode.deleteEndpoint(net, ep);
+      await mode.deleteNetwork(net);
+      await this.#store.batch([...eps.map((e) => this.#endpoints.delOp(endpointKey(net.id, e.id))), this.#networks.delOp(net.id)]);
+      this.#log.info('network deleted', { NetworkID: short(net.id), staleEndpoints: eps.length });
+      return {};
+    });
+  }
+
+  async allocateNetwork(): Promise<never> {
+    throw new UnsupportedError('tsnet has local scope: AllocateNetwork is only sent to global-scope drivers by a swarm manager');
+  }
+
+  async freeNetwork(): Promise<never> {
+    throw new UnsupportedError('tsnet has local scope: FreeNetwork is only sent to global-scope drivers by a swarm manager');
+  }
+
+  async createEndpoint(req: Parameters<NetworkDriverApi['createEndpoint']>[0]) {
+    return this.#lock.run(req.NetworkID, async () => {
+      const net = await this.#network(req.NetworkID);
+      const key = endpointKey(net.id, req.EndpointID);
+      const existing = await this.#endpoints.get(key);
+      if (existing) return existing.mac !== '' && req.Interface.MacAddress === '' ? { Interface: { MacAddress: existing.mac } } : {};
+      const ep: EndpointRecord = {
+        v: 1,
+        networkId: net.id,
+        id: req.EndpointID,
+        address: req.Interface.Address,
+        addressIpv6: req.Interface.AddressIPv6,
+        mac: req.Interface.MacAddress,
+        state: {},
+      };
+      const mode = this.#modeOf(net);
+      const made = await mode.createEndpoint(net, ep);
+      const filledMac = ep.mac === '' && made.mac !== undefined;
+      const stored: EndpointRecord = { ...ep, mac: filledMac ? made.mac! : ep.mac, state: made.state };
+      try {
+        await this.#endpoints.put(key, stored);
+      } catch (err) {
+        await mode.deleteEndpoint(net, stored).catch(() => undefined);
+        throw err;
+      }
+      // Docker rejects any field it already set, even with the same value (plugin-protocol.md §2.6).
+      return filledMac ? { Interface: { MacAddress: stored.mac } } : {};
+    });
+  }
+
+  async deleteEndpoint(req: { NetworkID: string; EndpointID: string }) {
+    return this.#lock.run(req.NetworkID, async () => {
+      const net = await this.#networks.get(req.NetworkID);
+      const key = endpointKey(req.NetworkID, req.EndpointID);
+      const ep = await this.#endpoints.get(key);
+      if (!net || !ep) return {};
+      await this.#modeOf(net).deleteEndpoint(net, ep);
+      await this.#endpoints.del(key);
+      return {};
+    });
+  }
+
+  async endpointOperInfo(req: { NetworkID: string; EndpointID: string }) {
+    const net = await this.#networks.get(req.NetworkID);
+    const ep = await this.#endpoints.get(endpointKey(req.NetworkID, req.EndpointID));
+    if (!net || !ep) return { Value: {} };
+    return { Value: { mode: net.mode, ...this.#modeOf(net).operInfo(net, ep) } };
+  }
+
+  async join(req: Parameters<NetworkDriverApi['join']>[0]) {
+    return this.#lock.run(req.NetworkID, async () => {
+      const net = await this.#network(req.NetworkID);
+      const key = endpointKey(net.id, req.EndpointID);
+      const ep = await this.#endpoints.get(key);
+      if (!ep) throw new NotFoundError(`endpoint ${short(req.EndpointID)} not found on network ${short(net.id)}`);
+      const joined = await this.#modeOf(net).join(net, { ...ep, sandboxKey: req.SandboxKey });
+      await this.#endpoints.put(key, { ...ep, sandboxKey: req.SandboxKey, state: joined.state });
+      return joined.response;
+    });
+  }
+
+  async leave(req: { NetworkID: string; EndpointID: string }) {
+    return this.#lock.run(req.NetworkID, async () => {
+      const net = await this.#networks.get(req.NetworkID);
+      const key = endpointKey(req.NetworkID, req.EndpointID);
+      const ep = await this.#endpoints.get(key);
+      if (!net || !ep) return {};
+      await this.#modeOf(net).leave(net, ep);
+      const { sandboxKey: _left, ...rest } = ep;
+      await this.#endpoints.put(key, rest);
+      return {};
+    });
+  }
+
+  async programExternalConnectivity() {
+    return {};
+  }
+
+  async revokeExternalConnectivity() {
+    return {};
+  }
+
+  async discoverNew() {
+    return {};
+  }
+
+  async discoverDelete() {
+    return {};
+  }
+
+  async #network(id: string): Promise<NetworkRecord> {
+    const net = await this.#networks.get(id);
+    if (!net) throw new NotFoundError(`network ${short(id)} not found (tsnet has no record of it)`);
+    return net;
+  }
+
+  async #endpointsOf(networkId: string): Promise<EndpointRecord[]> {
+    return (await this.#endpoints.entries(`${networkId}/`)).map(([, e]) => e);
+  }
+
+  #modeOf(net: NetworkRecord): NetworkMode {
+    const mode = this.#modes.get(net.mode);
+    if (!mode) throw new UnsupportedError(`network ${short(net.id)} uses mode ${net.mode}, which this build does not have`);
+    return mode;
+  }
+}

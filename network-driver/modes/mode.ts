@@ -1,0 +1,32 @@
+/**
+ * @module The interface every tsnet mode (none, bridge, overlay, macvlan) implements. The driver
+ * (network-driver/driver.ts) owns validation of the common fields, the store and locking; a mode only
+ * decides what its kernel objects are and asks common/kernel to make them. Every method must be
+ * idempotent: Docker retries, and restore() re-runs them after a crash.
+ */
+import type { JoinResponse } from '../../common/protocol/network-api.js';
+import type { EndpointRecord, NetworkRecord } from '../records.js';
+
+export interface NetworkMode {
+  readonly name: string;
+  /** The `-o` options this mode accepts (besides `mode`), for validation messages. */
+  readonly optionNames: readonly string[];
+  /** Checks and normalises `-o` options; throws InvalidRequestError naming a bad one. Pure. */
+  parseOptions(generic: Record<string, string>): Record<string, string>;
+  /** Makes the network's kernel objects (bridge, VXLAN, …). */
+  createNetwork(net: NetworkRecord): Promise<void>;
+  /** Removes them; missing objects count as removed. */
+  deleteNetwork(net: NetworkRecord): Promise<void>;
+  /** Prepares an endpoint; may fill fields Docker left empty (a MAC). Returns mode state to persist. */
+  createEndpoint(net: NetworkRecord, ep: EndpointRecord): Promise<{ mac?: string; state: Record<string, unknown> }>;
+  /** Removes what createEndpoint/join made for the endpoint. */
+  deleteEndpoint(net: NetworkRecord, ep: EndpointRecord): Promise<void>;
+  /** Creates the interface Docker moves into the sandbox, and says how to configure it. */
+  join(net: NetworkRecord, ep: EndpointRecord): Promise<{ response: JoinResponse; state: Record<string, unknown> }>;
+  /** Undoes join, while the interface may still be inside the container (Docker moves it back later). */
+  leave(net: NetworkRecord, ep: EndpointRecord): Promise<void>;
+  /** Mode-specific data for EndpointOperInfo; called often, so cheap. */
+  operInfo(net: NetworkRecord, ep: EndpointRecord): Record<string, unknown>;
+  /** On start-up: makes the kernel match the stored networks and endpoints, and removes what no record owns. */
+  restore(nets: NetworkRecord[], endpoints: EndpointRecord[]): Promise<void>;
+}
