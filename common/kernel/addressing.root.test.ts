@@ -1,0 +1,10 @@
+import { afterAll, describe } from 'vitest';
+import { removeLinksChildBuild } from '../testing/links-in-netns.js';
+import { isRoot } from '../testing/netns.js';
+import { runAddressingContract } from './addressing.contract.js';
+import { TARGETS } from './links.contract.js';
+
+describe.skipIf(!isRoot)('kernel addressing', () => {
+  afterAll(removeLinksChildBuild);
+  for (const [label, makeTarget] of TARGETS) runAddressingContract(label, makeTarget);
+});

@@ -1,0 +1,9 @@
+import { afterAll, describe } from 'vitest';
+import { removeLinksChildBuild } from '../testing/links-in-netns.js';
+import { isRoot } from '../testing/netns.js';
+import { TARGETS, runLinksContract } from './links.contract.js';
+
+describe.skipIf(!isRoot)('kernel links', () => {
+  afterAll(removeLinksChildBuild);
+  for (const [label, makeTarget] of TARGETS) runLinksContract(label, makeTarget);
+});
