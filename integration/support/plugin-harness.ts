@@ -17,13 +17,10 @@ import { join } from 'node:path';
 import { detachDevices, listLoops } from '../../common/kernel/loop.js';
 import { isUnder } from '../../common/kernel/mount-info.js';
 import { postRaw } from '../../common/protocol/client.js';
+import { SOCKET_NAMES, type PluginKind } from '../../common/plugin.js';
 import { mountsMatching, mustRun, pollUntil, repoRoot, tryRun, unmountLazy, waitForExit, type TryRunResult } from './system.js';
 
-/** The plugins one `tsnet serve` process can serve. */
-export type PluginKind = 'network' | 'ipam' | 'volume';
-
 const ALL_KINDS: readonly PluginKind[] = ['network', 'ipam', 'volume'];
-const SOCKET_FILE: Record<PluginKind, string> = { network: 'tsnet.sock', ipam: 'tsipam.sock', volume: 'tsvol.sock' };
 const SPEC_SUFFIX: Record<PluginKind, string> = { network: 'net', ipam: 'ipam', volume: 'vol' };
 
 /** Where dockerd looks for v1 plugin spec files. */
@@ -93,7 +90,7 @@ export async function startSuite(opts: StartSuiteOptions = {}): Promise<SuiteHan
   if (!opts.command && !existsSync(argv[1]!)) throw new Error(`${argv[1]} does not exist: build first with \`npx tsc -p .\``);
   const kinds = (f: (k: PluginKind) => string) => Object.fromEntries(ALL_KINDS.map((k) => [k, f(k)])) as Record<PluginKind, string>;
   const driverNames = kinds((k) => `tstest${hex}${SPEC_SUFFIX[k]}`);
-  const sockets = kinds((k) => join(pluginsDir, SOCKET_FILE[k]));
+  const sockets = kinds((k) => join(pluginsDir, SOCKET_NAMES[k]));
   const specFiles = served.map((k) => join(DOCKER_SPEC_DIR, `${driverNames[k]}.spec`));
 
   let output = '';
