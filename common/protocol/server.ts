@@ -178,9 +178,11 @@ export class PluginServer {
     res.end(json);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     const fields = { call: path.slice(1), ...shortIds(body), status, ms: Math.round(ms * 1000) / 1000 };
+    // A PluginError is an answer the driver chose (overlap, not found, bad input): a warning. Anything
+    // else escaped a driver unexpectedly and is logged with its stack.
     if (failure === undefined) this.#log.info('request', fields);
-    else if (status >= 500) this.#log.error('request failed', { ...fields, ...errorFields(failure) });
-    else this.#log.warn('request rejected', { ...fields, err: (failure as Error).message });
+    else if (failure instanceof PluginError) this.#log.warn('request refused', { ...fields, err: failure.message });
+    else this.#log.error('request failed', { ...fields, ...errorFields(failure) });
   }
 
   async #dispatch(path: string, text: string, seen: (body: unknown) => void): Promise<object> {
