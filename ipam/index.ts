@@ -1,0 +1,21 @@
+/**
+ * @module tsipam's entry point for `tsnet serve`: reads the default-pool configuration, loads the
+ * allocator's state from the plugin's store, and returns the IpamDriver and TsnetIpam interfaces.
+ */
+import type { PluginFactory } from '../common/plugin.js';
+import { bindIpamDriver } from '../common/protocol/ipam-api.js';
+import { bindIpamAdmin } from './admin.js';
+import { IpamAllocator } from './allocator.js';
+import { hostIdentity, readConfig, resolveConfig } from './config.js';
+import { formatDefaultPool } from './default-pools.js';
+import { createIpamDriver } from './driver.js';
+import { hostRoutePrefixes } from './host-routes.js';
+import { StorePersistence } from './store-persistence.js';
+
+/** Builds tsipam; fails (refusing to start) on an unreadable default-pool configuration. */
+export const createIpamPlugin: PluginFactory = async ({ stateDir, store, log }) => {
+  const defaultPools = resolveConfig(await readConfig(stateDir), await hostIdentity());
+  log.info('default pools', { local: defaultPools.LocalDefault.map(formatDefaultPool), global: defaultPools.GlobalDefault.map(formatDefaultPool) });
+  const allocator = await IpamAllocator.open({ persistence: new StorePersistence(store), defaultPools, hostRoutes: hostRoutePrefixes, log });
+  return { interfaces: [bindIpamDriver(createIpamDriver(allocator)), bindIpamAdmin(allocator)] };
+};
