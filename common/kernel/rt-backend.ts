@@ -7,7 +7,6 @@
  */
 import type { Errno } from './rt-errors.js';
 import { IpRoute2Backend } from './rt-iproute2.js';
-import { NetlinkBackend } from './rt-netlink.js';
 import type { AddressInfo, FdbEntry, LinkInfo, MacvlanMode, NeighborInfo, RouteInfo, RouteSpec } from './link-types.js';
 
 /** Everything one create request sets. The back end creates it up (if asked) in as few requests as it can. */
@@ -72,8 +71,27 @@ export interface RtBackend {
 
 let own: RtBackend | undefined;
 
+/**
+ * The netlink back end, loaded on first use: the `netlink` package costs 70–150 ms to load, which a
+ * process that only works in named namespaces (engine-lite) should not pay. Every method is async, so
+ * each one simply awaits the loaded back end.
+ */
+function lazyNetlinkBackend(): RtBackend {
+  let loaded: Promise<RtBackend> | undefined;
+  const load = () => (loaded ??= import('./rt-netlink.js').then((m) => new m.NetlinkBackend()));
+  return new Proxy({ netns: undefined } as RtBackend, {
+    get(target, key: keyof RtBackend) {
+      if (key === 'netns') return target.netns;
+      return async (...args: unknown[]) => {
+        const backend = await load();
+        return (backend[key] as (...a: unknown[]) => Promise<unknown>).apply(backend, args);
+      };
+    },
+  });
+}
+
 /** The back end for `netns`: netlink for the process's own namespace (undefined), `ip -n` for a named one. */
 export function backendFor(netns: string | undefined): RtBackend {
-  if (netns === undefined) return (own ??= new NetlinkBackend());
+  if (netns === undefined) return (own ??= lazyNetlinkBackend());
   return new IpRoute2Backend(netns);
 }
