@@ -1,0 +1,93 @@
+/**
+ * `engine-lite run --rm IMAGE true` against `docker run --rm IMAGE true` on the same busybox image,
+ * side by side in one run, through each CLI as a user would: without a network (`--network none`,
+ * which is engine-lite's default; dockerd's default bridge is not usable on the test hosts), and on a
+ * tsnet `mode=none` network (the plugin path: IPAM address, endpoint, join, and the reverse). Each
+ * round runs both engines in alternating order, so drift hits both alike; `node -e 0` is timed too,
+ * as the floor any Node CLI pays. Prints a table (median and p90 wall time, ratio of medians), then
+ * one JSON line. Needs root and a dockerd; starts its own `tsnet serve` (build first).
+ *
+ *   node dist/bench/engine-lite-run.js [rounds=30]
+ */
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { engineLiteRuntime, type EngineLiteRuntime } from '../integration/support/engine-lite-runtime.js';
+import { startSuite, type SuiteHandle } from '../integration/support/plugin-harness.js';
+import { dockerRuntime, type Runtime } from '../integration/support/runtime.js';
+import { ensureTestImage, mustRun, tryRun } from '../integration/support/system.js';
+import { percentile, printTable } from './stats.js';
+
+const rounds = Number(process.argv[2] ?? 30);
+const WARMUP = 3;
+
+type Engine = 'docker' | 'engine-lite';
+
+/** Wall time of one CLI command, in ms; throws if it fails. */
+async function timed(rt: Runtime, args: string[]): Promise<number> {
+  const t0 = performance.now();
+  const r = await rt.cli(args);
+  const ms = performance.now() - t0;
+  if (r.code !== 0) throw new Error(`${rt.name} ${args.join(' ')} failed: ${r.stderr.trim()}`);
+  return ms;
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0 || (await tryRun(['docker', 'info', '--format', '{{.ServerVersion}}'])).code !== 0) {
+    console.log('engine-lite bench skipped: needs root and a dockerd that answers');
+    return;
+  }
+  const image = await ensureTestImage();
+  const net = `tstest-bench-${randomBytes(3).toString('hex')}`;
+  let suite: SuiteHandle | undefined;
+  let el: EngineLiteRuntime | undefined;
+  let docker: Runtime | undefined;
+  try {
+    suite = await startSuite();
+    el = await engineLiteRuntime(suite, { image });
+    docker = dockerRuntime(suite, image);
+    const rts: Record<Engine, Runtime> = { docker, 'engine-lite': el };
+    for (const rt of Object.values(rts)) await rt.ok(['network', 'create', '-d', rt.drivers.network, '--ipam-driver', rt.drivers.ipam, '-o', 'mode=none', net]);
+
+    const ops: Record<string, string[]> = {
+      'run --rm IMAGE true': ['run', '--rm', '--network', 'none', image, 'true'],
+      'run --rm --network <tsnet none> IMAGE true': ['run', '--rm', '--network', net, image, 'true'],
+    };
+    const samples: Record<string, Record<Engine, number[]>> = {};
+    const floor: number[] = [];
+    for (let i = -WARMUP; i < rounds; i++) {
+      const order: Engine[] = i % 2 === 0 ? ['docker', 'engine-lite'] : ['engine-lite', 'docker'];
+      for (const [op, args] of Object.entries(ops)) {
+        for (const e of order) {
+          const ms = await timed(rts[e], args);
+          if (i >= 0) ((samples[op] ??= { docker: [], 'engine-lite': [] })[e]).push(ms);
+        }
+      }
+      const t0 = performance.now();
+      await mustRun([process.execPath, '-e', '0']);
+      if (i >= 0) floor.push(performance.now() - t0);
+    }
+
+    const rows = Object.entries(samples).map(([op, s]) => {
+      const d = percentile(s.docker, 50);
+      const e = percentile(s['engine-lite'], 50);
+      return {
+        operation: op,
+        n: s.docker.length,
+        'docker p50 ms': d,
+        'engine-lite p50 ms': e,
+        'docker p90 ms': percentile(s.docker, 90),
+        'engine-lite p90 ms': percentile(s['engine-lite'], 90),
+        'ratio (p50)': Math.round((e / d) * 100) / 100,
+      };
+    });
+    const version = (await mustRun(['docker', 'version', '--format', '{{.Server.Version}}'])).stdout.trim();
+    printTable(`engine-lite vs docker ${version}, wall time per CLI command (node -e 0 alone: p50 ${percentile(floor, 50)} ms)`, rows);
+    console.log(JSON.stringify({ bench: 'engine-lite-run', rounds, nodeFloorP50: percentile(floor, 50), results: rows }));
+  } finally {
+    await docker?.cli(['network', 'rm', net]);
+    await el?.cleanup();
+    await suite?.stop();
+  }
+}
+
+await main();

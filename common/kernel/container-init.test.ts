@@ -1,0 +1,43 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { decodeInitOps, encodeInitOps, initProgram } from './container-init.js';
+import { joinOps, newContainerOps } from './container-process.js';
+
+describe('container init helper', () => {
+  it('encodes instructions as netstrings that survive any bytes', () => {
+    const ops = [['env', 'A=1\n2', 'B=é:,'], ['exec', 'sh', '-c', ''], ['go']] as const;
+    const buf = encodeInitOps(ops.map((o) => [...o] as [string, ...string[]]));
+    expect(buf.toString().startsWith(`${buf.length - buf.indexOf(':') - 1}:`)).toBe(true);
+    expect(decodeInitOps(buf)).toEqual(ops.map((o) => [...o]));
+  });
+
+  it('is a Perl program that compiles, for each architecture it knows', () => {
+    for (const arch of ['x64', 'arm64']) {
+      expect(() => execFileSync('perl', ['-c', '-e', initProgram(arch)], { stdio: 'pipe' })).not.toThrow();
+    }
+    expect(() => initProgram('mips')).toThrow('no syscall table for architecture mips');
+  });
+
+  it('orders a new container’s instructions: namespaces, fork, wait, root, pivot, exec', () => {
+    const ops = newContainerOps({
+      network: { netns: 'tsel-x' },
+      hostname: 'h',
+      rootfs: { lower: ['/l'], upper: '/u', work: '/w', target: '/t' },
+      steps: [{ op: 'bind', source: '/s', target: '/d', readonly: true }],
+      argv: ['sh'],
+      env: ['A=1'],
+      workdir: '/',
+      capabilities: [0, 33],
+    });
+    expect(ops.map((o) => o[0])).toEqual(['unshare', 'setns', 'private', 'fork', 'go', 'hostname', 'root', 'overlay', 'bind', 'pivot', 'chdir', 'caps', 'env', 'exec']);
+    expect(ops).toContainEqual(['overlay', '/u', '/w', 'lowerdir=/l,upperdir=/u,workdir=/w']);
+    expect(ops).toContainEqual(['caps', '1', '2']);
+    expect(ops).toContainEqual(['bind', '/s', '/d', 'ro']);
+  });
+
+  it('enters all namespaces of a running process, the mount namespace last', () => {
+    const ops = joinOps({ pid: 42, argv: ['ls'], env: [], workdir: '/w', capabilities: 'all' });
+    expect(ops[0]).toEqual(['setns', '/proc/42/ns/ipc', '/proc/42/ns/uts', '/proc/42/ns/net', '/proc/42/ns/pid', '/proc/42/ns/mnt']);
+    expect(ops.map((o) => o[0])).toEqual(['setns', 'fork', 'go', 'chdir', 'env', 'exec']);
+  });
+});

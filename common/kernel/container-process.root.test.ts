@@ -1,0 +1,122 @@
+/**
+ * The init helper in real namespaces: a throwaway busybox root in a temp dir, overlay on top, and
+ * checks of what the process sees (PID 1, hostname, loopback, capabilities, mounts), of docker's exit
+ * codes, of joining a running one, and that nothing survives the process.
+ */
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBusyboxRootfs } from '../../integration/support/system.js';
+import { isRoot } from '../testing/netns.js';
+import { ContainerInitError, launchContainer, launchInContainer, type NewContainerSpec } from './container-process.js';
+import { listMounts } from './mount.js';
+
+let dir: string;
+
+beforeAll(async () => {
+  if (!isRoot) return;
+  dir = await mkdtemp(join(tmpdir(), 'tstest-init-'));
+  await buildBusyboxRootfs(join(dir, 'lower'));
+});
+
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+let n = 0;
+async function spec(argv: string[], extra: Partial<NewContainerSpec> = {}): Promise<NewContainerSpec> {
+  const c = join(dir, `c${n++}`);
+  await mkdir(join(c, 'rootfs'), { recursive: true });
+  return {
+    network: 'new',
+    hostname: 'tstest-box',
+    rootfs: { lower: [join(dir, 'lower')], upper: join(c, 'upper'), work: join(c, 'work'), target: join(c, 'rootfs') },
+    steps: [{ op: 'mount', source: 'proc', fstype: 'proc', target: '/proc', flags: ['nosuid', 'nodev', 'noexec'] }],
+    argv,
+    env: ['PATH=/bin'],
+    workdir: '/',
+    capabilities: [0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31],
+    ...extra,
+  };
+}
+
+/** Runs `argv` in a new container, capturing its output to a file in the temp dir. */
+async function runIn(argv: string[], extra: Partial<NewContainerSpec> = {}): Promise<{ code: number; out: string }> {
+  const { open } = await import('node:fs/promises');
+  const file = join(dir, `out${n}`);
+  const fh = await open(file, 'w');
+  try {
+    const l = await launchContainer(await spec(argv, extra), { stdio: ['ignore', fh.fd, fh.fd] });
+    await l.start();
+    return { code: await l.exited, out: await readFile(file, 'utf8') };
+  } finally {
+    await fh.close();
+  }
+}
+
+describe.skipIf(!isRoot)('container init helper (root)', () => {
+  it('runs the command as PID 1 with its own hostname, loopback, mounts and docker’s capabilities', async () => {
+    const r = await runIn(['sh', '-c', 'echo $$; hostname; ip -o link | wc -l; grep CapEff /proc/self/status; grep -c " / overlay " /proc/self/mounts']);
+    expect(r.code).toBe(0);
+    expect(r.out.split('\n')).toEqual(['1', 'tstest-box', '1', 'CapEff:\t00000000a80425fb', '1', '']);
+  });
+
+  it('passes exit codes and signals through (128+N)', async () => {
+    expect((await runIn(['sh', '-c', 'exit 7'])).code).toBe(7);
+    expect((await runIn(['sh', '-c', 'kill -KILL $$; sleep 1'])).code).toBe(0); // PID 1 ignores its own SIGKILL, like docker
+    const l = await launchContainer(await spec(['sleep', '30']), { stdio: ['ignore', 'ignore', 'ignore'] });
+    await l.start();
+    process.kill(l.pid, 'SIGKILL');
+    expect(await l.exited).toBe(137);
+  });
+
+  it('reports a missing command as 127 and a non-executable one as 126', async () => {
+    const missing = await launchContainer(await spec(['tstest-nope']), { stdio: ['ignore', 'ignore', 'ignore'] });
+    await expect(missing.start()).rejects.toMatchObject({ exitCode: 127, message: expect.stringContaining('executable file not found in $PATH') });
+    const notExec = await launchContainer(await spec(['/etc/passwd']), { stdio: ['ignore', 'ignore', 'ignore'] });
+    await expect(notExec.start()).rejects.toBeInstanceOf(ContainerInitError);
+  });
+
+  it('reports a failing step with exit code 125 and the step', async () => {
+    const l = await launchContainer(await spec(['true'], { steps: [{ op: 'mount', source: 'x', fstype: 'tstest-nofs', target: '/x' }] }), { stdio: ['ignore', 'ignore', 'ignore'] });
+    await expect(l.start()).rejects.toMatchObject({ exitCode: 125, message: expect.stringContaining('mount tstest-nofs on /x') });
+  });
+
+  it('keeps mount targets inside the root even through symbolic links', async () => {
+    const s = await spec(['sh', '-c', 'cat /etc/escape/hostname']);
+    const { symlink } = await import('node:fs/promises');
+    await mkdir(join(s.rootfs.upper, 'etc'), { recursive: true });
+    await symlink('/tmp', join(s.rootfs.upper, 'etc', 'escape')); // inside the container, /etc/escape → /tmp
+    s.steps.push({ op: 'bind', source: '/etc/hostname', target: '/etc/escape/hostname' });
+    const l = await launchContainer(s, { stdio: ['ignore', 'ignore', 'ignore'] });
+    await l.start();
+    expect(await l.exited).toBe(0);
+    await expect(readFile('/tmp/hostname')).rejects.toThrow(); // nothing was bound on the host's /tmp
+  });
+
+  it('joins a running container’s namespaces for exec', async () => {
+    const l = await launchContainer(await spec(['sleep', '30']), { stdio: ['ignore', 'ignore', 'ignore'] });
+    await l.start();
+    try {
+      const { open } = await import('node:fs/promises');
+      const file = join(dir, 'exec-out');
+      const fh = await open(file, 'w');
+      const e = await launchInContainer({ pid: l.pid, argv: ['sh', '-c', 'hostname; cat /proc/1/cmdline | tr "\\0" " "'], env: ['PATH=/bin'], workdir: '/', capabilities: 'all' }, { stdio: ['ignore', fh.fd, fh.fd] });
+      await e.start();
+      expect(await e.exited).toBe(0);
+      await fh.close();
+      expect(await readFile(file, 'utf8')).toBe('tstest-box\nsleep 30 ');
+    } finally {
+      process.kill(l.pid, 'SIGKILL');
+      await l.exited;
+    }
+  });
+
+  it('leaves no mount on the host, also when aborted before start', async () => {
+    const l = await launchContainer(await spec(['true']), { stdio: ['ignore', 'ignore', 'ignore'] });
+    l.abort();
+    expect(await l.exited).toBe(125);
+    expect(await listMounts(dir)).toEqual([]);
+  });
+});

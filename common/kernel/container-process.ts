@@ -1,0 +1,285 @@
+/**
+ * @module Starting processes in new or existing container namespaces through the init helper of
+ * `container-init.ts`, with a two-step handshake so the caller can act between "the process exists"
+ * and "the command runs": put it in a cgroup, wire its network. Also names network namespaces after
+ * a running process (`ip netns attach`). Never runs anything through a shell.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import { KernelError } from './errors.js';
+import { CommandError, run } from './exec.js';
+import { CLONE_FLAGS, encodeInitOps, initProgram, MOUNT_FLAGS, type InitOp, type MountFlag } from './container-init.js';
+import { overlayOptions } from './mount-info.js';
+import type { OverlaySpec } from './mount.js';
+import { netnsExists, netnsPath } from './netns.js';
+
+/** The init helper failed before the command ran. `exitCode` is Docker's: 125 setup, 126 cannot run, 127 not found. */
+export class ContainerInitError extends KernelError {
+  override readonly code = 'ERR_CONTAINER_INIT';
+  readonly exitCode: number;
+
+  constructor(object: string, exitCode: number, detail: string) {
+    super(object, 'start', detail);
+    this.name = 'ContainerInitError';
+    this.exitCode = exitCode;
+  }
+}
+
+/** One step that builds the container's root filesystem; paths are container paths (resolved inside the root). */
+export type RootfsStep =
+  | { op: 'mount'; source: string; fstype: string; target: string; flags?: MountFlag[]; data?: string }
+  /** Bind a host path; the target is created as a directory or file like the source. */
+  | { op: 'bind'; source: string; target: string; readonly?: boolean }
+  /** A character device node (`mode` without the type bits). */
+  | { op: 'mknod'; path: string; mode: number; major: number; minor: number }
+  | { op: 'symlink'; target: string; path: string }
+  /** Hide a path: an empty read-only tmpfs over a directory, /dev/null over a file; absent paths are skipped. */
+  | { op: 'mask'; path: string }
+  /** Make a path read-only (bound onto itself); absent paths are skipped. */
+  | { op: 'readonly'; path: string };
+
+/** What the command runs as and with. */
+export interface ProcessSpec {
+  argv: string[];
+  /** `KEY=value` strings; the whole environment. */
+  env: string[];
+  /** Working directory inside the container. */
+  workdir: string;
+  /** Capability numbers to keep (bounding, effective, permitted, inheritable); `all` keeps every one. */
+  capabilities: number[] | 'all';
+}
+
+/** A new container: fresh pid, mount, UTS and IPC namespaces, a root pivoted into `rootfs.target`. */
+export interface NewContainerSpec extends ProcessSpec {
+  /** `new`: a fresh network namespace with only `lo` up; `host`: the caller's; a name: that named namespace. */
+  network: 'new' | 'host' | { netns: string };
+  hostname: string;
+  /**
+   * The overlay that becomes `/` (upper, work and target directories are created if missing); it is
+   * mounted inside the container's mount namespace only, so it dies with the container.
+   */
+  rootfs: OverlaySpec;
+  /** Run after `/` is mounted and before pivot_root, in order. */
+  steps: RootfsStep[];
+}
+
+/** A process in a running container's namespaces (pid, mount, UTS, IPC, network of `pid`). */
+export interface JoinSpec extends ProcessSpec {
+  pid: number;
+}
+
+/** Where one of the command's standard streams goes: as Node's `spawn` takes it. */
+export type StdioSlot = 'inherit' | 'ignore' | 'pipe' | number;
+
+/** Options of {@link launchContainer} and {@link launchInContainer}. */
+export interface LaunchOptions {
+  /** Standard input, output and error of the command. */
+  stdio: [StdioSlot, StdioSlot, StdioSlot];
+  /** Start in a new session (no controlling terminal), as a detached container does. */
+  detached?: boolean;
+  /** Perl interpreter (default `perl` from PATH). */
+  perl?: string;
+}
+
+/** A launched process, stopped before its command until {@link Launched.start}. */
+export interface Launched {
+  /** The waiter process (the helper's parent half); its exit status is the command's. */
+  readonly waiter: ChildProcess;
+  /** Host pid of the process that becomes the command (PID 1 of a new container). */
+  readonly pid: number;
+  /**
+   * Lets the process go on: build the root (new containers), exec. Resolves once the exec
+   * succeeded; rejects with {@link ContainerInitError} when a step or the exec failed.
+   */
+  start(): Promise<void>;
+  /** Gives up before start: the process exits without running anything. Idempotent. */
+  abort(): void;
+  /** The command's exit code (128+N when killed by signal N). */
+  readonly exited: Promise<number>;
+}
+
+const flagsValue = (flags: readonly MountFlag[] = []) => String(flags.reduce((v, f) => v | MOUNT_FLAGS[f], 0));
+
+function capsOps(caps: ProcessSpec['capabilities']): InitOp[] {
+  if (caps === 'all') return [];
+  let lo = 0;
+  let hi = 0;
+  for (const c of caps) {
+    if (!Number.isInteger(c) || c < 0 || c > 63) throw new RangeError(`capability number ${c} out of range`);
+    if (c < 32) lo = (lo | (1 << c)) >>> 0;
+    else hi = (hi | (1 << (c - 32))) >>> 0;
+  }
+  return [['caps', String(lo), String(hi)]];
+}
+
+function stepOp(s: RootfsStep): InitOp {
+  switch (s.op) {
+    case 'mount':
+      return ['mount', s.source, s.fstype, flagsValue(s.flags), s.data ?? '', s.target];
+    case 'bind':
+      return ['bind', s.source, s.target, s.readonly ? 'ro' : 'rw'];
+    case 'mknod':
+      return ['mknod', s.path, s.mode.toString(8), String(s.major), String(s.minor)];
+    case 'symlink':
+      return ['symlink', s.target, s.path];
+    case 'mask':
+    case 'readonly':
+      return [s.op, s.path];
+  }
+}
+
+function execOps(spec: ProcessSpec, makeWorkdir: boolean): InitOp[] {
+  if (spec.argv.length === 0) throw new RangeError('argv must name a command');
+  return [['chdir', spec.workdir, makeWorkdir ? '1' : '0'], ...capsOps(spec.capabilities), ['env', ...spec.env], ['exec', ...spec.argv]];
+}
+
+/** The instructions for a new container. Pure; exported for tests. */
+export function newContainerOps(spec: NewContainerSpec): InitOp[] {
+  let flags = CLONE_FLAGS.mount | CLONE_FLAGS.uts | CLONE_FLAGS.ipc | CLONE_FLAGS.pid;
+  if (spec.network === 'new') flags |= CLONE_FLAGS.net;
+  const { lower, upper, work, target } = spec.rootfs;
+  return [
+    ['unshare', String(flags)],
+    ...(typeof spec.network === 'object' ? [['setns', netnsPath(spec.network.netns)] as InitOp] : []),
+    ['private'],
+    ['fork'],
+    ['go'],
+    ['hostname', spec.hostname],
+    ...(spec.network === 'new' ? [['loopback'] as InitOp] : []),
+    ['root', target],
+    ['overlay', upper, work, overlayOptions(lower, upper, work).join(',')],
+    ...spec.steps.map(stepOp),
+    ['pivot'],
+    ...execOps(spec, true),
+  ];
+}
+
+/** The instructions for a process joining a running container. Pure; exported for tests. */
+export function joinOps(spec: JoinSpec): InitOp[] {
+  // All namespace files are opened before the first setns: after entering the mount namespace,
+  // /proc is the container's. The mount namespace goes last for the same reason.
+  const ns = ['ipc', 'uts', 'net', 'pid', 'mnt'].map((n) => `/proc/${spec.pid}/ns/${n}`);
+  return [['setns', ...ns], ['fork'], ['go'], ...execOps(spec, false)];
+}
+
+/** Reads `\n`-terminated lines from `stream`; `next()` resolves with undefined at end of file. */
+function lineReader(stream: Readable): { next(): Promise<string | undefined> } {
+  let buf = '';
+  let ended = false;
+  let wake: (() => void) | undefined;
+  stream.setEncoding('utf8');
+  stream.on('data', (d: string) => {
+    buf += d;
+    wake?.();
+  });
+  stream.on('end', () => {
+    ended = true;
+    wake?.();
+  });
+  stream.on('error', () => {
+    ended = true;
+    wake?.();
+  });
+  return {
+    async next() {
+      for (;;) {
+        const nl = buf.indexOf('\n');
+        if (nl >= 0) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          return line;
+        }
+        if (ended) return undefined;
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+      }
+    },
+  };
+}
+
+function parseError(line: string | undefined, object: string): ContainerInitError | undefined {
+  if (line === undefined) return undefined;
+  const m = /^error (\d+) (.*)$/.exec(line);
+  if (!m) return new ContainerInitError(object, 125, `unexpected message from the init helper: ${line}`);
+  return new ContainerInitError(object, Number(m[1]), m[2]!);
+}
+
+async function launch(ops: InitOp[], object: string, opts: LaunchOptions): Promise<Launched> {
+  const program = initProgram();
+  const payload = encodeInitOps(ops);
+  const waiter = spawn(opts.perl ?? 'perl', ['-e', program], {
+    stdio: [...opts.stdio, 'pipe', 'pipe'],
+    detached: opts.detached ?? false,
+  });
+  const exited = new Promise<number>((resolve) => {
+    waiter.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+  });
+  let spawnError: Error | undefined;
+  waiter.on('error', (err) => (spawnError = err));
+  const ctl = waiter.stdio[3] as Writable;
+  const status = lineReader(waiter.stdio[4] as Readable);
+  ctl.on('error', () => undefined); // the status channel reports why the helper went away
+  ctl.write(payload);
+  const first = await status.next();
+  const pidMatch = first === undefined ? null : /^pid (\d+)$/.exec(first);
+  if (!pidMatch) {
+    ctl.destroy();
+    await exited;
+    if (spawnError) throw new ContainerInitError(object, 125, `cannot run perl: ${spawnError.message}`);
+    throw parseError(first, object) ?? new ContainerInitError(object, 125, 'the init helper exited without a word');
+  }
+  let settled = false;
+  return {
+    waiter,
+    pid: Number(pidMatch[1]),
+    exited,
+    async start() {
+      if (settled) throw new Error('start() called twice, or after abort()');
+      settled = true;
+      ctl.end('g');
+      const err = parseError(await status.next(), object);
+      if (err) {
+        await exited;
+        throw err;
+      }
+    },
+    abort() {
+      if (settled) return;
+      settled = true;
+      ctl.destroy();
+    },
+  };
+}
+
+/**
+ * Starts the init helper for a new container and resolves once its process exists (stopped before
+ * its first instruction of the container's own). Nothing is left on the host by the namespaces or
+ * mounts it makes: they live and die with the process.
+ * @throws ContainerInitError when the namespaces cannot be made or entered.
+ */
+export function launchContainer(spec: NewContainerSpec, opts: LaunchOptions): Promise<Launched> {
+  return launch(newContainerOps(spec), `container "${spec.hostname}"`, opts);
+}
+
+/**
+ * Starts a process in the namespaces of the running process `spec.pid`, stopped before it runs.
+ * @throws ContainerInitError when the namespaces cannot be entered.
+ */
+export function launchInContainer(spec: JoinSpec, opts: LaunchOptions): Promise<Launched> {
+  return launch(joinOps(spec), `process ${spec.pid}`, opts);
+}
+
+/**
+ * Names the network namespace of process `pid` as `name` under /run/netns (so plugins get a
+ * SandboxKey path). Idempotent: an existing name is kept.
+ * @throws CommandError when `ip netns attach` fails.
+ */
+export async function attachNetns(name: string, pid: number): Promise<void> {
+  if (await netnsExists(name)) return;
+  try {
+    await run(['ip', 'netns', 'attach', name, String(pid)], { object: `netns "${name}"`, step: `attach process ${pid} as` });
+  } catch (err) {
+    if (!(err instanceof CommandError && /File exists/.test(err.stderr))) throw err;
+  }
+}

@@ -1,0 +1,25 @@
+import { describe, expect, it } from 'vitest';
+import { ago, humanDuration, renderTemplate, table } from './format.js';
+
+describe('format', () => {
+  it('lays out tables as docker does', () => {
+    expect(table(['A', 'LONG'], [['xx', 'y'], ['z', '']])).toBe('A    LONG\nxx   y\nz\n');
+  });
+
+  it('says durations in docker’s words', () => {
+    expect(humanDuration(500)).toBe('Less than a second');
+    expect(humanDuration(3_000)).toBe('3 seconds');
+    expect(humanDuration(70_000)).toBe('About a minute');
+    expect(humanDuration(3 * 3600_000)).toBe('3 hours');
+    expect(ago('2026-01-01T00:00:00Z', Date.parse('2026-01-01T00:05:00Z'))).toBe('5 minutes ago');
+  });
+
+  it('renders the supported template subset', () => {
+    const v = { State: { ExitCode: 3, OOMKilled: false }, Env: ['A=1', 'B=2'], Labels: { k: 'v' } };
+    expect(renderTemplate('{{.State.ExitCode}} {{ .State.OOMKilled }}', v)).toBe('3 false');
+    expect(renderTemplate('{{json .Env}}', v)).toBe('["A=1","B=2"]');
+    expect(renderTemplate('{{.Env}} {{.Labels}}', v)).toBe('[A=1 B=2] map[k:v]');
+    expect(() => renderTemplate('{{.Nope}}', v)).toThrow("can't evaluate field Nope");
+    expect(() => renderTemplate('{{range .Env}}x{{end}}', v)).toThrow('engine-lite supports only');
+  });
+});
