@@ -1,0 +1,264 @@
+/**
+ * tsvol end to end. The scenarios are written once against the shared {@link Runtime} (a docker-flag
+ * CLI plus our driver names) and run on real dockerd; engine-lite joins by adding its runtime to
+ * `RUNTIMES`. Host-side checks (is the tmpfs mounted?) read mountinfo, which both runtimes share.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { listLoops } from '../common/kernel/loop.js';
+import { isUnder } from '../common/kernel/mount-info.js';
+import { listMounts } from '../common/kernel/mount.js';
+import { cliPath, pluginCall, startSuite, type SuiteHandle } from './support/plugin-harness.js';
+import { dockerRuntime, type Runtime } from './support/runtime.js';
+import { mustRun } from './support/system.js';
+
+const MiB = 2 ** 20;
+const ID = 'f'.repeat(64);
+
+interface Volume {
+  Name: string;
+  Driver: string;
+  Mountpoint: string;
+  CreatedAt: string;
+  Status: Record<string, unknown>;
+}
+
+/** The runtimes every scenario runs on; engine-lite is added here once it exists. */
+const RUNTIMES: Array<{ name: string; make(suite: SuiteHandle): Runtime }> = [{ name: 'docker', make: (suite) => dockerRuntime(suite, inject('testImage')) }];
+
+describe.each(RUNTIMES)('tsvol on $name', ({ make }) => {
+  let suite: SuiteHandle;
+  let rt: Runtime;
+  const hex = randomBytes(3).toString('hex');
+  const volumes = new Set<string>();
+  const containers = new Set<string>();
+
+  /** A fresh volume name, removed after the file. */
+  const volName = (base: string) => {
+    const n = `tstest-vol-${hex}-${base}`;
+    volumes.add(n);
+    return n;
+  };
+  const createVolume = async (base: string, opts: Record<string, string> = {}) => {
+    const n = volName(base);
+    await rt.ok(['volume', 'create', '-d', rt.drivers.volume, ...Object.entries(opts).flatMap(([k, v]) => ['-o', `${k}=${v}`]), n]);
+    return n;
+  };
+  const inspect = async (n: string) => (JSON.parse(await rt.ok(['volume', 'inspect', n])) as Volume[])[0]!;
+  /** Runs `script` in a throwaway container with `vols` (`name:/path`) and no network. */
+  const run = (vols: string[], script: string) => rt.cli(['run', '--rm', '--network', 'none', ...vols.flatMap((v) => ['-v', v]), rt.image, 'sh', '-c', script]);
+  const runOk = async (vols: string[], script: string) => {
+    const r = await run(vols, script);
+    if (r.code !== 0) throw new Error(`container failed (${r.code}): ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  /** Starts a long-running container with `vols`; returns its name. */
+  const start = async (base: string, vols: string[]) => {
+    const n = `tstest-vol-${hex}-${base}`;
+    containers.add(n);
+    await rt.ok(['run', '-d', '--network', 'none', '--name', n, ...vols.flatMap((v) => ['-v', v]), rt.image, 'sleep', '600']);
+    return n;
+  };
+  const exec = async (c: string, script: string) => (await rt.ok(['exec', c, 'sh', '-c', script])).trim();
+  const stop = async (c: string) => {
+    await rt.ok(['rm', '-f', c]);
+    containers.delete(c);
+  };
+  const mountsAt = async (path: string) => (await listMounts(path)).filter((m) => m.mountPoint === path);
+  /** Names of the volumes the plugin lists (asking dockerd would activate every v1 plugin on the host). */
+  const listed = async () =>
+    ((await pluginCall(suite.sockets.volume, 'VolumeDriver.List', {})).json as { Volumes: Array<{ Name: string }> }).Volumes.map((x) => x.Name);
+  const tsnet = (...args: string[]) => mustRun([process.execPath, cliPath(), ...args, '--plugins-dir', suite.pluginsDir]);
+  /** A listing of a volume's tree as a container sees it: path, type, mode, owner, size, mtime, checksum. */
+  const tree = (v: string) =>
+    runOk([`${v}:/data`], 'cd /data && find . -exec stat -c "%n %F %a %u:%g %s %Y" {} + | sort && find . -type f -exec md5sum {} + | sort');
+
+  beforeAll(async () => {
+    suite = await startSuite({ only: ['volume'] });
+    rt = make(suite);
+  });
+
+  afterAll(async () => {
+    for (const c of containers) await rt?.cli(['rm', '-f', c]);
+    for (const v of volumes) await rt?.cli(['volume', 'rm', '-f', v]);
+    await suite?.stop();
+  });
+
+  it('keeps what one container writes to a local volume for the next', async () => {
+    const v = await createVolume('persist');
+    await runOk([`${v}:/data`], 'echo "hello from the first" > /data/note');
+    expect(await runOk([`${v}:/data`], 'cat /data/note')).toBe('hello from the first');
+  });
+
+  it('shares one tmpfs between running containers, and unmounts it after the last one stops', async () => {
+    const v = await createVolume('shared', { type: 'tmpfs', size: '16m' });
+    const { Mountpoint } = await inspect(v);
+    expect(await mountsAt(Mountpoint)).toEqual([]);
+    const a = await start('share-a', [`${v}:/data`]);
+    const b = await start('share-b', [`${v}:/data`]);
+    await exec(a, 'echo from-a > /data/a');
+    expect(await exec(b, 'cat /data/a')).toBe('from-a');
+    await exec(b, 'echo from-b > /data/b');
+    expect(await exec(a, 'cat /data/b')).toBe('from-b');
+    expect(await mountsAt(Mountpoint)).toMatchObject([{ fstype: 'tmpfs', mountOptions: expect.arrayContaining(['nosuid', 'nodev']) }]);
+    expect((await inspect(v)).Status).toMatchObject({ MountCount: 2, Mounted: true });
+    await stop(a);
+    expect(await exec(b, 'cat /data/a')).toBe('from-a');
+    expect(await mountsAt(Mountpoint)).toHaveLength(1);
+    await stop(b);
+    expect(await mountsAt(Mountpoint)).toEqual([]);
+    expect(await runOk([`${v}:/data`], 'ls -A /data')).toBe('');
+  });
+
+  it.each([
+    ['local', { size: '8m' }],
+    ['tmpfs', { type: 'tmpfs', size: '8m' }],
+  ])('refuses writes past size= on a %s volume with "No space left on device"', async (kind, opts) => {
+    const v = await createVolume(`full-${kind}`, opts);
+    // One container: a tmpfs volume is emptied when its last user stops.
+    const r = await run([`${v}:/data`], 'dd if=/dev/zero of=/data/fill bs=1M count=16; rc=$?; stat -c %s /data/fill; exit $rc');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('No space left on device');
+    expect(Number(r.stdout.trim())).toBeGreaterThan(7.9 * MiB);
+    expect(Number(r.stdout.trim())).toBeLessThanOrEqual(8 * MiB);
+  });
+
+  it('shows uid, gid and mode of the volume root inside the container', async () => {
+    const local = await createVolume('owned', { uid: '1000', gid: '1001', mode: '750' });
+    expect(await runOk([`${local}:/data`], 'stat -c "%u %g %a" /data')).toBe('1000 1001 750');
+    const sized = await createVolume('owned-sized', { size: '4m', uid: '1234', mode: '700' });
+    expect(await runOk([`${sized}:/data`], 'stat -c "%u %a" /data && ls -A /data')).toBe('1234 700');
+    const tmp = await createVolume('owned-tmpfs', { type: 'tmpfs', uid: '4321', mode: '1770', noexec: '' });
+    expect(await runOk([`${tmp}:/data`], 'stat -c "%u %a" /data && mount | grep " /data "')).toMatch(/^4321 1770\n.* \/data type tmpfs \(.*nosuid,nodev,noexec/);
+  });
+
+  it('reports type, limit, usage, mount count, options and CreatedAt in docker volume inspect', async () => {
+    const v = await createVolume('inspected', { size: '16m' });
+    await runOk([`${v}:/data`], 'dd if=/dev/urandom of=/data/blob bs=1M count=2 2>/dev/null');
+    const vol = await inspect(v);
+    expect(vol.Driver).toBe(rt.drivers.volume);
+    expect(vol.CreatedAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)$/);
+    expect(vol.Status).toMatchObject({ Type: 'local', Backing: 'ext4 image', SizeLimit: '16 MiB', SizeLimitBytes: 16 * MiB, MountCount: 0, Options: { size: '16m' } });
+    expect(vol.Status.UsedBytes).toBeGreaterThanOrEqual(2 * MiB);
+    expect(vol.Status.AvailableBytes).toBeLessThanOrEqual(14 * MiB);
+    expect(vol.Status.AvailableBytes).toBeGreaterThan(13.9 * MiB);
+    const ls = (await tsnet('volume', 'ls')).stdout;
+    expect(ls.split('\n')[0]).toMatch(/^NAME\s+TYPE\s+LIMIT\s+USED\s+AVAILABLE\s+MOUNTS\s+CREATED$/);
+    expect(ls).toMatch(new RegExp(`${v}\\s+local\\s+16 MiB\\s+2(\\.\\d)? MiB`));
+  });
+
+  it('exports a volume and imports it into a new one with identical content', async () => {
+    const src = await createVolume('export-src');
+    await runOk(
+      [`${src}:/data`],
+      'mkdir -p /data/dir/deep && echo one > /data/dir/one && dd if=/dev/urandom of=/data/dir/deep/rand bs=1k count=300 2>/dev/null' +
+        ' && ln -s dir/one /data/link && chown -R 1000:1001 /data/dir && chmod 640 /data/dir/one && chmod 1777 /data',
+    );
+    const dir = await mkdtemp(join(tmpdir(), 'tstest-vol-export-'));
+    try {
+      await tsnet('volume', 'export', src, '--output', join(dir, 'backup.tar'));
+      const dst = await createVolume('export-dst');
+      await tsnet('volume', 'import', dst, '--input', join(dir, 'backup.tar'));
+      expect(await tree(dst)).toBe(await tree(src));
+      const again = await tsnet('volume', 'import', dst, '--input', join(dir, 'backup.tar')).catch((e: Error) => e);
+      expect(String(again)).toContain(`volume "${dst}" is not empty`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to remove a volume in use, saying by how many', async () => {
+    const v = await createVolume('busy', { type: 'tmpfs' });
+    const c = await start('busy', [`${v}:/data`]);
+    expect((await rt.cli(['volume', 'rm', v])).code).not.toBe(0);
+    const direct = await pluginCall(suite.sockets.volume, 'VolumeDriver.Remove', { Name: v });
+    expect(direct).toMatchObject({ status: 500, json: { Err: `volume "${v}" is in use (1 container mount); stop the containers using it and try again` } });
+    await stop(c);
+    await rt.ok(['volume', 'rm', v]);
+    volumes.delete(v);
+    expect(await listed()).not.toContain(v);
+  });
+
+  it('refuses bad input clearly, changes nothing, and keeps serving', async () => {
+    const before = await listed();
+    const cases: Array<[string[], RegExp]> = [
+      [['../escape'], /invalid volume name "\.\.\/escape"/],
+      [['a/b'], /invalid volume name "a\/b"/],
+      [['x'], /invalid volume name "x": expected at least two characters/],
+      [['-o', 'colour=red', `tstest-vol-${hex}-bad1`], /option "colour" is unknown; valid options for type=local: size, uid, gid, mode, from/],
+      [['-o', 'size=12q', `tstest-vol-${hex}-bad2`], /size "12q" is not valid: expected a number of bytes with an optional unit/],
+      [['-o', 'type=nfs', `tstest-vol-${hex}-bad3`], /type "nfs" is not supported/],
+      [['-o', `from=tstest-vol-${hex}-nope`, `tstest-vol-${hex}-bad4`], /volume "tstest-vol-\w+-nope" not found/],
+    ];
+    for (const [args, message] of cases) {
+      const r = await rt.cli(['volume', 'create', '-d', rt.drivers.volume, ...args]);
+      expect(r.code, args.join(' ')).not.toBe(0);
+      expect(r.stderr).toMatch(message);
+    }
+    const mount = await pluginCall(suite.sockets.volume, 'VolumeDriver.Mount', { Name: `tstest-vol-${hex}-nope`, ID });
+    expect(mount).toMatchObject({ status: 500, json: { Err: `volume "tstest-vol-${hex}-nope" not found: no tsvol volume has that name` } });
+    const v = await createVolume('after-bad');
+    const unmount = await pluginCall(suite.sockets.volume, 'VolumeDriver.Unmount', { Name: v, ID });
+    expect(unmount).toMatchObject({ status: 500, json: { Err: `volume "${v}": no active mount with ID ffffffffffff (the volume has nothing)` } });
+    expect(await listed()).toEqual([...before, v].sort());
+    expect(await runOk([`${v}:/data`], 'echo ok')).toBe('ok');
+  });
+
+  it('survives kill -9 of the plugin while containers use its volumes', async () => {
+    const tmp = await createVolume('durable-tmpfs', { type: 'tmpfs', size: '8m' });
+    const loc = await createVolume('durable-local', { size: '8m' });
+    const c = await start('durable', [`${tmp}:/t`, `${loc}:/l`]);
+    await exec(c, 'echo kept > /t/f && echo kept > /l/f');
+    const tmpPath = (await inspect(tmp)).Mountpoint;
+    const [before] = await mountsAt(tmpPath);
+    await suite.kill9();
+    await suite.restart();
+    expect((await mountsAt(tmpPath))[0]?.id).toBe(before?.id);
+    expect(await exec(c, 'cat /t/f /l/f')).toBe('kept\nkept');
+    expect((await inspect(tmp)).Status).toMatchObject({ MountCount: 1, Mounted: true });
+    const d = await start('durable-2', [`${tmp}:/t`]);
+    expect(await exec(d, 'cat /t/f')).toBe('kept');
+    await stop(c);
+    expect(await exec(d, 'cat /t/f')).toBe('kept');
+    await stop(d);
+    expect(await mountsAt(tmpPath)).toEqual([]);
+    expect((await inspect(tmp)).Status).toMatchObject({ MountCount: 0, Mounted: false });
+  });
+
+  it('leaves no mount, loop device or directory behind once its volumes are removed', async () => {
+    for (const c of [...containers]) await stop(c);
+    for (const v of [...volumes]) {
+      await rt.ok(['volume', 'rm', v]);
+      volumes.delete(v);
+    }
+    const root = join(suite.stateDir, 'volume', 'volumes');
+    expect(await listMounts(root)).toEqual([]);
+    expect((await listLoops()).filter((l) => isUnder(l.backingFile, suite.dir))).toEqual([]);
+    expect(await listed()).toEqual([]);
+  });
+});
+
+describe('tsvol across a dockerd restart', () => {
+  it('keeps tmpfs and local volumes known to the daemon: its Get at start finds them', async () => {
+    const suite = await startSuite({ only: ['volume'] });
+    const { startPrivateDockerd } = await import('./support/private-dockerd.js');
+    const daemon = await startPrivateDockerd('tsnet-test/busybox:latest');
+    try {
+      const rt = daemon.runtime(suite.driverNames, 'tsnet-test/busybox:latest');
+      const names = ['tstest-vol-restart-tmpfs', 'tstest-vol-restart-local'];
+      await rt.ok(['volume', 'create', '-d', rt.drivers.volume, '-o', 'type=tmpfs', names[0]!]);
+      await rt.ok(['volume', 'create', '-d', rt.drivers.volume, '-o', 'size=4m', names[1]!]);
+      await rt.ok(['run', '--rm', '--network', 'none', '-v', `${names[1]}:/data`, rt.image, 'sh', '-c', 'echo kept > /data/f']);
+      await daemon.restart();
+      for (const n of names) expect(JSON.parse(await rt.ok(['volume', 'inspect', n]))).toMatchObject([{ Name: n, Driver: rt.drivers.volume }]);
+      expect(await rt.ok(['run', '--rm', '--network', 'none', '-v', `${names[1]}:/data`, rt.image, 'cat', '/data/f'])).toBe('kept\n');
+      for (const n of names) await rt.ok(['volume', 'rm', n]);
+    } finally {
+      await daemon.stop();
+      await suite.stop();
+    }
+  });
+});

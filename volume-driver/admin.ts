@@ -1,0 +1,79 @@
+/**
+ * @module The plugin side of `TsnetVolume` (admin-api.ts). A lease counts as a user of the volume,
+ * like a container mount: the volume cannot be removed and a tmpfs stays mounted while it lasts. A
+ * lease ends with Release, or when its process is gone (checked on each Acquire and at start-up).
+ */
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
+import { ConflictError, NotFoundError, UnsupportedError } from '../common/protocol/errors.js';
+import type { AdminResponses, VolumeAdminApi } from './admin-api.js';
+import { inVolume, type DriverDeps, type VolumeDriver } from './driver.js';
+import { releaseVolume } from './lifecycle.js';
+import { describeUsers, dropDeadLeases, mountCount, usersOf } from './record.js';
+
+/** `TsnetVolume` over the driver's table: List, and leases for export and import. */
+export class VolumeAdmin implements VolumeAdminApi {
+  readonly #d: DriverDeps;
+  readonly #driver: VolumeDriver;
+
+  constructor(deps: DriverDeps, driver: VolumeDriver) {
+    this.#d = deps;
+    this.#driver = driver;
+  }
+
+  async list({ Fresh }: { Fresh: boolean }): Promise<AdminResponses['List']> {
+    // All at once: directory walks are limited by the usage meter, everything else is cheap.
+    const infos = await Promise.all(
+      this.#d.table.readyNames().map((n) =>
+        this.#driver.info(n, { fresh: Fresh }).catch((err: unknown) => {
+          if (err instanceof NotFoundError) return undefined; // removed meanwhile
+          throw err;
+        }),
+      ),
+    );
+    return { Volumes: infos.filter((v) => v !== undefined) };
+  }
+
+  async acquire({ Name, Purpose, Pid }: { Name: string; Purpose: 'export' | 'import'; Pid: number }): Promise<AdminResponses['Acquire']> {
+    const { table } = this.#d;
+    const paths = table.paths(Name);
+    return table.lock([Name], async () => {
+      const rec = table.ready(Name);
+      dropDeadLeases(rec, this.#d.host.processAlive);
+      const leases = Object.values(rec.leases);
+      if (Purpose === 'import') {
+        if (rec.spec.type === 'tmpfs') {
+          throw new UnsupportedError(`volume "${Name}" is a tmpfs volume, whose content lives only while containers use it; import into a type=local volume`);
+        }
+        if (usersOf(rec) > 0) throw new ConflictError(`volume "${Name}" is in use (${describeUsers(rec)}); import only into a volume nothing uses`);
+        if ((await readdir(paths.data)).length > 0) {
+          throw new ConflictError(`volume "${Name}" is not empty; import only into a new, empty volume`);
+        }
+      } else if (leases.some((l) => l.purpose === 'import')) {
+        throw new ConflictError(`volume "${Name}" is being imported into; export it when the import is done`);
+      }
+      const lease = `${Purpose}-${Pid}-${randomBytes(4).toString('hex')}`;
+      rec.leases[lease] = { pid: Pid, purpose: Purpose, since: new Date().toISOString() };
+      await table.save(rec);
+      this.#d.log.info('lease taken', { volume: Name, lease, mounts: mountCount(rec) });
+      const { Status } = await this.#driver.info(Name, { fresh: true });
+      return { Lease: lease, Mountpoint: paths.data, ...(Status.UsedBytes !== undefined && { UsedBytes: Status.UsedBytes }) };
+    });
+  }
+
+  async release({ Name, Lease }: { Name: string; Lease: string }): Promise<AdminResponses['Release']> {
+    const { table, host, meter, log } = this.#d;
+    const paths = table.paths(Name);
+    return table.lock([Name], async () => {
+      const rec = table.ready(Name);
+      if (!rec.leases[Lease]) throw new NotFoundError(`volume "${Name}" has no lease "${Lease}" (it has ${describeUsers(rec)})`);
+      delete rec.leases[Lease];
+      if (usersOf(rec) === 0) await inVolume(Name, () => releaseVolume(host, paths, rec.spec));
+      await table.save(rec);
+      meter.forget(Name);
+      log.info('lease released', { volume: Name, lease: Lease });
+      return {};
+    });
+  }
+
+}

@@ -1,0 +1,150 @@
+/**
+ * @module `tsnet volume ls|export|import`: asks the running tsvol plugin over its socket (the plugin
+ * holds the store's lock) and streams tar archives in this process. Tables for people, `--json` for
+ * scripts, a progress bar on a terminal.
+ */
+import { createReadStream, createWriteStream, fstatSync, openSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { Command } from 'commander';
+import { SOCKET_NAMES } from '../common/plugin.js';
+import { callPlugin, PluginCallError } from '../common/protocol/client.js';
+import type { AdminResponses } from './admin-api.js';
+import { formatTable } from './cli-table.js';
+import { Progress } from './progress.js';
+import { formatSize } from './size.js';
+import type { DetailedVolume } from './status.js';
+import { createArgs, extractArgs, runTar } from './tar-stream.js';
+
+const DEFAULT_PLUGINS_DIR = '/run/docker/plugins';
+
+interface SocketOptions {
+  pluginsDir: string;
+}
+
+const socketOf = (o: SocketOptions) => join(o.pluginsDir, SOCKET_NAMES.volume);
+
+/**
+ * Calls `TsnetVolume.<method>` on the plugin; its refusal is reported in its own words, and a
+ * missing socket or a dead plugin as such.
+ */
+async function ask<T>(o: SocketOptions, method: string, req: object): Promise<T> {
+  const socket = socketOf(o);
+  try {
+    return await callPlugin<T>(socket, `TsnetVolume.${method}`, req);
+  } catch (err) {
+    if (err instanceof PluginCallError) throw new Error(err.message.slice(err.call.length + 2), { cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ECONNREFUSED') {
+      throw new Error(`tsvol is not running: nothing answers on ${socket} (start it with \`tsnet serve\`, or pass --plugins-dir)`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** One row of `tsnet volume ls`. */
+function row(v: DetailedVolume): string[] {
+  const s = v.Status;
+  return [
+    v.Name,
+    s.Type,
+    s.SizeLimit ?? '-',
+    s.Used ?? '?',
+    s.AvailableBytes === undefined ? '-' : formatSize(s.AvailableBytes),
+    String(s.MountCount),
+    v.CreatedAt,
+  ];
+}
+
+/** Bytes in `file` (stdin when undefined) if it is a regular file, for the progress bar. */
+function inputSize(file: string | undefined): number | undefined {
+  const st = file === undefined ? fstatSync(0) : statSync(file);
+  return st.isFile() ? st.size : undefined;
+}
+
+/**
+ * Runs `work` with a lease on volume `name` and always releases it; Ctrl-C or SIGTERM kill tar
+ * through the signal, then the lease is released too.
+ */
+async function withLease<T>(
+  o: SocketOptions,
+  name: string,
+  purpose: 'export' | 'import',
+  work: (lease: AdminResponses['Acquire'], signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const lease = await ask<AdminResponses['Acquire']>(o, 'Acquire', { Name: name, Purpose: purpose, Pid: process.pid });
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error(`${purpose} of volume "${name}" interrupted`));
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  try {
+    return await work(lease, abort.signal);
+  } catch (err) {
+    throw abort.signal.aborted ? abort.signal.reason : err;
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    await ask(o, 'Release', { Name: name, Lease: lease.Lease });
+  }
+}
+
+function reportWarnings(warnings: string): void {
+  if (warnings !== '') process.stderr.write(`tsnet: tar: ${warnings.split('\n').join('\ntsnet: tar: ')}\n`);
+}
+
+async function exportVolume(name: string, o: SocketOptions & { output?: string }): Promise<void> {
+  if (!o.output && process.stdout.isTTY) throw new Error('refusing to write a tar archive to a terminal: redirect stdout or use --output FILE');
+  // Opened now, so an existing file is refused before the volume is touched.
+  const output: Writable = o.output ? createWriteStream('', { fd: openSync(o.output, 'wx', 0o600) }) : process.stdout;
+  try {
+    await withLease(o, name, 'export', async (lease, signal) => {
+      const via = new Progress(`export ${name}`, lease.UsedBytes);
+      const { warnings } = await runTar(createArgs(lease.Mountpoint), { output, via, signal });
+      reportWarnings(warnings);
+    });
+  } catch (err) {
+    // No half-written archive is left to be mistaken for a backup.
+    if (o.output) {
+      output.destroy();
+      rmSync(o.output, { force: true });
+    }
+    throw err;
+  }
+}
+
+async function importVolume(name: string, o: SocketOptions & { input?: string }): Promise<void> {
+  if (!o.input && process.stdin.isTTY) throw new Error('refusing to read a tar archive from a terminal: redirect stdin or use --input FILE');
+  const total = inputSize(o.input);
+  const input: Readable = o.input ? createReadStream(o.input) : process.stdin;
+  await withLease(o, name, 'import', async (lease, signal) => {
+    const via = new Progress(`import ${name}`, total);
+    reportWarnings((await runTar(extractArgs(lease.Mountpoint), { input, via, signal })).warnings);
+  });
+}
+
+async function listVolumes(o: SocketOptions & { json?: boolean }): Promise<void> {
+  const { Volumes } = await ask<AdminResponses['List']>(o, 'List', { Fresh: true });
+  if (o.json) {
+    process.stdout.write(`${JSON.stringify(Volumes, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(formatTable(['NAME', 'TYPE', 'LIMIT', 'USED', 'AVAILABLE', 'MOUNTS', 'CREATED'], Volumes.map(row)));
+}
+
+/** Adds `tsnet volume ls|export|import` to `program`. */
+export function registerVolumeCommands(program: Command): void {
+  const volume = program.command('volume').description('tsvol volumes: usage, export and import (asks the running plugin)');
+  const socketOption = (cmd: Command) => cmd.option('--plugins-dir <dir>', 'where the plugin sockets are', DEFAULT_PLUGINS_DIR);
+  socketOption(volume.command('ls').description('list volumes with type, size limit, usage and mount count'))
+    .option('--json', 'print JSON (the full Status of each volume) instead of a table')
+    .action(listVolumes);
+  socketOption(volume.command('export').argument('<name>', 'volume to export').description('write a tar archive of the volume to stdout'))
+    .option('-o, --output <file>', 'write to FILE (must not exist) instead of stdout')
+    .action(exportVolume);
+  socketOption(
+    volume
+      .command('import')
+      .argument('<name>', 'volume to fill: an empty type=local volume nothing uses')
+      .description('unpack a tar archive from stdin into the volume'),
+  )
+    .option('-i, --input <file>', 'read from FILE instead of stdin')
+    .action(importVolume);
+}

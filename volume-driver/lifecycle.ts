@@ -1,0 +1,136 @@
+/**
+ * @module The kernel side of a volume's life, by type: what exists after Create, what Mount makes
+ * sure of, what the last Unmount undoes, and what Remove tears down. Every step is idempotent, so
+ * start-up reconciliation simply runs them again.
+ *
+ * | type            | Create                          | Mount / reconcile          | last Unmount  |
+ * | --------------- | ------------------------------- | -------------------------- | ------------- |
+ * | local           | `_data` directory               | nothing                    | nothing       |
+ * | local + size    | ext4 image, mounted on `_data`  | image mounted              | nothing       |
+ * | tmpfs           | empty `_data` directory         | tmpfs mounted on `_data`   | tmpfs unmounted |
+ *
+ * Remove unmounts, moves the directory aside to `.trash-…`, forgets the record, then deletes the trash.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { PluginError } from '../common/protocol/errors.js';
+import type { TmpfsOptions, VolumeHost } from './host.js';
+import type { VolumePaths } from './names.js';
+import type { VolumeSpec } from './options.js';
+
+/** The tmpfs mount options of a tmpfs volume; the source name marks the mount as tsvol's. */
+export function tmpfsOptionsOf(spec: VolumeSpec): TmpfsOptions {
+  return {
+    source: 'tsvol',
+    ...(spec.sizeBytes !== undefined && { size: spec.sizeBytes }),
+    ...(spec.mode !== undefined && { mode: spec.mode }),
+    ...(spec.uid !== undefined && { uid: spec.uid }),
+    ...(spec.gid !== undefined && { gid: spec.gid }),
+    ...(spec.nrInodes !== undefined && { nrInodes: spec.nrInodes }),
+    ...(spec.noexec && { noexec: true }),
+  };
+}
+
+/** Whether the volume keeps a filesystem mounted for its whole life (a size-limited local volume). */
+export function alwaysMounted(spec: VolumeSpec): boolean {
+  return spec.type === 'local' && spec.sizeBytes !== undefined;
+}
+
+/**
+ * Makes the volume's files: its directory (0700) and `_data`, the ext4 image for a size limit, the
+ * content of `fromData`, then owner and mode. Idempotent.
+ */
+export async function buildVolume(host: VolumeHost, paths: VolumePaths, spec: VolumeSpec, fromData?: string): Promise<void> {
+  await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+  await mkdir(paths.data, { recursive: true, mode: 0o755 });
+  if (spec.type === 'tmpfs') return;
+  if (alwaysMounted(spec)) {
+    await host.makeImage(paths.image, spec.sizeBytes!);
+    await host.mountImage(paths.image, paths.data);
+    // mkfs leaves lost+found, which would make a fresh volume look non-empty (initdb and friends refuse those).
+    await rmdir(join(paths.data, 'lost+found')).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+  }
+  if (fromData !== undefined) await host.copyTree(fromData, paths.data);
+  await host.setRoot(paths.data, { uid: spec.uid, gid: spec.gid, mode: spec.mode });
+}
+
+/** What a Mount (and start-up, for volumes in use) makes sure of: the volume's filesystem is mounted. */
+export async function activateVolume(host: VolumeHost, paths: VolumePaths, spec: VolumeSpec): Promise<void> {
+  if (spec.type === 'tmpfs') await host.mountTmpfs(paths.data, tmpfsOptionsOf(spec));
+  else if (alwaysMounted(spec)) await host.mountImage(paths.image, paths.data);
+}
+
+/** What the last Unmount does: a tmpfs volume is unmounted (its content is gone); others stay. */
+export async function releaseVolume(host: VolumeHost, paths: VolumePaths, spec: VolumeSpec): Promise<void> {
+  if (spec.type === 'tmpfs') await host.unmount(paths.data);
+}
+
+/** Unmounts what the volume has mounted (its ext4 image, detaching the loop device, or its tmpfs). Idempotent. */
+export async function deactivateVolume(host: VolumeHost, paths: VolumePaths, spec: VolumeSpec): Promise<void> {
+  if (alwaysMounted(spec)) await host.unmountImage(paths.image, paths.data);
+  else if (spec.type === 'tmpfs') await host.unmount(paths.data);
+}
+
+/**
+ * Throws unless nothing is mounted at or below `dir`, so a failed unmount can never lead to deleting
+ * data through a mount.
+ * @throws PluginError naming the mounts.
+ */
+export async function assertNoMounts(host: VolumeHost, dir: string): Promise<void> {
+  const left = await host.mountsUnder(dir);
+  if (left.length > 0) {
+    throw new PluginError(`${dir} still has mounts (${left.join(', ')}); nothing was deleted`, { code: 'ERR_VOLUME_BUSY' });
+  }
+}
+
+/** Deletes the tree at `dir` after {@link assertNoMounts}. Idempotent. */
+export async function deleteTree(host: VolumeHost, dir: string): Promise<void> {
+  await assertNoMounts(host, dir);
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Unmounts and deletes everything of the volume (undoing a Create). Idempotent. */
+export async function destroyVolume(host: VolumeHost, paths: VolumePaths, spec: VolumeSpec): Promise<void> {
+  await deactivateVolume(host, paths, spec);
+  await deleteTree(host, paths.dir);
+}
+
+/** Prefix of a removed volume's directory while it is being deleted; volume names cannot start with ".". */
+export const TRASH_PREFIX = '.trash-';
+
+/**
+ * Moves the volume's directory aside, atomically, to `<root>/.trash-<name>-<hex>` (the first step of
+ * a Remove, so a crash leaves either the volume or clearly-marked trash). A missing directory is fine.
+ * @returns the trash path.
+ */
+export async function trashVolumeDir(paths: VolumePaths): Promise<string> {
+  const trash = join(paths.dir, '..', `${TRASH_PREFIX}${basename(paths.dir)}-${randomBytes(4).toString('hex')}`);
+  await rename(paths.dir, trash).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+  return trash;
+}
+
+/** The volume name a trash directory entry belongs to, or undefined if `entry` is not trash. */
+export function trashOwner(entry: string): string | undefined {
+  return entry.startsWith(TRASH_PREFIX) ? entry.slice(TRASH_PREFIX.length, entry.lastIndexOf('-')) : undefined;
+}
+
+/**
+ * Whether the volume's directory holds nothing but an empty `_data` with nothing mounted: what a
+ * Create leaves when it dies before its record is written, safe to reuse or delete.
+ */
+export async function isEmptyLeftover(host: VolumeHost, paths: VolumePaths): Promise<boolean> {
+  const list = (dir: string) =>
+    readdir(dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+  const top = await list(paths.dir);
+  if (top === undefined) return true;
+  if (top.some((e) => e !== '_data') || ((await list(paths.data)) ?? []).length > 0) return false;
+  return (await host.mountsUnder(paths.dir)).length === 0;
+}

@@ -1,0 +1,54 @@
+/**
+ * @module Volume names and where a volume lives on disk. dockerd does not check names for plugin
+ * drivers (plugin-protocol.md §4.2), so this applies Docker's own rule before a name is ever used in a
+ * path, and then checks the joined path once more: no name can reach outside the volumes root.
+ */
+import { dirname, join, resolve } from 'node:path';
+import { InvalidRequestError } from '../common/protocol/errors.js';
+
+/** Docker's rule for local volume names (`daemon/volume/local/local.go` `validNamePattern`). */
+export const VOLUME_NAME_RULE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** Longest accepted name: one path component on Linux. */
+export const MAX_NAME_LENGTH = 255;
+
+/**
+ * Throws {@link InvalidRequestError} unless `name` follows Docker's rule (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`,
+ * at most 255 characters), which also rules out `/`, `..` as a whole name, NUL and whitespace.
+ */
+export function checkVolumeName(name: string): void {
+  const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+  if (name.length > MAX_NAME_LENGTH) {
+    throw new InvalidRequestError(`volume name ${shown} is ${name.length} characters long; at most ${MAX_NAME_LENGTH} are allowed`);
+  }
+  if (!VOLUME_NAME_RULE.test(name)) {
+    throw new InvalidRequestError(
+      `invalid volume name ${shown}: expected at least two characters of [a-zA-Z0-9_.-] starting with a letter or digit, as Docker requires`,
+    );
+  }
+}
+
+/** Where one volume's files are. */
+export interface VolumePaths {
+  /** The volume's own directory, `<root>/<name>`, mode 0700. */
+  dir: string;
+  /** What containers see (the Mountpoint): `<dir>/_data`, a tmpfs or ext4 mount point for those types. */
+  data: string;
+  /** The sparse ext4 image of a size-limited local volume. */
+  image: string;
+}
+
+/**
+ * The paths of volume `name` under `root` (the volumes root). Checks the name first, then that the
+ * result is a direct child of `root`, so a name can never escape it.
+ * @throws InvalidRequestError for a bad name.
+ */
+export function volumePaths(root: string, name: string): VolumePaths {
+  checkVolumeName(name);
+  const base = resolve(root);
+  const dir = resolve(base, name);
+  if (dirname(dir) !== base || dir !== join(base, name)) {
+    throw new InvalidRequestError(`invalid volume name ${JSON.stringify(name)}: it would leave the volumes directory`);
+  }
+  return { dir, data: join(dir, '_data'), image: join(dir, 'disk.ext4') };
+}

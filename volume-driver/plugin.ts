@@ -1,0 +1,54 @@
+/**
+ * @module Wiring of tsvol for `tsnet serve`: the volumes root under the plugin's state directory,
+ * the table loaded from the store, reconciliation with the host, then the VolumeDriver and the
+ * `TsnetVolume` admin interface to serve.
+ */
+import { mkdir, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
+import { bindInterface } from '../common/protocol/api.js';
+import { bindVolumeDriver } from '../common/protocol/volume-api.js';
+import type { PluginFactory } from '../common/plugin.js';
+import type { Logger } from '../common/log.js';
+import type { Store } from '../common/store/store.js';
+import { VolumeAdminSpec } from './admin-api.js';
+import { VolumeAdmin } from './admin.js';
+import { VolumeDriver } from './driver.js';
+import { createHost, type VolumeHost } from './host.js';
+import { reconcile } from './reconcile.js';
+import { UsageMeter } from './usage-meter.js';
+import { VolumeTable } from './volume-table.js';
+
+/** What {@link openVolumes} needs; `host` is the real one unless a test passes a fake. */
+export interface OpenVolumesOptions {
+  stateDir: string;
+  store: Store;
+  log: Logger;
+  host?: VolumeHost;
+}
+
+/**
+ * Loads the volumes of `stateDir` (kept in `<stateDir>/volumes`, mode 0700), reconciles them with
+ * the host, and returns the driver and its admin interface.
+ */
+export async function openVolumes(opts: OpenVolumesOptions): Promise<{ driver: VolumeDriver; admin: VolumeAdmin }> {
+  const host = opts.host ?? createHost();
+  await mkdir(join(opts.stateDir, 'volumes'), { recursive: true, mode: 0o700 });
+  // Resolved, so paths match what mountinfo and losetup report.
+  const root = await realpath(join(opts.stateDir, 'volumes'));
+  const log = opts.log;
+  const measure = (path: string) =>
+    host.diskUsage(path).catch((err: unknown) => {
+      log.warn('could not measure volume usage', { path, err: (err as Error).message });
+      throw err;
+    });
+  const deps = { table: await VolumeTable.load(opts.store, root), host, meter: new UsageMeter(measure), log, bootId: await host.bootId() };
+  await reconcile(deps);
+  const driver = new VolumeDriver(deps);
+  return { driver, admin: new VolumeAdmin(deps, driver) };
+}
+
+/** tsvol's {@link PluginFactory}: serves `VolumeDriver` and the admin interface `TsnetVolume`. */
+export const createVolumePlugin: PluginFactory = async (ctx) => {
+  const { driver, admin } = await openVolumes(ctx);
+  return { interfaces: [bindVolumeDriver(driver), bindInterface(VolumeAdminSpec, admin)] };
+};

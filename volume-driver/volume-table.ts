@@ -1,0 +1,95 @@
+/**
+ * @module The volumes the driver knows: the store's `volumes` collection with an in-memory copy (the
+ * plugin process is the store's only writer, so Get and List never touch the disk), and a lock per
+ * volume name. Records handed out are copies: a change counts only once {@link VolumeTable.save}
+ * has made it durable.
+ */
+import { KeyedMutex } from '../common/keyed-mutex.js';
+import type { Collection, Store } from '../common/store/store.js';
+import { NotFoundError } from '../common/protocol/errors.js';
+import { volumePaths, type VolumePaths } from './names.js';
+import { VOLUMES_COLLECTION, type VolumeRecord } from './record.js';
+
+/** The volume records, durable in the store and cached in memory, with per-name locks. */
+export class VolumeTable {
+  /** The volumes root: `<stateDir>/volumes`. */
+  readonly root: string;
+  readonly #col: Collection<VolumeRecord>;
+  readonly #records = new Map<string, VolumeRecord>();
+  readonly #mutex = new KeyedMutex();
+  /** List's answer, kept until a volume appears, disappears or changes state (dockerd lists often). */
+  #listed: Array<{ Name: string; Mountpoint: string }> | undefined;
+
+  private constructor(store: Store, root: string) {
+    this.#col = store.collection<VolumeRecord>(VOLUMES_COLLECTION);
+    this.root = root;
+  }
+
+  /** Reads every record from `store`. */
+  static async load(store: Store, root: string): Promise<VolumeTable> {
+    const table = new VolumeTable(store, root);
+    for (const [name, rec] of await table.#col.entries()) table.#records.set(name, rec);
+    return table;
+  }
+
+  /** A copy of the record of `name`, in any state. */
+  find(name: string): VolumeRecord | undefined {
+    const rec = this.#records.get(name);
+    return rec && structuredClone(rec);
+  }
+
+  /**
+   * A copy of the record of a ready volume.
+   * @throws NotFoundError naming the volume when there is none (or it is half created or removed).
+   */
+  ready(name: string): VolumeRecord {
+    const rec = this.find(name);
+    if (rec?.state !== 'ready') throw new NotFoundError(`volume "${name}" not found: no tsvol volume has that name`);
+    return rec;
+  }
+
+  /** Copies of all records, ordered by name. */
+  all(): VolumeRecord[] {
+    return [...this.#records.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((r) => structuredClone(r));
+  }
+
+  /** Ready volumes' names, ordered, without copying records. */
+  readyNames(): string[] {
+    return [...this.#records.values()].filter((r) => r.state === 'ready').map((r) => r.name).sort();
+  }
+
+  /** Name and data path of every ready volume, ordered by name; cached between changes. */
+  listed(): ReadonlyArray<{ Name: string; Mountpoint: string }> {
+    this.#listed ??= this.readyNames().map((Name) => ({ Name, Mountpoint: this.paths(Name).data }));
+    return this.#listed;
+  }
+
+  /** Writes `rec` durably, then makes it the current record. */
+  async save(rec: VolumeRecord): Promise<void> {
+    await this.#col.put(rec.name, rec);
+    if (this.#records.get(rec.name)?.state !== rec.state) this.#listed = undefined;
+    this.#records.set(rec.name, structuredClone(rec));
+  }
+
+  /** Deletes the record of `name` durably. */
+  async delete(name: string): Promise<void> {
+    await this.#col.del(name);
+    this.#records.delete(name);
+    this.#listed = undefined;
+  }
+
+  /** The paths of volume `name` (checking the name). */
+  paths(name: string): VolumePaths {
+    return volumePaths(this.root, name);
+  }
+
+  /**
+   * Runs `fn` holding the locks of all `names`, taken in sorted order so two calls can never wait on
+   * each other.
+   */
+  lock<T>(names: readonly string[], fn: () => Promise<T>): Promise<T> {
+    const sorted = [...new Set(names)].sort();
+    const step = (i: number): Promise<T> => (i === sorted.length ? fn() : this.#mutex.run(sorted[i]!, () => step(i + 1)));
+    return step(0);
+  }
+}
