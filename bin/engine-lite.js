@@ -1,0 +1,2 @@
+#!/usr/bin/env node
+import '../dist/engine-lite/cli.js';

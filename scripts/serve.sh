@@ -1,0 +1,23 @@
+#!/bin/sh
+# The README's first command: take a fresh machine to a serving suite. Installs the Debian packages the
+# plugins use (only the missing ones), the Node dependencies and the build when they are missing or
+# stale, then replaces itself with `tsnet serve` (defaults: sockets in /run/docker/plugins, state in
+# /var/lib/tsnet). Extra arguments go to `tsnet serve`, e.g. `sh scripts/serve.sh --only network`.
+set -eu
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "tsnet serve manages interfaces, firewall rules and mounts: run it as root (sudo sh scripts/serve.sh)" >&2
+  exit 1
+fi
+node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
+  || { echo "Node >= 20 is required (found $(node --version 2>&1))" >&2; exit 1; }
+
+sh scripts/ensure-packages.sh iproute2 iptables util-linux e2fsprogs tar
+
+[ -d node_modules ] && [ node_modules -nt package-lock.json ] || npm ci --no-audit --no-fund
+# Rebuild when any TypeScript source is newer than the last build.
+if [ ! -f dist/cli/tsnet.js ] || [ -n "$(find . -name '*.ts' -not -path './node_modules/*' -not -path './dist/*' -newer dist/cli/tsnet.js | head -n 1)" ]; then
+  npx tsc -p .
+fi
+exec node dist/cli/tsnet.js serve "$@"
