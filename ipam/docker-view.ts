@@ -3,7 +3,7 @@
  * gateway, aux and container address, read with the docker CLI. Runs in the CLI process only, never
  * inside a plugin request (dockerd may be waiting on the plugin: plugin-protocol.md §1.6).
  */
-import { run } from '../common/kernel/exec.js';
+import { CommandError, run } from '../common/kernel/exec.js';
 import type { KnownUse } from './gc.js';
 
 /** The parts of `docker network inspect` output gc reads. */
@@ -31,18 +31,32 @@ export function knownUseOf(networks: readonly InspectedNetwork[]): KnownUse {
 
 /**
  * Reads every network of the local dockerd with `docker network ls` and `docker network inspect`. A
- * network removed between the two makes inspect fail; the pair is then read again (three tries).
+ * network removed between the two fails the whole inspect; the networks are then inspected one by one,
+ * skipping those that are gone (what they held is no longer in use).
  */
 export async function readDockerUse(): Promise<KnownUse> {
-  for (let attempt = 1; ; attempt++) {
-    const list = await run(['docker', 'network', 'ls', '--quiet', '--no-trunc'], { object: 'docker networks', step: 'list' });
-    const ids = list.stdout.split('\n').filter((s) => s !== '');
-    if (ids.length === 0) return { subnets: [], addresses: [] };
+  const list = await run(['docker', 'network', 'ls', '--quiet', '--no-trunc'], { object: 'docker networks', step: 'list' });
+  const ids = list.stdout.split('\n').filter((s) => s !== '');
+  if (ids.length === 0) return { subnets: [], addresses: [] };
+  try {
+    return knownUseOf(await inspect(ids));
+  } catch (err) {
+    if (!isGone(err)) throw err;
+  }
+  const networks: InspectedNetwork[] = [];
+  for (const id of ids) {
     try {
-      const { stdout } = await run(['docker', 'network', 'inspect', ...ids], { object: 'docker networks', step: 'inspect' });
-      return knownUseOf(JSON.parse(stdout) as InspectedNetwork[]);
+      networks.push(...(await inspect([id])));
     } catch (err) {
-      if (attempt >= 3) throw err;
+      if (!isGone(err)) throw err;
     }
   }
+  return knownUseOf(networks);
 }
+
+async function inspect(ids: readonly string[]): Promise<InspectedNetwork[]> {
+  const { stdout } = await run(['docker', 'network', 'inspect', ...ids], { object: 'docker networks', step: 'inspect' });
+  return JSON.parse(stdout) as InspectedNetwork[];
+}
+
+const isGone = (err: unknown) => err instanceof CommandError && /no such network/i.test(err.stderr);

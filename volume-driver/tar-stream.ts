@@ -64,7 +64,11 @@ export async function runTar(
   });
   const via = io.via ? [io.via] : [];
   const piped: Array<Promise<void>> = [];
-  if (io.input) piped.push(pipeline([io.input, ...via, child.stdin!]));
+  // tar stops reading at the end-of-archive blocks and may exit before Node has written the padding
+  // after them; once tar has exited 0, a write it never read is not an error.
+  if (io.input) piped.push(pipeline([io.input, ...via, child.stdin!]).catch((err: NodeJS.ErrnoException) => exited.then((code) => {
+    if (code !== 0 || (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_PREMATURE_CLOSE')) throw err;
+  })));
   if (io.output) piped.push(pipeline([child.stdout!, ...via, io.output], { end: io.output !== process.stdout }));
   const [exit, ...pipes] = await Promise.allSettled([exited, ...piped]);
   if (exit!.status === 'rejected') throw exit!.reason;
