@@ -20,6 +20,17 @@ describe('format', () => {
     expect(renderTemplate('{{json .Env}}', v)).toBe('["A=1","B=2"]');
     expect(renderTemplate('{{.Env}} {{.Labels}}', v)).toBe('[A=1 B=2] map[k:v]');
     expect(() => renderTemplate('{{.Nope}}', v)).toThrow("can't evaluate field Nope");
-    expect(() => renderTemplate('{{range .Env}}x{{end}}', v)).toThrow('engine-lite supports only');
+    expect(() => renderTemplate('{{.Env | len}}', v)).toThrow('engine-lite supports only');
+  });
+
+  it('renders index, if, with and range blocks as Go does', () => {
+    const v = { Networks: { b: { IPAddress: '10.0.0.2' }, a: { IPAddress: '10.0.1.2' } }, Env: ['A=1', 'B=2'], Empty: [] };
+    expect(renderTemplate('{{with index .Networks "b"}}{{.IPAddress}}{{end}}', v)).toBe('10.0.0.2');
+    expect(renderTemplate('{{with index .Networks "zz"}}{{.IPAddress}}{{else}}none{{end}}', v)).toBe('none');
+    expect(renderTemplate('{{range .Networks}}{{.IPAddress}} {{end}}', v)).toBe('10.0.1.2 10.0.0.2 ');
+    expect(renderTemplate('{{index .Env 1}} {{if .Empty}}yes{{else}}no{{end}}', v)).toBe('B=2 no');
+    expect(renderTemplate('{{range .Env -}}\n  [{{.}}]\n{{- end}}', v)).toBe('[A=1][B=2]');
+    expect(() => renderTemplate('{{json (index .Env 0)}}', v)).toThrow('engine-lite supports only');
+    expect(() => renderTemplate('{{if .Env}}x', v)).toThrow('unexpected EOF');
   });
 });

@@ -1,42 +1,52 @@
 /**
- * `-o mode=none` end to end with real dockerd: the foundation slice. The network survives a plugin
- * kill -9 and a dockerd restart, and `docker network rm` removes it from the plugin's records.
+ * `-o mode=none` end to end: the foundation slice, on real dockerd and on engine-lite. The network
+ * survives a plugin kill -9 (and, on dockerd, a daemon restart), and `network rm` removes it from the
+ * plugin's records.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { callPlugin } from '../common/protocol/client.js';
+import { makeRuntime, RUNTIME_NAMES, type ScenarioRuntime } from './support/engine-lite-runtime.js';
 import { startSuite, type SuiteHandle } from './support/plugin-harness.js';
-import { dockerRuntime, type Runtime } from './support/runtime.js';
 
 let suite: SuiteHandle;
-let rt: Runtime;
-const created: string[] = [];
-
-const netName = () => {
-  const n = `tstest-none-${randomBytes(3).toString('hex')}`;
-  created.push(n);
-  return n;
-};
 
 beforeAll(async () => {
-  suite = await startSuite({ only: ['network'] });
-  rt = dockerRuntime(suite, inject('testImage'));
+  // No --ipam-driver: dockerd uses its built-in IPAM, engine-lite (which has none) tsipam.
+  suite = await startSuite({ only: ['network', 'ipam'] });
 });
 
 afterAll(async () => {
-  for (const n of created) await rt?.cli(['network', 'rm', n]);
   await suite?.stop();
 });
 
-async function linksIn(network: string): Promise<string[]> {
-  const out = await rt.ok(['run', '--rm', '--network', network, rt.image, 'ip', '-o', 'link']);
-  return out
-    .trim()
-    .split('\n')
-    .map((l) => l.split(':')[1]!.trim());
-}
+describe.each(RUNTIME_NAMES)('tsnet mode=none on %s', (runtimeName) => {
+  let rt: ScenarioRuntime;
+  const created: string[] = [];
 
-describe('tsnet mode=none with real dockerd', () => {
+  const netName = () => {
+    const n = `tstest-none-${randomBytes(3).toString('hex')}`;
+    created.push(n);
+    return n;
+  };
+
+  const linksIn = async (network: string): Promise<string[]> => {
+    const out = await rt.ok(['run', '--rm', '--network', network, rt.image, 'ip', '-o', 'link']);
+    return out
+      .trim()
+      .split('\n')
+      .map((l) => l.split(':')[1]!.trim());
+  };
+
+  beforeAll(async () => {
+    rt = await makeRuntime(runtimeName, suite, inject('testImage'));
+  });
+
+  afterAll(async () => {
+    for (const n of created) await rt?.cli(['network', 'rm', n]);
+    await rt?.cleanup();
+  });
+
   it('gives a container only its loopback', async () => {
     const n = netName();
     await rt.ok(['network', 'create', '-d', rt.drivers.network, '-o', 'mode=none', n]);
@@ -63,7 +73,7 @@ describe('tsnet mode=none with real dockerd', () => {
     expect(await linksIn(n)).toEqual(['lo']);
   });
 
-  it('removes the network from its records on docker network rm', async () => {
+  it('removes the network from its records on network rm', async () => {
     const n = netName();
     const id = (await rt.ok(['network', 'create', '-d', rt.drivers.network, '-o', 'mode=none', n])).trim();
     await rt.ok(['network', 'rm', n]);
@@ -76,6 +86,8 @@ describe('tsnet mode=none with real dockerd', () => {
   });
 });
 
+// Docker only: this is about dockerd itself restarting with a tsnet network in its store; engine-lite
+// has no daemon to restart (each command reads its records afresh).
 describe('tsnet mode=none across a dockerd restart', () => {
   it('keeps the network and its records when the daemon restarts', async () => {
     const { startPrivateDockerd } = await import('./support/private-dockerd.js');

@@ -1,7 +1,7 @@
 /**
- * tsvol end to end. The scenarios are written once against the shared {@link Runtime} (a docker-flag
- * CLI plus our driver names) and run on real dockerd; engine-lite joins by adding its runtime to
- * `RUNTIMES`. Host-side checks (is the tmpfs mounted?) read mountinfo, which both runtimes share.
+ * tsvol end to end. The scenarios are written once against the shared `Runtime` (a docker-flag
+ * CLI plus our driver names) and run on real dockerd and on engine-lite. Host-side checks (is the
+ * tmpfs mounted?) read mountinfo, which both runtimes share.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { listLoops } from '../common/kernel/loop.js';
 import { isUnder } from '../common/kernel/mount-info.js';
 import { listMounts } from '../common/kernel/mount.js';
+import { makeRuntime, RUNTIME_NAMES, type ScenarioRuntime } from './support/engine-lite-runtime.js';
 import { cliPath, pluginCall, startSuite, type SuiteHandle } from './support/plugin-harness.js';
-import { dockerRuntime, type Runtime } from './support/runtime.js';
 import { mustRun } from './support/system.js';
 
 const MiB = 2 ** 20;
@@ -26,12 +26,9 @@ interface Volume {
   Status: Record<string, unknown>;
 }
 
-/** The runtimes every scenario runs on; engine-lite is added here once it exists. */
-const RUNTIMES: Array<{ name: string; make(suite: SuiteHandle): Runtime }> = [{ name: 'docker', make: (suite) => dockerRuntime(suite, inject('testImage')) }];
-
-describe.each(RUNTIMES)('tsvol on $name', ({ make }) => {
+describe.each(RUNTIME_NAMES)('tsvol on %s', (runtimeName) => {
   let suite: SuiteHandle;
-  let rt: Runtime;
+  let rt: ScenarioRuntime;
   const hex = randomBytes(3).toString('hex');
   const volumes = new Set<string>();
   const containers = new Set<string>();
@@ -78,12 +75,13 @@ describe.each(RUNTIMES)('tsvol on $name', ({ make }) => {
 
   beforeAll(async () => {
     suite = await startSuite({ only: ['volume'] });
-    rt = make(suite);
+    rt = await makeRuntime(runtimeName, suite, inject('testImage'));
   });
 
   afterAll(async () => {
     for (const c of containers) await rt?.cli(['rm', '-f', c]);
     for (const v of volumes) await rt?.cli(['volume', 'rm', '-f', v]);
+    await rt?.cleanup();
     await suite?.stop();
   });
 
@@ -241,6 +239,8 @@ describe.each(RUNTIMES)('tsvol on $name', ({ make }) => {
   });
 });
 
+// Docker only: this is about dockerd itself, which asks every volume's driver `Get` when it starts
+// again. engine-lite has no daemon to restart; its records are files every command reads afresh.
 describe('tsvol across a dockerd restart', () => {
   it('keeps tmpfs and local volumes known to the daemon: its Get at start finds them', async () => {
     const suite = await startSuite({ only: ['volume'] });

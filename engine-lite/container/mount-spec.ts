@@ -1,9 +1,9 @@
 /**
  * @module Parsing `-v`/`--volume` and `--mount` as docker does (its Linux parser), into mount
- * records. Pure. Messages follow docker's so users recognise them.
+ * records. Pure. Messages follow docker's so users recognise them. Volume names are not checked
+ * here: like dockerd, engine-lite leaves them to the volume driver.
  */
 import { InvalidArgumentError } from '../errors.js';
-import { checkName } from '../ids.js';
 import type { MountRecord } from '../state/records.js';
 
 /** A parsed mount, plus what only matters when a named volume has to be created. */
@@ -24,14 +24,6 @@ function checkDestination(spec: string, dst: string, flag: string): void {
 
 function checkPropagation(spec: string, mode: string): void {
   if (!PROPAGATION_OK.has(mode)) throw new InvalidArgumentError(`invalid mount specification: '${spec}': engine-lite supports only private propagation, not ${mode}`);
-}
-
-function checkVolumeName(spec: string, name: string): void {
-  try {
-    checkName('volume', name);
-  } catch (err) {
-    throw new InvalidArgumentError(`invalid volume specification: '${spec}': ${(err as Error).message}`);
-  }
 }
 
 /**
@@ -59,7 +51,6 @@ export function parseVolumeFlag(spec: string, volumeDriver: string): MountReques
     else throw new InvalidArgumentError(`invalid mode: ${mode} (in volume specification '${spec}')`);
   }
   if (bind) return { type: 'bind', source: first, destination: second, readonly };
-  checkVolumeName(spec, first);
   return { type: 'volume', source: first, destination: second, readonly, driver: volumeDriver };
 }
 
@@ -154,7 +145,6 @@ export function parseMountFlag(spec: string, volumeDriver: string): MountRequest
     return { type: 'bind', source, destination, readonly };
   }
   if (source === '') return { type: 'volume', source: '', destination, readonly, driver, anonymous: true, volumeOptions };
-  checkVolumeName(spec, source);
   return { type: 'volume', source, destination, readonly, driver, volumeOptions };
 }
 

@@ -30,6 +30,14 @@ describe('State', () => {
     expect(await state.containers.list()).toEqual([]);
   });
 
+  it('keeps any key in one file of its folder, %-escaped', async () => {
+    const state = await State.open(dir);
+    for (const name of ['../up', 'a/b']) await state.volumes.put(name, { v: 1, name, driver: 'd', created: 'now', options: {}, labels: {}, anonymous: false });
+    expect((await readdir(state.volumes.dir)).sort()).toEqual(['..%2Fup.json', 'a%2Fb.json']);
+    expect((await state.volumes.list()).map((v) => v.name).sort()).toEqual(['../up', 'a/b']);
+    expect(await state.volumes.get('a/b')).toMatchObject({ name: 'a/b' });
+  });
+
   it('resolves references like docker: ID, name, then a unique prefix', () => {
     const items = [
       { id: 'abc123', name: 'web' },

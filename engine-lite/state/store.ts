@@ -6,11 +6,12 @@
  *
  * Layout: `containers/<id>/config.json` (with the container's writable layer, log files and
  * /etc files beside it), `networks/<id>.json`, `volumes/<name>.json`, `images/<id>/image.json` (with
- * `rootfs/`).
+ * `rootfs/`). Keys are %-escaped (`encodeURIComponent`) into file names: volume names are whatever the
+ * driver accepts (dockerd checks names only for its `local` driver), `../x` and `a/b` included.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { NotFoundError } from '../errors.js';
 import { StateLock } from './lock.js';
 import type { ContainerRecord, ImageRecord, NetworkRecord, VolumeRecord } from './records.js';
@@ -39,7 +40,8 @@ export class RecordDir<T> {
 
   /** Path of the record file of `key`. */
   path(key: string): string {
-    return this.#file === undefined ? join(this.dir, `${key}.json`) : join(this.dir, key, this.#file);
+    const stem = encodeURIComponent(key);
+    return this.#file === undefined ? join(this.dir, `${stem}.json`) : join(this.dir, stem, this.#file);
   }
 
   /** The record, or undefined when there is none. */
@@ -61,14 +63,14 @@ export class RecordDir<T> {
       if (isMissing(err)) return [];
       throw err;
     }
-    const keys = this.#file === undefined ? names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)) : names;
-    const all = await Promise.all(keys.map((k) => this.get(k)));
+    const stems = this.#file === undefined ? names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)) : names;
+    const all = await Promise.all(stems.map((stem) => this.get(decodeURIComponent(stem))));
     return all.filter((r): r is Awaited<T> => r !== undefined) as T[];
   }
 
   /** Creates or replaces the record atomically. */
   async put(key: string, record: T): Promise<void> {
-    if (this.#file !== undefined) await mkdir(join(this.dir, key), { recursive: true, mode: 0o700 });
+    if (this.#file !== undefined) await mkdir(dirname(this.path(key)), { recursive: true, mode: 0o700 });
     await writeFileAtomic(this.path(key), `${JSON.stringify(record, null, 2)}\n`);
   }
 

@@ -2,12 +2,13 @@
  * @module Volumes, the daemon side (plugin-protocol.md §4.2): `volume create` asks the driver `Get`
  * first and `Create`s only when that fails; `ls` merges engine-lite's records with every volume
  * driver's `List`; `inspect` is `Get`; `rm` is refused while a container references the volume, then
- * `Remove`. Names follow docker's rule for local volumes, since they also name files here.
+ * `Remove`. Names are the driver's to judge: dockerd checks them only for its `local` driver, so a
+ * name the driver refuses gets the driver's own message (the state keeps names %-escaped).
  */
 import type { VolumeInfo, VolumeResponses } from '../../common/protocol/volume-api.js';
 import { DEFAULT_DRIVERS, type Engine } from '../engine.js';
 import { ConflictError, NotFoundError } from '../errors.js';
-import { checkName, newId } from '../ids.js';
+import { newId } from '../ids.js';
 import type { VolumeRecord } from '../state/records.js';
 
 /** `volume create` flags. */
@@ -26,8 +27,7 @@ export interface VolumeCreateRequest {
  * PluginFailedError.
  */
 export async function ensureVolume(engine: Engine, req: VolumeCreateRequest): Promise<VolumeRecord> {
-  const name = req.name ?? newId();
-  checkName('volume', name);
+  const name = req.name || newId(); // dockerd makes up a name for "" too
   const driverName = req.driver ?? DEFAULT_DRIVERS.volume;
   const known = await engine.state.volumes.get(name);
   if (known) {

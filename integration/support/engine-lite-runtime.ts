@@ -3,14 +3,14 @@
  * with `--plugins-dir` set to the suite's socket folder (it finds `tsnet`, `tsipam` and `tsvol` there
  * the way dockerd finds v1 plugins) and its own state folder `/tmp/tstest-el-<hex>`, holding the busybox
  * test image imported from a tarball. `cleanup()` removes every container, network and volume it made,
- * then the folder.
+ * then the folder. {@link makeRuntime} gives a scenario file either runtime by name.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SuiteHandle } from './plugin-harness.js';
-import { cliMethods, type Runtime } from './runtime.js';
+import { cliMethods, dockerRuntime, type Runtime } from './runtime.js';
 import { buildBusyboxRootfs, mustRun, repoRoot, TEST_IMAGE } from './system.js';
 
 /** Path of engine-lite's CLI entry, built by `npx tsc -p .`. */
@@ -73,4 +73,19 @@ export async function engineLiteRuntime(suite: Pick<SuiteHandle, 'pluginsDir'>, 
     throw err;
   }
   return { name: 'engine-lite', image, drivers: { network: 'tsnet', ipam: 'tsipam', volume: 'tsvol' }, stateDir, cleanup, ...methods };
+}
+
+/** The runtimes a scenario file runs every scenario on (`describe.each(RUNTIME_NAMES)`). */
+export const RUNTIME_NAMES: ReadonlyArray<Runtime['name']> = ['docker', 'engine-lite'];
+
+/** A {@link Runtime} made by {@link makeRuntime}: `cleanup()` removes what engine-lite made (a no-op on docker). */
+export type ScenarioRuntime = Runtime & Pick<EngineLiteRuntime, 'cleanup'>;
+
+/**
+ * The runtime `name` for `suite`: real dockerd running `dockerImage` (the test image it was given by the
+ * global setup), or a fresh {@link engineLiteRuntime}.
+ */
+export async function makeRuntime(name: Runtime['name'], suite: SuiteHandle, dockerImage: string): Promise<ScenarioRuntime> {
+  if (name === 'engine-lite') return engineLiteRuntime(suite);
+  return { ...dockerRuntime(suite, dockerImage), cleanup: async () => undefined };
 }
