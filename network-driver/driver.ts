@@ -14,6 +14,8 @@ import { readNetworkOptions } from './options.js';
 import { endpointKey, type EndpointRecord, type NetworkRecord } from './records.js';
 
 const short = (id: string) => id.slice(0, 12);
+/** Whether a mode handed back the state it was given (then there is nothing to write: a synced write costs milliseconds). */
+const sameState = (a: Record<string, unknown>, b: Record<string, unknown>) => JSON.stringify(a) === JSON.stringify(b);
 
 export class NetworkDriver implements NetworkDriverApi {
   readonly #modes: Map<string, NetworkMode>;
@@ -177,7 +179,7 @@ export class NetworkDriver implements NetworkDriverApi {
       const key = endpointKey(net.id, req.EndpointID);
       const ep = await this.#endpoints.get(key);
       if (!ep) throw new NotFoundError(`endpoint ${short(req.EndpointID)} not found on network ${short(net.id)}`);
-      const joined = await this.#modeOf(net).join(net, { ...ep, sandboxKey: req.SandboxKey });
+      const joined = await this.#modeOf(net).join(net, { ...ep, sandboxKey: req.SandboxKey }, req.Options);
       await this.#endpoints.put(key, { ...ep, sandboxKey: req.SandboxKey, state: joined.state });
       return joined.response;
     });
@@ -196,12 +198,34 @@ export class NetworkDriver implements NetworkDriverApi {
     });
   }
 
-  async programExternalConnectivity() {
-    return {};
+  /** Hands the endpoint's port bindings to its mode, which publishes them; a mode without publishing answers `{}`. */
+  async programExternalConnectivity(req: Parameters<NetworkDriverApi['programExternalConnectivity']>[0]) {
+    return this.#lock.run(req.NetworkID, async () => {
+      const net = await this.#network(req.NetworkID);
+      const key = endpointKey(net.id, req.EndpointID);
+      const ep = await this.#endpoints.get(key);
+      if (!ep) throw new NotFoundError(`endpoint ${short(req.EndpointID)} not found on network ${short(net.id)}`);
+      const mode = this.#modeOf(net);
+      if (!mode.programExternalConnectivity) return {};
+      const { state } = await mode.programExternalConnectivity(net, ep, req.Options);
+      if (!sameState(ep.state, state)) await this.#endpoints.put(key, { ...ep, state });
+      return {};
+    });
   }
 
-  async revokeExternalConnectivity() {
-    return {};
+  /** Undoes programExternalConnectivity. Idempotent: an unknown network or endpoint succeeds (dockerd replays it). */
+  async revokeExternalConnectivity(req: { NetworkID: string; EndpointID: string }) {
+    return this.#lock.run(req.NetworkID, async () => {
+      const net = await this.#networks.get(req.NetworkID);
+      const key = endpointKey(req.NetworkID, req.EndpointID);
+      const ep = await this.#endpoints.get(key);
+      if (!net || !ep) return {};
+      const mode = this.#modeOf(net);
+      if (!mode.revokeExternalConnectivity) return {};
+      const { state } = await mode.revokeExternalConnectivity(net, ep);
+      if (!sameState(ep.state, state)) await this.#endpoints.put(key, { ...ep, state });
+      return {};
+    });
   }
 
   async discoverNew() {

@@ -21,10 +21,22 @@ export interface NetworkMode {
   createEndpoint(net: NetworkRecord, ep: EndpointRecord): Promise<{ mac?: string; state: Record<string, unknown> }>;
   /** Removes what createEndpoint/join made for the endpoint. */
   deleteEndpoint(net: NetworkRecord, ep: EndpointRecord): Promise<void>;
-  /** Creates the interface Docker moves into the sandbox, and says how to configure it. */
-  join(net: NetworkRecord, ep: EndpointRecord): Promise<{ response: JoinResponse; state: Record<string, unknown> }>;
+  /**
+   * Creates the interface Docker moves into the sandbox, and says how to configure it. `options` are
+   * Join's sandbox options (`com.docker.network.portmap`, `…endpoint.exposedports`). Returns the
+   * endpoint's whole mode state, which replaces what was stored.
+   */
+  join(net: NetworkRecord, ep: EndpointRecord, options?: Record<string, unknown>): Promise<{ response: JoinResponse; state: Record<string, unknown> }>;
   /** Undoes join, while the interface may still be inside the container (Docker moves it back later). */
   leave(net: NetworkRecord, ep: EndpointRecord): Promise<void>;
+  /**
+   * ProgramExternalConnectivity: the endpoint became its container's gateway endpoint; publish the
+   * ports in `options` (plugin-protocol.md §2.9). Returns the endpoint's whole mode state. A mode
+   * without it answers `{}` (nothing to publish).
+   */
+  programExternalConnectivity?(net: NetworkRecord, ep: EndpointRecord, options: Record<string, unknown>): Promise<{ state: Record<string, unknown> }>;
+  /** RevokeExternalConnectivity: undoes programExternalConnectivity; returns the endpoint's whole mode state. */
+  revokeExternalConnectivity?(net: NetworkRecord, ep: EndpointRecord): Promise<{ state: Record<string, unknown> }>;
   /** Mode-specific data for EndpointOperInfo; called often, so cheap. */
   operInfo(net: NetworkRecord, ep: EndpointRecord): Record<string, unknown>;
   /** On start-up: makes the kernel match the stored networks and endpoints, and removes what no record owns. */

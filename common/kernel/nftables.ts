@@ -1,0 +1,86 @@
+/**
+ * @module nftables tables owned by the suite (`tsnet…`). A change is one `nft -f -` script on stdin,
+ * which the kernel commits as ONE transaction: atomic across chains, sets, maps and both IP families
+ * (an `inet` table), unlike iptables-restore, which commits each table separately. Every line must
+ * act on a table whose name starts with `tsnet`; nothing else is ever written.
+ *
+ * Cost: `nft` reads the chains of the ruleset before it commits (not the elements of sets and maps),
+ * so a script that only adds or deletes set/map elements costs the same however many elements exist.
+ * Idempotent removal without reading state: `add element …` then `delete element …` (or `add table` then
+ * `delete table`) in one script; the add makes the delete succeed whether or not the object existed.
+ */
+import { KernelArgumentError, KernelFeatureMissingError } from './errors.js';
+import { CommandError, run } from './exec.js';
+import type { NetnsOption } from './link-types.js';
+
+/** Prefix of every nftables table the suite owns. */
+export const NFT_TABLE_PREFIX = 'tsnet';
+
+/** Address families of nftables tables. */
+export type NftFamily = 'inet' | 'ip' | 'ip6' | 'bridge' | 'arp' | 'netdev';
+
+const COMMAND = /^(add|create|insert|replace|delete|flush) (table|chain|set|map|element|rule) (inet|ip|ip6|bridge|arp|netdev) (tsnet[A-Za-z0-9_-]*)( |$)/;
+
+/**
+ * Throws {@link KernelArgumentError} unless every line is one nft command on a `tsnet…` table with no
+ * line break, NUL or `include`, so a script can never touch a table the suite does not own.
+ */
+export function validateNftScript(lines: readonly string[]): void {
+  for (const line of lines) {
+    if (/[\n\r\0]/.test(line)) throw new KernelArgumentError('script', `line ${JSON.stringify(line)} contains a line break or NUL`);
+    if (!COMMAND.test(line)) {
+      throw new KernelArgumentError('script', `line ${JSON.stringify(line)} is not a command on a table named "${NFT_TABLE_PREFIX}…"`);
+    }
+  }
+}
+
+function where(opts: NetnsOption): string {
+  return `nftables${opts.netns ? ` in netns "${opts.netns}"` : ''}`;
+}
+
+function nftArgv(opts: NetnsOption, args: string[]): string[] {
+  return opts.netns ? ['ip', 'netns', 'exec', opts.netns, 'nft', ...args] : ['nft', ...args];
+}
+
+/** Runs nft, turning "not installed" into {@link KernelFeatureMissingError}. */
+async function nft(opts: NetnsOption, args: string[], step: string, input?: string): Promise<string> {
+  try {
+    const runOpts = input === undefined ? { object: where(opts), step } : { object: where(opts), step, input };
+    return (await run(nftArgv(opts, args), runOpts)).stdout;
+  } catch (err) {
+    const missing = err instanceof CommandError && ((err.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' || /nft.*No such file/.test(err.stderr));
+    if (missing) throw new KernelFeatureMissingError('nftables', 'the nft program is not installed', { cause: err });
+    throw err;
+  }
+}
+
+/**
+ * Applies `lines` as one nftables transaction: all of it, or (on any error) none of it.
+ * @returns whether nft ran (false for an empty script).
+ * @throws KernelArgumentError for a line that is not a command on a `tsnet…` table.
+ * @throws KernelFeatureMissingError when nft is not installed.
+ * @throws KernelError (a CommandError) when nft rejects the script; its message quotes nft's first line.
+ */
+export async function applyNft(lines: readonly string[], opts: NetnsOption = {}): Promise<boolean> {
+  validateNftScript(lines);
+  if (lines.length === 0) return false;
+  await nft(opts, ['-f', '-'], 'apply script to', `${lines.join('\n')}\n`);
+  return true;
+}
+
+/** A table as `nft list tables` names it. */
+export interface NftTableRef {
+  family: NftFamily;
+  name: string;
+}
+
+/** The tables whose names start with `prefix` (default `tsnet`). Read-only. */
+export async function listNftTables(prefix = NFT_TABLE_PREFIX, opts: NetnsOption = {}): Promise<NftTableRef[]> {
+  const out = await nft(opts, ['list', 'tables'], 'list tables of');
+  const tables: NftTableRef[] = [];
+  for (const line of out.split('\n')) {
+    const [word, family, name] = line.trim().split(/\s+/);
+    if (word === 'table' && family && name?.startsWith(prefix)) tables.push({ family: family as NftFamily, name });
+  }
+  return tables;
+}

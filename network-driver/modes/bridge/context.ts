@@ -1,0 +1,28 @@
+/**
+ * @module What bridge mode's phases share: the kernel seam, the firewall, the ports in use, which
+ * bridge belongs to which network, and the MAC that marks a bridge as this instance's. One per mode.
+ */
+import type { Logger } from '../../../common/log.js';
+import type { BackgroundWork } from './background.js';
+import type { BridgeFirewall } from './firewall.js';
+import type { BridgeKernel } from './kernel.js';
+import type { PortTable } from './port-table.js';
+
+export interface BridgeContext {
+  kernel: BridgeKernel;
+  firewall: BridgeFirewall;
+  ports: PortTable;
+  /** Bridge name → ID of the network that owns it (this instance's networks only). */
+  bridges: Map<string, string>;
+  /**
+   * MAC every bridge of this instance gets (`02:74:73:` + the instance tag). A fixed MAC keeps the
+   * gateway's MAC from changing as ports come and go; it also tells restore which bridges are ours when
+   * several plugin instances share a host.
+   */
+  bridgeMac: string;
+  /** Kernel work answered before it ends (veth deletion), per network. */
+  background: BackgroundWork;
+  /** The host uplink's MTU, the default for networks without `-o mtu=` (looked up once, then cached). */
+  uplinkMtu(): Promise<number>;
+  log: Logger;
+}
