@@ -1,0 +1,58 @@
+/**
+ * @module `-o mode=macvlan`: containers get a macvlan child of a host interface (`-o parent=`) and sit
+ * on that interface's LAN with their own MAC, routed by the LAN's router. Modes bridge (default),
+ * private, vepa and passthru as Docker names them (`-o macvlan_mode=`); `parent=IFACE.VID` makes an
+ * 802.1Q sub-interface; `-o host_access=true` adds a host shim so the host reaches its containers,
+ * which Docker's macvlan cannot. See README.md beside this file. Phases: network.ts, endpoint.ts,
+ * join-leave.ts, restore.ts.
+ */
+import { KeyedMutex } from '../../../common/keyed-mutex.js';
+import type { Logger } from '../../../common/log.js';
+import type { NetworkMode } from '../mode.js';
+import { macvlanKernel, type MacvlanContext, type MacvlanKernel } from './context.js';
+import { createEndpoint, deleteEndpoint } from './endpoint.js';
+import { join, operInfo } from './join-leave.js';
+import { createNetwork, deleteNetwork } from './network.js';
+import { macvlanTag } from './names.js';
+import { MACVLAN_OPTION_NAMES, normaliseMacvlanOptions } from './options.js';
+import { ParentRegistry } from './parents.js';
+import { restore } from './restore.js';
+
+export interface MacvlanModeOptions {
+  log: Logger;
+  /** Hex digits identifying this tsnet instance (from its state directory); link names carry the first 4. */
+  instanceTag: string;
+  /** The kernel operations; default the real ones. Unit tests pass a recording fake. */
+  kernel?: MacvlanKernel;
+  /** Namespace the parents and links live in; default the plugin's own (the host's). Root tests pass a throwaway one. */
+  netns?: string;
+}
+
+/**
+ * Builds macvlan mode. Network create, delete and restore are serialised across networks, since they decide who may share a parent.
+ * @throws RangeError when `instanceTag` does not start with 4 hex digits.
+ */
+export function createMacvlanMode(opts: MacvlanModeOptions): NetworkMode {
+  const ctx: MacvlanContext = {
+    kernel: opts.kernel ?? macvlanKernel,
+    on: opts.netns === undefined ? {} : { netns: opts.netns },
+    log: opts.log.child({ mode: 'macvlan' }),
+    parents: new ParentRegistry(),
+    tag: macvlanTag(opts.instanceTag),
+  };
+  const lock = new KeyedMutex();
+  const acrossNetworks = <T>(fn: () => Promise<T>) => lock.run('parents', fn);
+  return {
+    name: 'macvlan',
+    optionNames: MACVLAN_OPTION_NAMES,
+    parseOptions: normaliseMacvlanOptions,
+    createNetwork: (net) => acrossNetworks(() => createNetwork(ctx, net)),
+    deleteNetwork: (net) => acrossNetworks(() => deleteNetwork(ctx, net)),
+    createEndpoint: (net, ep) => createEndpoint(ctx, net, ep),
+    deleteEndpoint: (net, ep) => deleteEndpoint(ctx, net, ep),
+    join: (net, ep) => join(ctx, net, ep),
+    leave: async () => undefined,
+    operInfo: (net, ep) => operInfo(ctx, net, ep),
+    restore: (nets, eps) => acrossNetworks(() => restore(ctx, nets, eps)),
+  };
+}
