@@ -13,7 +13,7 @@ fi
 node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
   || { echo "Node >= 20 is required (found $(node --version 2>&1))" >&2; exit 1; }
 
-sh scripts/ensure-packages.sh iproute2 iptables util-linux mount e2fsprogs tar
+sh scripts/ensure-packages.sh iproute2 iptables nftables util-linux mount e2fsprogs tar
 
 [ -d node_modules ] && [ node_modules -nt package-lock.json ] || npm ci --no-audit --no-fund
 # Rebuild when any TypeScript source is newer than the last build.
