@@ -56,6 +56,10 @@ describe.each(RUNTIME_NAMES)('tsipam on %s with a bridge driver', (runtimeName) 
   };
   const tsnet = async (...args: string[]) => (await mustRun([process.execPath, cliPath(), 'ipam', ...args, '--plugins-dir', suite.pluginsDir])).stdout;
   const pools = async () => JSON.parse(await tsnet('ls', '--json')) as PoolView[];
+  // Checks about dockerd itself (its restart; gc reading its networks) exist on docker only.
+  const dockerOnly = (name: string, fn: () => Promise<void>) => {
+    if (runtimeName === 'docker') it(name, fn);
+  };
 
   beforeAll(async () => {
     defaultBase = (await freeSubnets(1, { family: 4, prefixLen: 20 }))[0]!;
@@ -173,7 +177,7 @@ describe.each(RUNTIME_NAMES)('tsipam on %s with a bridge driver', (runtimeName) 
 
   // Docker only: this is about dockerd restarting (a private one), which releases the addresses of
   // the containers it stopped when it starts again. engine-lite has no daemon to restart.
-  it.runIf(runtimeName === 'docker')('keeps working across a plugin kill -9 and a dockerd restart, without request replay', async () => {
+  dockerOnly('keeps working across a plugin kill -9 and a dockerd restart, without request replay', async () => {
     const { startPrivateDockerd } = await import('./support/private-dockerd.js');
     const daemon = await startPrivateDockerd(rt.image);
     try {
@@ -208,7 +212,7 @@ describe.each(RUNTIME_NAMES)('tsipam on %s with a bridge driver', (runtimeName) 
 
   // Docker only: gc compares tsipam's records with what dockerd knows (`docker network inspect`).
   // engine-lite's networks are not part of that view, so gc would take their addresses for leaks.
-  it.runIf(runtimeName === 'docker')('gc finds and releases only what Docker does not know', async () => {
+  dockerOnly('gc finds and releases only what Docker does not know', async () => {
     const subnet = subnets[5]!;
     const n = await create('gc', '--subnet', subnet);
     const live = await start(n);
