@@ -7,13 +7,25 @@
 import { KeyedMutex } from '../common/keyed-mutex.js';
 import type { Logger } from '../common/log.js';
 import { ConflictError, InvalidRequestError, NotFoundError, UnsupportedError } from '../common/protocol/errors.js';
-import type { NetworkDriverApi } from '../common/protocol/network-api.js';
+import type { EndpointRef, NetworkDriverApi } from '../common/protocol/network-api.js';
 import type { Collection, Store } from '../common/store/store.js';
 import type { NetworkMode } from './modes/mode.js';
 import { readNetworkOptions } from './options.js';
 import { endpointKey, type EndpointRecord, type NetworkRecord } from './records.js';
 
 const short = (id: string) => id.slice(0, 12);
+
+interface FoundEndpoint {
+  net: NetworkRecord;
+  ep: EndpointRecord;
+  key: string;
+}
+
+/** The found endpoint, or a NotFoundError naming the endpoint and its network. */
+function required(req: EndpointRef, found: FoundEndpoint | undefined): FoundEndpoint {
+  if (!found) throw new NotFoundError(`endpoint ${short(req.EndpointID)} not found on network ${short(req.NetworkID)} (tsnet has no record of it)`);
+  return found;
+}
 /** Whether a mode handed back the state it was given (then there is nothing to write: a synced write costs milliseconds). */
 const sameState = (a: Record<string, unknown>, b: Record<string, unknown>) => JSON.stringify(a) === JSON.stringify(b);
 
@@ -154,19 +166,16 @@ export class NetworkDriver implements NetworkDriverApi {
     });
   }
 
-  async deleteEndpoint(req: { NetworkID: string; EndpointID: string }) {
-    return this.#lock.run(req.NetworkID, async () => {
-      const net = await this.#networks.get(req.NetworkID);
-      const key = endpointKey(req.NetworkID, req.EndpointID);
-      const ep = await this.#endpoints.get(key);
-      if (!net || !ep) return {};
-      await this.#modeOf(net).deleteEndpoint(net, ep);
-      await this.#endpoints.del(key);
+  async deleteEndpoint(req: EndpointRef) {
+    return this.#withEndpoint(req, async (found) => {
+      if (!found) return {};
+      await this.#modeOf(found.net).deleteEndpoint(found.net, found.ep);
+      await this.#endpoints.del(found.key);
       return {};
     });
   }
 
-  async endpointOperInfo(req: { NetworkID: string; EndpointID: string }) {
+  async endpointOperInfo(req: EndpointRef) {
     const net = await this.#networks.get(req.NetworkID);
     const ep = await this.#endpoints.get(endpointKey(req.NetworkID, req.EndpointID));
     if (!net || !ep) return { Value: {} };
@@ -174,56 +183,39 @@ export class NetworkDriver implements NetworkDriverApi {
   }
 
   async join(req: Parameters<NetworkDriverApi['join']>[0]) {
-    return this.#lock.run(req.NetworkID, async () => {
-      const net = await this.#network(req.NetworkID);
-      const key = endpointKey(net.id, req.EndpointID);
-      const ep = await this.#endpoints.get(key);
-      if (!ep) throw new NotFoundError(`endpoint ${short(req.EndpointID)} not found on network ${short(net.id)}`);
+    return this.#withEndpoint(req, async (found) => {
+      const { net, ep, key } = required(req, found);
       const joined = await this.#modeOf(net).join(net, { ...ep, sandboxKey: req.SandboxKey }, req.Options);
       await this.#endpoints.put(key, { ...ep, sandboxKey: req.SandboxKey, state: joined.state });
       return joined.response;
     });
   }
 
-  async leave(req: { NetworkID: string; EndpointID: string }) {
-    return this.#lock.run(req.NetworkID, async () => {
-      const net = await this.#networks.get(req.NetworkID);
-      const key = endpointKey(req.NetworkID, req.EndpointID);
-      const ep = await this.#endpoints.get(key);
-      if (!net || !ep) return {};
-      await this.#modeOf(net).leave(net, ep);
-      const { sandboxKey: _left, ...rest } = ep;
-      await this.#endpoints.put(key, rest);
+  async leave(req: EndpointRef) {
+    return this.#withEndpoint(req, async (found) => {
+      if (!found) return {};
+      await this.#modeOf(found.net).leave(found.net, found.ep);
+      const { sandboxKey: _left, ...rest } = found.ep;
+      await this.#endpoints.put(found.key, rest);
       return {};
     });
   }
 
   /** Hands the endpoint's port bindings to its mode, which publishes them; a mode without publishing answers `{}`. */
   async programExternalConnectivity(req: Parameters<NetworkDriverApi['programExternalConnectivity']>[0]) {
-    return this.#lock.run(req.NetworkID, async () => {
-      const net = await this.#network(req.NetworkID);
-      const key = endpointKey(net.id, req.EndpointID);
-      const ep = await this.#endpoints.get(key);
-      if (!ep) throw new NotFoundError(`endpoint ${short(req.EndpointID)} not found on network ${short(net.id)}`);
+    return this.#withEndpoint(req, async (found) => {
+      const { net, ep, key } = required(req, found);
       const mode = this.#modeOf(net);
-      if (!mode.programExternalConnectivity) return {};
-      const { state } = await mode.programExternalConnectivity(net, ep, req.Options);
-      if (!sameState(ep.state, state)) await this.#endpoints.put(key, { ...ep, state });
+      if (mode.programExternalConnectivity) await this.#keepState(key, ep, await mode.programExternalConnectivity(net, ep, req.Options));
       return {};
     });
   }
 
   /** Undoes programExternalConnectivity. Idempotent: an unknown network or endpoint succeeds (dockerd replays it). */
-  async revokeExternalConnectivity(req: { NetworkID: string; EndpointID: string }) {
-    return this.#lock.run(req.NetworkID, async () => {
-      const net = await this.#networks.get(req.NetworkID);
-      const key = endpointKey(req.NetworkID, req.EndpointID);
-      const ep = await this.#endpoints.get(key);
-      if (!net || !ep) return {};
-      const mode = this.#modeOf(net);
-      if (!mode.revokeExternalConnectivity) return {};
-      const { state } = await mode.revokeExternalConnectivity(net, ep);
-      if (!sameState(ep.state, state)) await this.#endpoints.put(key, { ...ep, state });
+  async revokeExternalConnectivity(req: EndpointRef) {
+    return this.#withEndpoint(req, async (found) => {
+      const mode = found && this.#modeOf(found.net);
+      if (found && mode?.revokeExternalConnectivity) await this.#keepState(found.key, found.ep, await mode.revokeExternalConnectivity(found.net, found.ep));
       return {};
     });
   }
@@ -234,6 +226,23 @@ export class NetworkDriver implements NetworkDriverApi {
 
   async discoverDelete() {
     return {};
+  }
+
+  /**
+   * Runs `fn` under the network's lock with the stored network and endpoint, or `undefined` when
+   * either is unknown (deletes and leaves answer that with success; others use {@link required}).
+   */
+  #withEndpoint<T>(req: EndpointRef, fn: (found: FoundEndpoint | undefined) => Promise<T>): Promise<T> {
+    return this.#lock.run(req.NetworkID, async () => {
+      const key = endpointKey(req.NetworkID, req.EndpointID);
+      const [net, ep] = await Promise.all([this.#networks.get(req.NetworkID), this.#endpoints.get(key)]);
+      return fn(net && ep ? { net, ep, key } : undefined);
+    });
+  }
+
+  /** Stores the mode's new endpoint state, only when it changed. */
+  async #keepState(key: string, ep: EndpointRecord, { state }: { state: Record<string, unknown> }): Promise<void> {
+    if (!sameState(ep.state, state)) await this.#endpoints.put(key, { ...ep, state });
   }
 
   async #network(id: string): Promise<NetworkRecord> {
