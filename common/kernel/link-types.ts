@@ -22,6 +22,8 @@ export interface VxlanInfo {
   /** Source (VTEP) address, when one was set. */
   local?: string;
   learning: boolean;
+  /** ARP/ND proxy: the device answers neighbour requests from its own neighbour table. */
+  proxy: boolean;
 }
 
 /** A link as the kernel reports it. */
@@ -79,7 +81,12 @@ export interface VxlanOptions extends NetnsOption {
   dev?: string;
   /** Flood-and-learn; the suite programs static FDB entries instead, so this must be false. */
   learning: false;
+  /** Answer ARP and neighbour solicitations from the device's neighbour table (remote endpoints' entries). */
+  proxy?: boolean;
   mtu?: number;
+  mac?: string;
+  /** Bridge to enslave the device to, in the same request. */
+  master?: string;
   up?: boolean;
 }
 

@@ -148,18 +148,20 @@ export function runLinksContract(label: string, makeTarget: () => Promise<Target
       await expect(t.api.moveToNetns('tsv3', randomName('tstest-'), t.opts)).rejects.toMatchObject({ errno: 'ENONETNS' });
     });
 
-    test('ensureVxlan: learning off, VNI, port and local address; idempotent; other VNI conflicts', async () => {
+    test('ensureVxlan: learning off, ARP proxy, VNI, port, local address, MAC and master; idempotent; other VNI or proxy conflicts', async () => {
       const t = await makeTarget();
       await t.api.ensureVethPair('tsu0', 'tsu0p', t.opts);
-      const opts = { ...t.opts, vni: 4242, port: 4789, local: '10.77.0.1', dev: 'tsu0', learning: false as const, mtu: 1450 };
+      await t.api.ensureBridge('tsbr0', t.opts);
+      const opts = { ...t.opts, vni: 4242, port: 4789, local: '10.77.0.1', dev: 'tsu0', learning: false as const, proxy: true, mtu: 1450, mac: '02:74:78:00:00:01', master: 'tsbr0' };
       await t.api.ensureVxlan('tsvx0', opts);
       const vx = await observe(t, 'tsvx0');
-      expect(vx).toMatchObject({ kind: 'vxlan', mtu: 1450, up: true, parent: 'tsu0' });
-      expect(vx?.vxlan).toEqual({ vni: 4242, port: 4789, local: '10.77.0.1', learning: false });
+      expect(vx).toMatchObject({ kind: 'vxlan', mtu: 1450, up: true, parent: 'tsu0', mac: '02:74:78:00:00:01', master: 'tsbr0' });
+      expect(vx?.vxlan).toEqual({ vni: 4242, port: 4789, local: '10.77.0.1', learning: false, proxy: true });
       expect((await t.api.findLink('tsvx0', t.opts))?.vxlan).toEqual(vx?.vxlan);
       await t.api.ensureVxlan('tsvx0', opts);
       expect((await observe(t, 'tsvx0'))?.index).toBe(vx?.index);
       await expect(t.api.ensureVxlan('tsvx0', { ...opts, vni: 4243 })).rejects.toBeInstanceOf(LinkConflictError);
+      await expect(t.api.ensureVxlan('tsvx0', { ...opts, proxy: false })).rejects.toBeInstanceOf(LinkConflictError);
     });
 
     test('ensureMacvlan on a veth parent; idempotent; another mode conflicts', async () => {

@@ -126,16 +126,19 @@ export async function ensureVethPair(hostName: string, peerName: string, opts: V
 export async function ensureVxlan(name: string, opts: VxlanOptions): Promise<void> {
   assertIfName(name);
   if (opts.dev !== undefined) assertIfName(opts.dev);
-  const vxlan: NonNullable<NewLinkSpec['vxlan']> = { vni: opts.vni, port: opts.port, learning: opts.learning };
+  const vxlan: NonNullable<NewLinkSpec['vxlan']> = { vni: opts.vni, port: opts.port, learning: opts.learning, proxy: opts.proxy ?? false };
   if (opts.local !== undefined) vxlan.local = canonicalIp(opts.local);
   if (opts.dev !== undefined) vxlan.dev = opts.dev;
   const spec: NewLinkSpec = { name, kind: 'vxlan', up: opts.up ?? true, vxlan };
   if (opts.mtu !== undefined) spec.mtu = opts.mtu;
+  if (opts.mac !== undefined) spec.mac = opts.mac;
+  if (opts.master !== undefined) spec.master = opts.master;
   await ensureLink(backendFor(opts.netns), spec, (l) => {
     const v = l.vxlan;
     if (!v) return 'its VXLAN settings cannot be read';
     if (v.vni !== vxlan.vni || v.port !== vxlan.port) return `it has VNI ${v.vni} port ${v.port}, not VNI ${vxlan.vni} port ${vxlan.port}`;
     if (v.learning !== vxlan.learning) return `it has learning ${v.learning ? 'on' : 'off'}`;
+    if (v.proxy !== vxlan.proxy) return `it has the ARP proxy ${v.proxy ? 'on' : 'off'}`;
     if (vxlan.local !== undefined && v.local !== vxlan.local) return `its local address is ${v.local ?? 'unset'}, not ${vxlan.local}`;
     if (vxlan.dev !== undefined && l.parent !== vxlan.dev) return `it is bound to ${l.parent ?? 'no device'}, not "${vxlan.dev}"`;
     return undefined;

@@ -20,7 +20,7 @@ export interface NewLinkSpec {
   up?: boolean;
   master?: string;
   peer?: { name: string; mtu?: number; mac?: string; up?: boolean };
-  vxlan?: { vni: number; port: number; local?: string; dev?: string; learning: boolean };
+  vxlan?: { vni: number; port: number; local?: string; dev?: string; learning: boolean; proxy: boolean };
   macvlan?: { parent: string; mode: MacvlanMode };
 }
 

@@ -88,7 +88,7 @@ function addLinkLines(spec: NewLinkSpec): string[][] {
   }
   if (spec.vxlan) {
     const v = spec.vxlan;
-    add.push('id', String(v.vni), 'dstport', String(v.port), v.learning ? 'learning' : 'nolearning');
+    add.push('id', String(v.vni), 'dstport', String(v.port), v.learning ? 'learning' : 'nolearning', v.proxy ? 'proxy' : 'noproxy');
     if (v.local !== undefined) add.push('local', v.local);
     if (v.dev !== undefined) add.push('dev', v.dev);
   }
@@ -176,7 +176,7 @@ export class IpRoute2Backend implements RtBackend {
         link.macvlanMode = String(data.mode ?? 'bridge') as MacvlanMode;
       }
       if (kind === 'vxlan') {
-        link.vxlan = { vni: Number(data.id ?? 0), port: Number(data.port ?? 0), learning: data.learning === true };
+        link.vxlan = { vni: Number(data.id ?? 0), port: Number(data.port ?? 0), learning: data.learning === true, proxy: data.proxy === true };
         const local = data.local ?? data.local6;
         if (typeof local === 'string') link.vxlan.local = canonicalIp(local);
         if (typeof data.link === 'string') Object.assign(link, { parent: data.link, parentIndex: indexOf.get(data.link) });

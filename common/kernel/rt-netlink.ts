@@ -80,7 +80,7 @@ function toLink(m: rt.LinkMessage): LinkInfo {
   if (kind === 'vxlan' && info?.data) {
     const v = ifla.parseVxlan(info.data);
     const local = v.local ?? v.local6;
-    link.vxlan = { vni: v.id ?? 0, port: v.port ? v.port.readUInt16BE(0) : 0, learning: v.learning === 1 };
+    link.vxlan = { vni: v.id ?? 0, port: v.port ? v.port.readUInt16BE(0) : 0, learning: v.learning === 1, proxy: v.proxy === 1 };
     if (local) link.vxlan.local = formatIp(local);
     if (v.link) link.parentIndex = v.link;
   }
@@ -159,7 +159,7 @@ export class NetlinkBackend implements RtBackend {
       const v = spec.vxlan;
       const port = Buffer.alloc(2);
       port.writeUInt16BE(v.port);
-      const vx: ifla.Vxlan = { id: v.vni, port, learning: v.learning ? 1 : 0 };
+      const vx: ifla.Vxlan = { id: v.vni, port, learning: v.learning ? 1 : 0, proxy: v.proxy ? 1 : 0 };
       if (v.local !== undefined) {
         const ip = parseIp(v.local);
         if (ip.family === 4) vx.local = ip.bytes;
