@@ -15,6 +15,14 @@ import { endpointKey, type EndpointRecord, type NetworkRecord } from './records.
 
 const short = (id: string) => id.slice(0, 12);
 
+/** A network as `tsnet status` reports it. */
+export interface NetworkStatus {
+  net: NetworkRecord;
+  endpoints: EndpointRecord[];
+  /** The mode's own view (overlay: VTEP, peers, FDB and neighbour entries). */
+  mode: Record<string, unknown>;
+}
+
 interface FoundEndpoint {
   net: NetworkRecord;
   ep: EndpointRecord;
@@ -65,6 +73,23 @@ export class NetworkDriver implements NetworkDriverApi {
       }
     }
     this.#log.info('restored', { networks: nets.length, endpoints: eps.length - orphans.length });
+  }
+
+  /** Every network (or the one whose ID starts with `idPrefix`) with its endpoints and its mode's status. */
+  async status(idPrefix = ''): Promise<NetworkStatus[]> {
+    const nets = (await this.#networks.entries()).map(([, n]) => n).filter((n) => n.id.startsWith(idPrefix));
+    return Promise.all(
+      nets.map(async (net) => ({
+        net,
+        endpoints: await this.#endpointsOf(net.id),
+        mode: (await this.#modes.get(net.mode)?.status?.(net)) ?? {},
+      })),
+    );
+  }
+
+  /** Stops the modes' background work. */
+  close(): void {
+    for (const mode of this.#modes.values()) mode.close?.();
   }
 
   async getCapabilities() {

@@ -41,4 +41,8 @@ export interface NetworkMode {
   operInfo(net: NetworkRecord, ep: EndpointRecord): Record<string, unknown>;
   /** On start-up: makes the kernel match the stored networks and endpoints, and removes what no record owns. */
   restore(nets: NetworkRecord[], endpoints: EndpointRecord[]): Promise<void>;
+  /** What `tsnet status` shows of a network beyond its record (overlay: VTEPs, peers, programmed entries). */
+  status?(net: NetworkRecord): Promise<Record<string, unknown>>;
+  /** Stops background work (watches, retries) on shutdown; kernel state stays. */
+  close?(): void;
 }

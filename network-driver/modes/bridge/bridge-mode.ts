@@ -33,27 +33,46 @@ export interface BridgeModeOptions {
   log: Logger;
 }
 
-/** Builds bridge mode over the given kernel seam. */
-export function createBridgeMode(opts: BridgeModeOptions): NetworkMode {
-  let mtu: Promise<number> | undefined;
-  const ctx: BridgeContext = {
+/** What a mode built on bridge mode (overlay) changes: its own marker MAC, firewall table and default MTU. */
+export interface BridgeFlavour {
+  /** MAC of the mode's bridges; restore takes bridges with this MAC (and only those) for its own. */
+  bridgeMac: string;
+  /** Tag of the mode's nftables table and FORWARD chain (see firewallNames). */
+  firewallTag: string;
+  /** The MTU of networks without `-o mtu=`; default: the uplink's. */
+  defaultMtu?: () => Promise<number>;
+}
+
+/** Caches a lookup that rarely changes; a failed lookup is retried next time. */
+function once(lookup: () => Promise<number>): () => Promise<number> {
+  let value: Promise<number> | undefined;
+  return () => (value ??= lookup().catch((err: unknown) => {
+    value = undefined;
+    throw err;
+  }));
+}
+
+/** The shared state of bridge mode's phases; bridge mode uses the instance tag, other flavours their own. */
+export function createBridgeContext(opts: BridgeModeOptions, flavour: BridgeFlavour): BridgeContext {
+  return {
     kernel: opts.kernel,
-    firewall: new BridgeFirewall(opts.kernel, firewallNames(opts.tag)),
+    firewall: new BridgeFirewall(opts.kernel, firewallNames(flavour.firewallTag)),
     ports: new PortTable(),
     bridges: new Map(),
-    bridgeMac: bridgeMacFor(opts.tag),
+    bridgeMac: flavour.bridgeMac,
     background: new BackgroundWork(opts.log),
     // A route dump costs milliseconds on a busy host, and the uplink rarely changes: a restart re-reads it.
-    uplinkMtu: () => (mtu ??= uplinkMtu(opts.kernel).catch((err: unknown) => {
-      mtu = undefined;
-      throw err;
-    })),
+    uplinkMtu: once(flavour.defaultMtu ?? (() => uplinkMtu(opts.kernel))),
     log: opts.log,
   };
+}
+
+/** Bridge mode's phases over a context, for bridge mode itself and for modes that extend it. */
+export type BridgePhases = Omit<NetworkMode, 'name' | 'optionNames' | 'parseOptions'>;
+
+/** Wires the phases (network, endpoint, join-leave, ports, restore) to the NetworkMode interface. */
+export function bridgePhases(ctx: BridgeContext): BridgePhases {
   return {
-    name: 'bridge',
-    optionNames: acceptedNames(BRIDGE_OPTIONS),
-    parseOptions: parseBridgeOptions,
     createNetwork: (net) => createNetwork(ctx, net),
     deleteNetwork: (net) => deleteNetwork(ctx, net),
     createEndpoint: async (_net, ep) => createEndpoint(ep),
@@ -65,4 +84,10 @@ export function createBridgeMode(opts: BridgeModeOptions): NetworkMode {
     operInfo,
     restore: (nets, eps) => restore(ctx, nets, eps),
   };
+}
+
+/** Builds bridge mode over the given kernel seam. */
+export function createBridgeMode(opts: BridgeModeOptions): NetworkMode {
+  const ctx = createBridgeContext(opts, { bridgeMac: bridgeMacFor(opts.tag), firewallTag: opts.tag });
+  return { name: 'bridge', optionNames: acceptedNames(BRIDGE_OPTIONS), parseOptions: parseBridgeOptions, ...bridgePhases(ctx) };
 }

@@ -1,0 +1,23 @@
+/**
+ * @module The `TsnetNetwork` admin interface over the driver: conversion to wire views only.
+ */
+import { bindInterface, type BoundInterface, type Handlers } from '../common/protocol/api.js';
+import { TsnetNetworkSpec, tsnetNetworkRequests, type TsnetNetworkResponses } from './admin-api.js';
+import type { NetworkDriver } from './driver.js';
+
+/** Binds `TsnetNetwork` to `driver`. */
+export function bindNetworkAdmin(driver: NetworkDriver): BoundInterface {
+  const impl: Handlers<typeof tsnetNetworkRequests, TsnetNetworkResponses> = {
+    status: async (req) => ({
+      Networks: (await driver.status(req.NetworkID)).map(({ net, endpoints, mode }) => ({
+        ID: net.id,
+        Mode: net.mode,
+        Options: net.options,
+        Subnets: [...net.ipv4, ...net.ipv6].map((p) => p.Pool),
+        Endpoints: endpoints.map((e) => ({ ID: e.id, Address: e.address, AddressIPv6: e.addressIpv6, MAC: e.mac, Joined: e.sandboxKey !== undefined })),
+        Details: mode,
+      })),
+    }),
+  };
+  return bindInterface(TsnetNetworkSpec, impl);
+}

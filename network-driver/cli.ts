@@ -1,0 +1,43 @@
+/**
+ * @module `tsnet status [NETWORK]`: the networks the running tsnet has, their endpoints and, for
+ * overlays, the local VTEP, the remote hosts and the FDB/neighbour entries programmed on the VXLAN
+ * device. Asks the plugin over its socket (`TsnetNetwork.Status`); `--json` prints the reply whole.
+ */
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { SOCKET_NAMES } from '../common/plugin.js';
+import { callPlugin } from '../common/protocol/client.js';
+import { TsnetNetworkSpec, type NetworkStatusView, type TsnetNetworkResponses } from './admin-api.js';
+
+/** Where the command writes; tests capture it. */
+export interface StatusOutput {
+  write(text: string): void;
+}
+
+/** Human-readable status of one network. */
+export function formatStatus(n: NetworkStatusView): string {
+  const lines = [`network ${n.ID.slice(0, 12)}  mode ${n.Mode}  subnets ${n.Subnets.join(', ') || '-'}`];
+  for (const e of n.Endpoints) lines.push(`  endpoint ${e.ID.slice(0, 12)}  ${[e.Address, e.AddressIPv6].filter(Boolean).join(' ') || '-'}  ${e.MAC}${e.Joined ? '  joined' : ''}`);
+  const d = n.Details as { vni?: number; vxlan?: string; vtep?: string; cluster?: string; peers?: Array<{ host: string; vtep: string; endpoints: number }>; fdb?: Array<{ mac: string; vtep: string }>; neighbors?: Array<{ ip: string; mac: string }> };
+  if (d.vni !== undefined) {
+    lines.push(`  overlay vni ${d.vni}  device ${d.vxlan}  local VTEP ${d.vtep || '-'}  cluster ${d.cluster}`);
+    for (const p of d.peers ?? []) lines.push(`  peer host ${p.host}  VTEP ${p.vtep}  ${p.endpoints} endpoint(s)`);
+    for (const f of d.fdb ?? []) lines.push(`  fdb ${f.mac} -> ${f.vtep}`);
+    for (const nb of d.neighbors ?? []) lines.push(`  neighbour ${nb.ip} -> ${nb.mac}`);
+  }
+  return lines.join('\n');
+}
+
+/** Adds `status` to the `tsnet` program. */
+export function registerStatusCommand(program: Command, out: StatusOutput = process.stdout): void {
+  program
+    .command('status [network]')
+    .description('show the networks of the running tsnet; for overlays the VTEPs, peers and programmed FDB/neighbour entries')
+    .option('--plugins-dir <dir>', 'where the plugin sockets are', '/run/docker/plugins')
+    .option('--json', 'print the reply as JSON')
+    .action(async (network: string | undefined, o: { pluginsDir: string; json?: boolean }) => {
+      const socket = join(o.pluginsDir, SOCKET_NAMES.network);
+      const reply = await callPlugin<TsnetNetworkResponses['Status']>(socket, `${TsnetNetworkSpec.name}.Status`, { NetworkID: network ?? '' });
+      out.write(o.json ? `${JSON.stringify(reply, null, 2)}\n` : `${reply.Networks.map(formatStatus).join('\n\n') || 'no networks'}\n`);
+    });
+}
