@@ -48,7 +48,7 @@ const noStore: IpamPersistence = {
   load: async () => ({ pools: [], addresses: [], cursors: new Map() }),
   createPool: async () => undefined,
   deletePool: async () => undefined,
-  claimAddress: async () => true,
+  claimAddress: async () => undefined,
   releaseAddresses: async () => undefined,
   addresses: async () => [],
 };

@@ -90,13 +90,18 @@ export class AddressPool {
    * reserved, and AddressInUseError when it is held.
    */
   claim(family: Family, addr: bigint): void {
+    this.check(family, addr);
+    if (!this.#used.add(addr)) throw new AddressInUseError(`address ${formatIp(family, addr)} in pool ${this.spec.id}: Address already in use`);
+  }
+
+  /** Throws InvalidRequestError when `addr` could never be held: outside the subnet, or reserved. */
+  check(family: Family, addr: bigint): void {
     const text = formatIp(family, addr);
     if (!containsAddress(this.spec.subnet, family, addr)) {
       throw new InvalidRequestError(`address ${text} is not in pool ${this.spec.id} (subnet ${formatPrefix(this.spec.subnet)})`);
     }
     const reserved = this.reservation(addr);
     if (reserved) throw new InvalidRequestError(`address ${text} is the ${reserved} of pool ${this.spec.id} and cannot be allocated`);
-    if (!this.#used.add(addr)) throw new AddressInUseError(`address ${text} in pool ${this.spec.id}: Address already in use`);
   }
 
   /** Holds and returns the next free address of the range. Throws PoolExhaustedError when none is free. */

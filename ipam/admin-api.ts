@@ -46,6 +46,8 @@ export interface AddressView {
   Kind: string;
   Name: string;
   MAC: string;
+  /** Cluster pools: the host ID that claimed the address; `""` in local pools. */
+  Host: string;
   Since: string;
 }
 

@@ -32,7 +32,7 @@ export function bindIpamAdmin(allocator: IpamAllocator): BoundInterface {
       const { summary, addresses } = await allocator.inspect(req.Pool);
       return {
         Pool: poolView(summary),
-        Addresses: addresses.map((a) => ({ Address: a.address, Kind: a.kind, Name: a.name ?? '', MAC: a.mac ?? '', Since: a.at })),
+        Addresses: addresses.map((a) => ({ Address: a.address, Kind: a.kind, Name: a.name ?? '', MAC: a.mac ?? '', Host: a.host ?? '', Since: a.at })),
       };
     },
     gc: async (req) => {

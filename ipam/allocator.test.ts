@@ -49,6 +49,10 @@ describe('address spaces and explicit pools', () => {
     ['range of the other family', { pool: '10.30.0.0/24', subPool: 'fd00::/64' }, /not inside pool/],
     ['range without subnet', { subPool: '10.30.0.0/25' }, /needs an explicit pool/],
     ['bad serial option', { pool: '10.30.0.0/24', options: { 'com.docker.network.ipam.serial': 'yes' } }, /must be "true" or "false"/],
+    ['bad cluster option', { pool: '10.30.0.0/24', options: { cluster: 'yes' } }, /option cluster must be "true" or "false", got "yes"/],
+    ['a cluster pool without subnet', { options: { cluster: 'true' } }, /cluster=true needs an explicit --subnet/],
+    ['a cluster "any /24"', { pool: '0.0.0.0/24', options: { cluster: 'true' } }, /cluster=true needs an explicit --subnet/],
+    ['a cluster pool without cluster store', { pool: '10.30.0.0/24', options: { cluster: 'true' } }, /cluster=true needs tsnet serve --cluster-store etcd:\/\/…/],
   ])('refuses %s with a clear error and changes nothing', async (_name, req, message) => {
     const { allocator: a, store } = await testAllocator();
     await pool(a, { pool: '10.40.0.0/24' });
@@ -239,13 +243,13 @@ describe('a cluster backend (claims can lose to another host)', () => {
       deletePool: (id, a) => local.deletePool(id, a),
       releaseAddresses: (id, a) => local.releaseAddresses(id, a),
       addresses: (id) => local.addresses(id),
-      claimAddress: async (rec, cursor) => !peer.has(rec.address) && local.claimAddress(rec, cursor),
+      claimAddress: async (rec, cursor) => (peer.has(rec.address) ? { ...rec, host: 'peer' } : local.claimAddress(rec, cursor)),
     };
     const a = await IpamAllocator.open({ persistence, defaultPools: resolveConfig({}, 'h'), hostRoutes: async () => [], log: silentLogger() });
     const { id } = await pool(a, { pool: '10.20.0.0/24' });
     expect(await addr(a, id, '', GW)).toBe('10.20.0.1/24');
     expect(await addr(a, id)).toBe('10.20.0.4/24');
-    await expect(addr(a, id, '10.20.0.9')).rejects.toThrow(/Address already in use \(by another host\)/);
+    await expect(addr(a, id, '10.20.0.9')).rejects.toThrow(/Address already in use \(held by host peer\)/);
     expect((await a.inspect(id)).addresses.map((r) => r.address)).toEqual(['10.20.0.1', '10.20.0.4']);
   });
 });

@@ -1,7 +1,9 @@
 /**
  * @module The tsipam allocator: address spaces, pools and addresses, as plain logic over an injected
- * {@link IpamPersistence} (local LevelDB now, etcd for cluster pools later) and an injected reader of
- * host routes. It knows nothing of HTTP or Docker's wire names (driver.ts maps those).
+ * {@link IpamPersistence} (the local store) and an injected reader of host routes, plus, given a cluster
+ * session, cluster pools (`--ipam-opt cluster=true`) in etcd (cluster-pools.ts). It knows nothing of HTTP
+ * or Docker's wire names (driver.ts maps those). Cluster pools live in memory like local ones (their
+ * records also in the local store, their addresses only in etcd, read when first used after a start).
  *
  * Locking: a KeyedMutex serialises per address space (`space:<name>`: RequestPool, ReleasePool) and per
  * pool (`pool:<id>`: addresses); ReleasePool takes space then pool, and nothing takes them the other way
@@ -10,16 +12,21 @@
  * allocations share one fsync (group commit) yet never share an address.
  */
 import { formatIp, parseIp, type Family } from '../common/addr/parse.js';
+import type { ClusterSession } from '../common/cluster/types.js';
 import { KeyedMutex } from '../common/keyed-mutex.js';
 import type { Logger } from '../common/log.js';
 import { InvalidRequestError, NotFoundError } from '../common/protocol/errors.js';
 import { AddressPool, type PoolUsage } from './address-pool.js';
+import { isClusterPool } from './cluster-keys.js';
+import { ClusterPersistence } from './cluster-persistence.js';
+import { ClusterPools, type Pick } from './cluster-pools.js';
+import { ClusterView, sharedAlike } from './cluster-view.js';
 import { findFreeSubnet, type DefaultPool } from './default-pools.js';
 import { AddressInUseError, PoolExhaustedError, PoolInUseError, PoolOverlapError } from './errors.js';
-import { RECORD_VERSION, type AddressRecord, type IpamPersistence, type PoolRecord } from './persistence.js';
-import { garbageOf, knownSets, type GcItem, type KnownUse } from './gc.js';
+import { RECORD_VERSION, type AddressRecord, type IpamPersistence, type PoolPersistence, type PoolRecord } from './persistence.js';
+import { garbageOf, knownSets, type GcItem, type KnownSets, type KnownUse } from './gc.js';
 import { containsAddress, formatPrefix, overlaps, parsePrefix, type Prefix } from './prefix.js';
-import { addressRecord, OPTION, planPool, type AddressRequest, type AddressSpace, type PoolRequest } from './requests.js';
+import { addressRecord, isGatewayRequest, nextMode, OPTION, planPool, type AddressRequest, type AddressSpace, type PoolRequest } from './requests.js';
 
 /** What the allocator is built from. */
 export interface AllocatorOptions {
@@ -30,6 +37,8 @@ export interface AllocatorOptions {
   hostRoutes(family: Family): Promise<Prefix[]>;
   log: Logger;
   now?: () => Date;
+  /** This host in the cluster (`tsnet serve --cluster-store`); without it, cluster pools are refused. */
+  cluster?: ClusterSession;
 }
 
 /** One pool for `tsnet ipam ls`. */
@@ -39,9 +48,12 @@ export interface PoolSummary extends PoolUsage {
   cursor?: string;
 }
 
-interface LivePool {
+/** A pool in memory; a cluster pool's `pool` is replaced whenever it is read again from etcd. */
+export interface LivePool {
   record: PoolRecord;
   pool: AddressPool;
+  /** For a cluster pool, what this host knows of it beyond which addresses are held. */
+  cluster?: ClusterView;
 }
 
 const compare = <T extends string | bigint>(a: T, b: T) => (a < b ? -1 : a > b ? 1 : 0);
@@ -55,13 +67,18 @@ export class IpamAllocator {
   readonly #pools = new Map<string, LivePool>();
   readonly #mutex = new KeyedMutex();
   readonly #now: () => Date;
+  readonly #cluster: ClusterPools | undefined;
 
   private constructor(opts: AllocatorOptions) {
     this.#opts = opts;
     this.#now = opts.now ?? (() => new Date());
+    if (opts.cluster) this.#cluster = new ClusterPools(new ClusterPersistence(opts.cluster, opts.persistence, opts.log), opts.log, this.#now);
   }
 
-  /** Loads every pool and held address from the persistence; records that do not parse are logged and skipped. */
+  /**
+   * Loads every pool and held address from the persistence; records that do not parse are logged and
+   * skipped. Cluster pools are read from etcd in the background (and, failing that, when first used).
+   */
   static async open(opts: AllocatorOptions): Promise<IpamAllocator> {
     const a = new IpamAllocator(opts);
     const snap = await opts.persistence.load();
@@ -74,7 +91,8 @@ export class IpamAllocator {
       }
       const cursorText = snap.cursors.get(record.id);
       const cursor = cursorText === undefined ? undefined : parseIp(cursorText)?.addr;
-      a.#pools.set(record.id, { record, pool: new AddressPool({ id: record.id, space: record.space, subnet, range }, cursor) });
+      const pool = new AddressPool({ id: record.id, space: record.space, subnet, range }, cursor);
+      a.#pools.set(record.id, { record, pool, ...(isClusterPool(record) && { cluster: new ClusterView(opts.cluster?.hostId ?? '') }) });
     }
     for (const rec of snap.addresses) {
       const live = a.#pools.get(rec.poolId);
@@ -83,6 +101,13 @@ export class IpamAllocator {
       else opts.log.warn('skipping address record outside any known pool', { poolId: rec.poolId, address: rec.address });
     }
     opts.log.info('ipam state loaded', { pools: a.#pools.size, addresses: snap.addresses.length });
+    for (const live of a.#pools.values()) {
+      if (!live.cluster || !a.#cluster) continue;
+      const id = live.record.id;
+      a.#mutex.run(`pool:${id}`, () => a.#cluster!.sync(live)).catch((err: unknown) => {
+        opts.log.warn('cluster pool not read from etcd; it is read again when next used', { poolId: id, err: (err as Error).message });
+      });
+    }
     return a;
   }
 
@@ -93,7 +118,8 @@ export class IpamAllocator {
    * Not idempotent on purpose: the same subnet twice is an overlap (RequiresRequestReplay is false).
    */
   async requestPool(req: PoolRequest): Promise<{ id: string; subnet: Prefix }> {
-    const { space, family, subnet: given, len, range } = planPool(req);
+    const { space, family, subnet: given, len, range, cluster } = planPool(req);
+    if (cluster) this.#clusterPools();
     return this.#mutex.run(`space:${space}`, async () => {
       const inSpace = [...this.#pools.values()].filter((p) => p.record.space === space).map((p) => p.pool.spec.subnet);
       let subnet: Prefix;
@@ -124,16 +150,18 @@ export class IpamAllocator {
         auto: !given,
         createdAt: this.#now().toISOString(),
       };
-      await this.#opts.persistence.createPool(record);
-      this.#pools.set(id, { record, pool: new AddressPool({ id, space, subnet, range }) });
-      this.#opts.log.info('pool created', { poolId: id, auto: !given });
+      await this.#backend(record).createPool(record);
+      const view = cluster ? new ClusterView(this.#clusterPools().persistence.hostId) : undefined;
+      this.#pools.set(id, { record, pool: new AddressPool({ id, space, subnet, range }), ...(view && { cluster: view }) });
+      this.#opts.log.info('pool created', { poolId: id, auto: !given, cluster });
       return { id, subnet };
     });
   }
 
   /**
    * Removes an empty pool. Idempotent: an unknown pool is success (dockerd replays releases after a
-   * restart). Throws PoolInUseError when addresses are still held.
+   * restart). Throws PoolInUseError when addresses are still held (for a cluster pool: endpoint addresses
+   * held by this host). A cluster pool is left; it goes from etcd with its last host.
    */
   async releasePool(id: string): Promise<void> {
     const space = this.#pools.get(id)?.record.space;
@@ -145,13 +173,15 @@ export class IpamAllocator {
       this.#mutex.run(`pool:${id}`, async () => {
         const live = this.#pools.get(id);
         if (!live) return;
-        const { used } = live.pool.usage();
-        if (used > 0n) {
-          const held = (await this.#heldRecords(id)).map((a) => a.address);
+        let held: string[] = [];
+        if (live.cluster) held = await this.#clusterPools().own(live);
+        else if (live.pool.usage().used > 0n) held = (await this.#heldRecords(live.record)).map((a) => a.address);
+        if (held.length > 0) {
           const shown = held.slice(0, 5).join(', ') + (held.length > 5 ? ', …' : '');
-          throw new PoolInUseError(`pool ${id} still has ${used} allocated address${used === 1n ? '' : 'es'} (${shown}); release them first`);
+          const where = live.cluster ? ' on this host' : '';
+          throw new PoolInUseError(`pool ${id} still has ${held.length} allocated address${held.length === 1 ? '' : 'es'}${where} (${shown}); release them first`);
         }
-        await this.#opts.persistence.deletePool(id, []);
+        await this.#backend(live.record).deletePool(id, []);
         this.#pools.delete(id);
         this.#opts.log.info('pool released', { poolId: id });
       }),
@@ -163,46 +193,52 @@ export class IpamAllocator {
    * subnet), else for a gateway the lowest free address of the range, else the next free one (serial
    * unless the pool says `serial=false`). Resolves only once the allocation is durable. Throws
    * NotFoundError (unknown pool), InvalidRequestError (outside the pool, reserved, wrong family),
-   * AddressInUseError, PoolExhaustedError.
+   * AddressInUseError, PoolExhaustedError. In a cluster pool an address another host holds is skipped
+   * (next free) or refused naming the host (a specific one), and a gateway or aux address another host
+   * claimed is this host's too.
    */
   async requestAddress(req: AddressRequest): Promise<string> {
     for (let attempt = 1; ; attempt++) {
-      const { pool, addr, written } = await this.#mutex.run(`pool:${req.poolId}`, async () => this.#claim(req));
+      const { pool, addr, claim, fresh } = await this.#mutex.run(`pool:${req.poolId}`, async () => this.#pick(req));
       const text = formatIp(pool.family, addr);
-      let claimed: boolean;
+      const answer = `${text}/${pool.spec.subnet.len}`;
+      if (!claim) return answer;
+      let holder: AddressRecord | undefined;
       try {
-        claimed = await written;
+        holder = await claim.written;
       } catch (err) {
-        pool.release(addr); // not acknowledged to anyone, so nobody else can hold it
+        if (fresh) pool.release(addr); // not acknowledged to anyone, so nobody else can hold it
         throw err;
       }
-      if (claimed) return `${text}/${pool.spec.subnet.len}`;
-      // A cluster peer holds it: it stays marked held here, and we try again.
-      if (req.address !== '') throw new AddressInUseError(`address ${text} in pool ${req.poolId}: Address already in use (by another host)`);
+      const view = this.#pools.get(req.poolId)?.cluster;
+      view?.note(holder ?? claim.rec);
+      if (!holder || (view && sharedAlike(holder, claim.rec))) return answer;
+      // Another host holds it: it stays marked held here, and we try again.
+      if (req.address !== '') throw new AddressInUseError(`address ${text} in pool ${req.poolId}: Address already in use (held by host ${holder.host})`);
       if (attempt >= CLAIM_ATTEMPTS) throw new PoolExhaustedError(`pool ${req.poolId}: no available addresses on this pool (${attempt} taken by other hosts)`);
     }
   }
 
-  /** Picks and holds an address in memory and queues its durable write. Runs under the pool lock. */
-  #claim(req: AddressRequest): { pool: AddressPool; addr: bigint; written: Promise<boolean> } {
+  /** Picks and holds an address in memory and starts its durable write. Runs under the pool lock. */
+  async #pick(req: AddressRequest): Promise<Pick> {
     const live = this.#pools.get(req.poolId);
     if (!live) throw new NotFoundError(`pool ${req.poolId} not found: unknown pool ID`);
+    if (live.cluster) return this.#clusterPools().pick(live, req);
     const { pool, record } = live;
-    const gateway = req.options[OPTION.addressType] === OPTION.gatewayType;
+    const gateway = isGatewayRequest(req);
     let addr: bigint;
     if (req.address !== '') {
       const ip = parseIp(req.address)!;
       pool.claim(ip.family, ip.addr);
       addr = ip.addr;
     } else {
-      const serial = (req.options[OPTION.serial] ?? record.options[OPTION.serial] ?? 'true') === 'true';
-      addr = pool.claimNext(gateway || !serial ? 'lowest' : 'serial');
+      addr = pool.claimNext(nextMode(req, record.options));
     }
     const rec = addressRecord(req, formatIp(pool.family, addr), gateway, this.#now());
     const cursor = req.address === '' && !gateway && pool.cursor === addr ? rec.address : undefined;
     const written = this.#opts.persistence.claimAddress(rec, cursor);
     written.catch(() => undefined); // handled by the caller right after the lock is released
-    return { pool, addr, written };
+    return { pool, addr, claim: { rec, written }, fresh: true };
   }
 
   /**
@@ -221,6 +257,7 @@ export class IpamAllocator {
       if (ip.family !== subnet.family || ip.addr < subnet.first || ip.addr > subnet.last) {
         throw new InvalidRequestError(`address ${address} is not in pool ${poolId} (subnet ${live.record.pool})`);
       }
+      if (live.cluster) return this.#clusterPools().release(live, ip.addr);
       if (!live.pool.has(ip.addr)) return;
       await this.#opts.persistence.releaseAddresses(poolId, [formatIp(ip.family, ip.addr)]);
       live.pool.release(ip.addr);
@@ -245,13 +282,23 @@ export class IpamAllocator {
   async inspect(idOrSubnet: string): Promise<{ summary: PoolSummary; addresses: AddressRecord[] }> {
     const live = this.#find(idOrSubnet);
     const summary = this.list().find((s) => s.record.id === live.record.id)!;
-    return { summary, addresses: await this.#heldRecords(live.record.id) };
+    return { summary, addresses: await this.#heldRecords(live.record) };
   }
 
-  /** The stored records of a pool's held addresses, in address order. */
-  async #heldRecords(poolId: string): Promise<AddressRecord[]> {
+  /** The stored records of a pool's held addresses (a cluster pool's as etcd has them now), in address order. */
+  async #heldRecords(record: PoolRecord): Promise<AddressRecord[]> {
     const key = (a: AddressRecord) => parseIp(a.address)?.addr ?? 0n;
-    return (await this.#opts.persistence.addresses(poolId)).sort((a, b) => compare(key(a), key(b)));
+    return (await this.#backend(record).addresses(record.id)).sort((a, b) => compare(key(a), key(b)));
+  }
+
+  /** Where a pool's records live. Throws InvalidRequestError for a cluster pool without a cluster store. */
+  #backend(record: PoolRecord): PoolPersistence {
+    return isClusterPool(record) ? this.#clusterPools().persistence : this.#opts.persistence;
+  }
+
+  #clusterPools(): ClusterPools {
+    if (!this.#cluster) throw new InvalidRequestError(`ipam option ${OPTION.cluster}=true needs tsnet serve --cluster-store etcd://…`);
+    return this.#cluster;
   }
 
   #find(idOrSubnet: string): LivePool {
@@ -268,14 +315,21 @@ export class IpamAllocator {
 
   /**
    * Releases (or with `dryRun` only reports) what {@link garbageOf} finds in each pool: addresses and
-   * pools held before `before` that Docker, as `known`, does not use.
+   * pools held before `before` that Docker, as `known`, does not use. In a cluster pool that is this
+   * host's endpoint addresses (and its use of the pool), plus the endpoint addresses of hosts whose hold
+   * expired.
    */
   async collect(known: KnownUse, before: Date, dryRun: boolean): Promise<GcItem[]> {
     const sets = knownSets(known);
     const cutoff = before.toISOString();
     const items: GcItem[] = [];
-    for (const { record } of [...this.#pools.values()]) {
-      const found = garbageOf(record, await this.#heldRecords(record.id), sets, cutoff);
+    for (const live of [...this.#pools.values()]) {
+      const { record } = live;
+      if (live.cluster) {
+        items.push(...(await this.#collectCluster(live, sets, cutoff, dryRun)));
+        continue;
+      }
+      const found = garbageOf(record, await this.#heldRecords(record), sets, cutoff);
       const stale = found.flatMap((i) => (i.address === undefined ? [] : [i.address]));
       if (!dryRun && found.length > 0) await this.#drop(record, stale, found.length > stale.length);
       items.push(...found);
@@ -283,7 +337,22 @@ export class IpamAllocator {
     return items;
   }
 
-  /** Releases `stale` addresses of a pool (and the pool itself when `withPool` and it is then empty). */
+  /** {@link collect} for one cluster pool. */
+  async #collectCluster(live: LivePool, sets: KnownSets, cutoff: string, dryRun: boolean): Promise<GcItem[]> {
+    const cluster = this.#clusterPools();
+    const { id } = live.record;
+    const mine = (await cluster.persistence.addresses(id)).filter((r) => r.kind === 'endpoint' && r.host === cluster.persistence.hostId);
+    const found = garbageOf(live.record, mine, sets, cutoff);
+    const gone = await cluster.persistence.reclaim(id, dryRun);
+    if (!dryRun) {
+      for (const item of found) if (item.address !== undefined) await this.releaseAddress(id, item.address);
+      if (found.some((i) => i.address === undefined)) await this.releasePool(id);
+      else if (gone.length > 0) await this.#mutex.run(`pool:${id}`, () => cluster.sync(live));
+    }
+    return [...found, ...gone.map((r) => ({ poolId: id, address: r.address, reason: `held by host ${r.host}, whose hold expired` }))];
+  }
+
+  /** Releases `stale` addresses of a local pool (and the pool itself when `withPool` and it is then empty). */
   async #drop(record: PoolRecord, stale: readonly string[], withPool: boolean): Promise<void> {
     await this.#mutex.run(`space:${record.space}`, () =>
       this.#mutex.run(`pool:${record.id}`, async () => {

@@ -57,7 +57,7 @@ function poolDetails(r: TsnetIpamResponses['Inspect']): string {
       ['Created', p.Created],
     ],
   );
-  const rows = formatTable(['ADDRESS', 'KIND', 'NAME', 'MAC', 'SINCE'], r.Addresses.map((a) => [a.Address, a.Kind, a.Name, a.MAC, a.Since]));
+  const rows = formatTable(['ADDRESS', 'KIND', 'NAME', 'MAC', 'HOST', 'SINCE'], r.Addresses.map((a) => [a.Address, a.Kind, a.Name, a.MAC, a.Host, a.Since]));
   return `${head}\n${rows}`;
 }
 

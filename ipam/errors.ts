@@ -24,3 +24,8 @@ export class PoolOverlapError extends ConflictError {
 export class PoolInUseError extends ConflictError {
   override readonly code = 'ERR_POOL_IN_USE';
 }
+
+/** A host asked for a cluster pool that exists in the cluster store with another sub-pool or other options. */
+export class ClusterPoolMismatchError extends ConflictError {
+  override readonly code = 'ERR_CLUSTER_POOL_MISMATCH';
+}

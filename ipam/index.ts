@@ -1,6 +1,7 @@
 /**
  * @module tsipam's entry point for `tsnet serve`: reads the default-pool configuration, loads the
- * allocator's state from the plugin's store, and returns the IpamDriver and TsnetIpam interfaces.
+ * allocator's state from the plugin's store (cluster pools from etcd, given `--cluster-store`), and
+ * returns the IpamDriver and TsnetIpam interfaces.
  */
 import type { PluginFactory } from '../common/plugin.js';
 import { bindIpamDriver } from '../common/protocol/ipam-api.js';
@@ -13,9 +14,15 @@ import { hostRoutePrefixes } from './host-routes.js';
 import { StorePersistence } from './store-persistence.js';
 
 /** Builds tsipam; fails (refusing to start) on an unreadable default-pool configuration. */
-export const createIpamPlugin: PluginFactory = async ({ stateDir, store, log }) => {
+export const createIpamPlugin: PluginFactory = async ({ stateDir, store, log, cluster }) => {
   const defaultPools = resolveConfig(await readConfig(stateDir), await hostIdentity());
   log.info('default pools', { local: defaultPools.LocalDefault.map(formatDefaultPool), global: defaultPools.GlobalDefault.map(formatDefaultPool) });
-  const allocator = await IpamAllocator.open({ persistence: new StorePersistence(store), defaultPools, hostRoutes: hostRoutePrefixes, log });
+  const allocator = await IpamAllocator.open({
+    persistence: new StorePersistence(store),
+    defaultPools,
+    hostRoutes: hostRoutePrefixes,
+    log,
+    ...(cluster && { cluster }),
+  });
   return { interfaces: [bindIpamDriver(createIpamDriver(allocator)), bindIpamAdmin(allocator)] };
 };

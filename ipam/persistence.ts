@@ -1,8 +1,9 @@
 /**
  * @module What the allocator needs from durable storage, as records and one small interface. The local
- * implementation is store-persistence.ts (LevelDB through common/store); a cluster-wide backend (etcd,
- * issue 8) implements the same interface with compare-and-create transactions, which is why an address
- * is *claimed* (the backend may answer that someone else holds it) rather than simply written.
+ * implementation is store-persistence.ts (LevelDB through common/store); the cluster-wide one
+ * (cluster-persistence.ts, etcd) implements the per-pool part with compare-and-create transactions, which
+ * is why an address is *claimed* (the backend may answer with the record of whoever holds it) rather than
+ * simply written.
  *
  * Layout: one record per pool, one record per held address, one serial cursor per pool. A record per
  * address keeps each allocation one small write whatever the pool's size (a per-pool record would be
@@ -45,6 +46,8 @@ export interface AddressRecord {
   name?: string;
   /** MAC address the daemon sent (`RequiresMACAddress`). */
   mac?: string;
+  /** Cluster pools only: the host ID (ClusterSession.hostId) that claimed the address. */
+  host?: string;
   /** ISO time of the allocation. */
   at: string;
 }
@@ -57,21 +60,29 @@ export interface IpamSnapshot {
   cursors: Map<string, string>;
 }
 
-/** Durable storage of pools and held addresses. Every method resolves only once its write is durable. */
-export interface IpamPersistence {
-  /** Reads everything stored. */
-  load(): Promise<IpamSnapshot>;
-  /** Stores a new pool. */
+/**
+ * Durable storage of one kind of pool (local or cluster) and its held addresses. Every method resolves
+ * only once its write is durable.
+ */
+export interface PoolPersistence {
+  /** Stores a new pool (a cluster backend creates or joins it, and may refuse). */
   createPool(pool: PoolRecord): Promise<void>;
   /** Removes a pool, its cursor and the records of `addresses` (held addresses of it), atomically. */
   deletePool(id: string, addresses: readonly string[]): Promise<void>;
   /**
-   * Records a held address, and the pool's new serial position when given. Resolves false when the
-   * backend finds the address already held by someone else (a cluster peer); the local store never does.
+   * Records a held address, and the pool's new serial position when given. Resolves undefined when the
+   * address is now held for `rec`, or with the holder's record when the backend finds it already held (a
+   * cluster backend, by another host); the local store never does.
    */
-  claimAddress(rec: AddressRecord, cursor?: string): Promise<boolean>;
+  claimAddress(rec: AddressRecord, cursor?: string): Promise<AddressRecord | undefined>;
   /** Removes the records of `addresses` in pool `poolId`; missing ones are fine. */
   releaseAddresses(poolId: string, addresses: readonly string[]): Promise<void>;
   /** The held-address records of one pool, in any order. */
   addresses(poolId: string): Promise<AddressRecord[]>;
+}
+
+/** The local storage: every local pool, and the records of the cluster pools this host uses (not their addresses). */
+export interface IpamPersistence extends PoolPersistence {
+  /** Reads everything stored. */
+  load(): Promise<IpamSnapshot>;
 }

@@ -4,6 +4,7 @@
  * the record of a held address. Pure; throws InvalidRequestError naming the bad field and what was expected.
  */
 import type { Family } from '../common/addr/parse.js';
+import type { NextMode } from './address-pool.js';
 import { InvalidRequestError } from '../common/protocol/errors.js';
 import { RECORD_VERSION, type AddressKind, type AddressRecord } from './persistence.js';
 import { containsPrefix, formatPrefix, parsePrefix, type Prefix } from './prefix.js';
@@ -17,6 +18,8 @@ export type AddressSpace = (typeof ADDRESS_SPACES)[keyof typeof ADDRESS_SPACES];
 export const OPTION = {
   /** RequestPool (`--ipam-opt`) and RequestAddress: `"true"` = serial, `"false"` = lowest free. */
   serial: 'com.docker.network.ipam.serial',
+  /** RequestPool (`--ipam-opt cluster=true`): the pool is shared by every host through the cluster store. */
+  cluster: 'cluster',
   /** RequestAddress: `com.docker.network.gateway` marks the gateway request. */
   addressType: 'RequestAddressType',
   gatewayType: 'com.docker.network.gateway',
@@ -51,6 +54,8 @@ export interface PoolPlan {
   /** For an automatic pool, the prefix length asked for (`0.0.0.0/24`); else each default pool's size. */
   len?: number;
   range?: Prefix;
+  /** `--ipam-opt cluster=true`: a cluster pool (always with an explicit subnet). */
+  cluster: boolean;
 }
 
 /** The record of an address held for `req`; `gateway` when the request said so. */
@@ -62,13 +67,23 @@ export function addressRecord(req: AddressRequest, address: string, gateway: boo
   return { v: RECORD_VERSION, poolId: req.poolId, address, kind, ...(name && { name }), ...(mac && { mac }), at: at.toISOString() };
 }
 
+/** Whether `req` asks for a network's gateway. */
+export const isGatewayRequest = (req: AddressRequest) => req.options[OPTION.addressType] === OPTION.gatewayType;
+
+/** How next-free picks for `req` in a pool created with `poolOptions`: the lowest free address for a gateway or with serial off. */
+export function nextMode(req: AddressRequest, poolOptions: Record<string, string>): NextMode {
+  const serial = (req.options[OPTION.serial] ?? poolOptions[OPTION.serial] ?? 'true') === 'true';
+  return isGatewayRequest(req) || !serial ? 'lowest' : 'serial';
+}
+
 /** Checks a RequestPool. Throws InvalidRequestError for a bad space, option, family, host bits or sub-pool. */
 export function planPool(req: PoolRequest): PoolPlan {
   const space = checkSpace(req.space);
-  const serial = req.options[OPTION.serial];
-  if (serial !== undefined && serial !== 'true' && serial !== 'false') {
-    throw new InvalidRequestError(`option ${OPTION.serial} must be "true" or "false", got "${serial}"`);
+  for (const key of [OPTION.serial, OPTION.cluster]) {
+    const value = req.options[key];
+    if (value !== undefined && value !== 'true' && value !== 'false') throw new InvalidRequestError(`option ${key} must be "true" or "false", got "${value}"`);
   }
+  const cluster = req.options[OPTION.cluster] === 'true';
   const family: Family = req.v6 ? 6 : 4;
   const given = req.pool === '' ? undefined : parsePrefix(req.pool);
   if (given && given.family !== family) throw new InvalidRequestError(`pool ${req.pool} is IPv${given.family} but V6 is ${req.v6}`);
@@ -78,8 +93,13 @@ export function planPool(req: PoolRequest): PoolPlan {
     throw new InvalidRequestError(`pool ${req.pool} has host bits set; use ${formatPrefix(given)}`);
   }
   const range = req.subPool === '' ? undefined : checkSubPool(req.subPool, req.pool, auto ? undefined : given);
-  if (auto) return { space, family, ...(given && { len: given.len }), ...(range && { range }) };
-  return { space, family, subnet: given, ...(range && { range }) };
+  if (auto && cluster) {
+    throw new InvalidRequestError(
+      `ipam option ${OPTION.cluster}=true needs an explicit --subnet (the same on every host): tsipam does not choose subnets for cluster pools, as each host would choose its own`,
+    );
+  }
+  if (auto) return { space, family, ...(given && { len: given.len }), ...(range && { range }), cluster };
+  return { space, family, subnet: given, ...(range && { range }), cluster };
 }
 
 function checkSpace(space: string): AddressSpace {

@@ -50,11 +50,11 @@ export class StorePersistence implements IpamPersistence {
     ]);
   }
 
-  async claimAddress(rec: AddressRecord, cursor?: string): Promise<boolean> {
+  async claimAddress(rec: AddressRecord, cursor?: string): Promise<undefined> {
     const ops = [this.#addresses.putOp(addressKey(rec.poolId, rec.address), rec)];
     if (cursor !== undefined) ops.push(this.#cursors.putOp(rec.poolId, { v: 1, address: cursor }));
     await this.#commit.submit(ops);
-    return true;
+    return undefined;
   }
 
   releaseAddresses(poolId: string, addresses: readonly string[]): Promise<void> {
