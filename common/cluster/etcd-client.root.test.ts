@@ -1,60 +1,40 @@
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { freePort, startTestEtcd, type TestEtcd } from '../testing/etcd.js';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { freePort, useTestEtcd } from '../testing/etcd.js';
 import { createEtcdClient, EtcdError, EtcdUnavailableError } from './etcd-client.js';
 import type { EtcdClient, WatchEvent } from './types.js';
 
-let etcd: TestEtcd;
-let client: EtcdClient;
-
-beforeAll(async () => {
-  etcd = await startTestEtcd();
-  client = createEtcdClient(etcd.endpoints, { timeoutMs: 1000 });
-}, 30_000);
-
-afterAll(async () => {
-  client?.close();
-  await etcd?.stop();
-});
-
-/** Resolves when `pred` holds, polling. */
-async function until(pred: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const ctx = useTestEtcd();
 
 describe('keys', () => {
   it('puts, gets, ranges a prefix and deletes', async () => {
-    const rev = await client.put('/t/kv/a', 'one');
+    const rev = await ctx.client.put('/t/kv/a', 'one');
     expect(rev).toBeGreaterThan(0);
-    await client.put('/t/kv/b', 'twö ✓');
-    await client.put('/t/kvz', 'outside the prefix');
-    const a = await client.get('/t/kv/a');
+    await ctx.client.put('/t/kv/b', 'twö ✓');
+    await ctx.client.put('/t/kvz', 'outside the prefix');
+    const a = await ctx.client.get('/t/kv/a');
     expect(a).toMatchObject({ key: '/t/kv/a', value: 'one', createRevision: rev, modRevision: rev, version: 1, lease: '0' });
-    expect(await client.get('/t/kv/none')).toBeUndefined();
-    const { kvs, revision } = await client.range('/t/kv/');
+    expect(await ctx.client.get('/t/kv/none')).toBeUndefined();
+    const { kvs, revision } = await ctx.client.range('/t/kv/');
     expect(kvs.map((kv) => [kv.key, kv.value])).toEqual([
       ['/t/kv/a', 'one'],
       ['/t/kv/b', 'twö ✓'],
     ]);
     expect(revision).toBeGreaterThan(rev);
-    expect(await client.delete('/t/kv/a')).toBe(1);
-    expect(await client.delete('/t/kv/a')).toBe(0);
-    expect(await client.delete('/t/kv/', { prefix: true })).toBe(1);
-    expect((await client.get('/t/kvz'))?.value).toBe('outside the prefix');
+    expect(await ctx.client.delete('/t/kv/a')).toBe(1);
+    expect(await ctx.client.delete('/t/kv/a')).toBe(0);
+    expect(await ctx.client.delete('/t/kv/', { prefix: true })).toBe(1);
+    expect((await ctx.client.get('/t/kvz'))?.value).toBe('outside the prefix');
   });
 
   it('lets exactly one of two racing clients create a key (compare create revision 0)', async () => {
-    const other = createEtcdClient(etcd.endpoints);
+    const other = createEtcdClient(ctx.etcd.endpoints);
     try {
       const claim = (c: EtcdClient, who: string) =>
         c.txn([{ key: '/t/claim', target: 'create', result: 'equal', createRevision: 0 }], [{ put: { key: '/t/claim', value: who } }], [{ range: { key: '/t/claim' } }]);
-      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => claim(i % 2 ? other : client, `c${i}`)));
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => claim(i % 2 ? other : ctx.client, `c${i}`)));
       const winners = results.filter((r) => r.succeeded);
       expect(winners).toHaveLength(1);
-      const owner = (await client.get('/t/claim'))?.value;
+      const owner = (await ctx.client.get('/t/claim'))?.value;
       for (const r of results.filter((x) => !x.succeeded)) expect(r.responses[0]?.kvs?.[0]?.value).toBe(owner);
     } finally {
       other.close();
@@ -62,39 +42,39 @@ describe('keys', () => {
   });
 
   it('compares mod revision, value and prefixes in transactions', async () => {
-    const rev = await client.put('/t/txn/x', 'v1');
-    const stale = await client.txn([{ key: '/t/txn/x', target: 'mod', result: 'equal', modRevision: rev - 1 }], [{ put: { key: '/t/txn/x', value: 'no' } }]);
+    const rev = await ctx.client.put('/t/txn/x', 'v1');
+    const stale = await ctx.client.txn([{ key: '/t/txn/x', target: 'mod', result: 'equal', modRevision: rev - 1 }], [{ put: { key: '/t/txn/x', value: 'no' } }]);
     expect(stale.succeeded).toBe(false);
-    const ok = await client.txn(
+    const ok = await ctx.client.txn(
       [{ key: '/t/txn/x', target: 'value', result: 'equal', value: 'v1' }],
       [{ deleteRange: { key: '/t/txn/x' } }, { put: { key: '/t/txn/y', value: 'v2' } }, { range: { key: '/t/txn/', prefix: true } }],
     );
     expect(ok.succeeded).toBe(true);
     expect(ok.responses[2]?.kvs?.map((kv) => kv.key)).toEqual(['/t/txn/y']);
-    const none = await client.txn([{ key: '/t/txn/', prefix: true, target: 'version', result: 'greater', version: 5 }], [], [{ range: { key: '/t/txn/nothing' } }]);
+    const none = await ctx.client.txn([{ key: '/t/txn/', prefix: true, target: 'version', result: 'greater', version: 5 }], [], [{ range: { key: '/t/txn/nothing' } }]);
     expect(none).toMatchObject({ succeeded: false, responses: [{ kvs: [] }] });
   });
 });
 
 describe('leases', () => {
   it('deletes a lease’s keys when it expires; keepAlive of a dead lease is 0', async () => {
-    const lease = await client.grantLease(1);
-    await client.put('/t/lease/k', 'v', { lease });
-    expect((await client.get('/t/lease/k'))?.lease).toBe(lease);
-    expect(await client.keepAlive(lease)).toBe(1);
+    const lease = await ctx.client.grantLease(1);
+    await ctx.client.put('/t/lease/k', 'v', { lease });
+    expect((await ctx.client.get('/t/lease/k'))?.lease).toBe(lease);
+    expect(await ctx.client.keepAlive(lease)).toBe(1);
     const end = Date.now() + 5000;
-    while ((await client.get('/t/lease/k')) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
-    expect(await client.get('/t/lease/k')).toBeUndefined();
-    expect(await client.keepAlive(lease)).toBe(0);
+    while ((await ctx.client.get('/t/lease/k')) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    expect(await ctx.client.get('/t/lease/k')).toBeUndefined();
+    expect(await ctx.client.keepAlive(lease)).toBe(0);
   });
 
   it('revokes (an unknown lease is fine) and refuses a put on a dead lease clearly', async () => {
-    const lease = await client.grantLease(60);
-    await client.put('/t/lease/r', 'v', { lease });
-    await client.revokeLease(lease);
-    expect(await client.get('/t/lease/r')).toBeUndefined();
-    await client.revokeLease(lease);
-    const err = await client.put('/t/lease/r', 'v', { lease }).catch((e: unknown) => e);
+    const lease = await ctx.client.grantLease(60);
+    await ctx.client.put('/t/lease/r', 'v', { lease });
+    await ctx.client.revokeLease(lease);
+    expect(await ctx.client.get('/t/lease/r')).toBeUndefined();
+    await ctx.client.revokeLease(lease);
+    const err = await ctx.client.put('/t/lease/r', 'v', { lease }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EtcdError);
     expect((err as Error).message).toMatch(/put "\/t\/lease\/r": etcdserver: requested lease not found/);
   });
@@ -102,16 +82,16 @@ describe('leases', () => {
 
 describe('watch', () => {
   it('sees puts and deletes under the prefix, in order, from the given revision', async () => {
-    const start = await client.put('/t/w1/a', '1');
-    await client.put('/t/w1other', 'not mine');
-    await client.put('/t/w1/b', '2');
+    const start = await ctx.client.put('/t/w1/a', '1');
+    await ctx.client.put('/t/w1other', 'not mine');
+    await ctx.client.put('/t/w1/b', '2');
     const seen: WatchEvent[] = [];
     const revs: number[] = [];
-    const w = client.watchPrefix('/t/w1/', start, { onEvents: (evs, rev) => (seen.push(...evs), revs.push(rev)), onReset: () => expect.fail('reset') });
+    const w = ctx.client.watchPrefix('/t/w1/', start, { onEvents: (evs, rev) => (seen.push(...evs), revs.push(rev)), onReset: () => expect.fail('reset') });
     try {
-      await client.delete('/t/w1/a');
-      await client.put('/t/w1/b', '3');
-      await until(() => seen.length >= 4);
+      await ctx.client.delete('/t/w1/a');
+      await ctx.client.put('/t/w1/b', '3');
+      await vi.waitFor(() => expect(seen).toHaveLength(4));
       expect(seen.map((e) => [e.type, e.kv.key, e.kv.value])).toEqual([
         ['put', '/t/w1/a', '1'],
         ['put', '/t/w1/b', '2'],
@@ -126,42 +106,42 @@ describe('watch', () => {
 
   it('resumes after etcd is killed and started again, missing nothing', async () => {
     const w = await watchValues('/t/w2/');
-    await client.put('/t/w2/k', 'before');
-    await until(() => w.values.length === 1);
-    await etcd.kill9();
-    await until(() => w.connection.length === 1);
-    await etcd.start();
+    await ctx.client.put('/t/w2/k', 'before');
+    await vi.waitFor(() => expect(w.values).toHaveLength(1));
+    await ctx.etcd.kill9();
+    await vi.waitFor(() => expect(w.connection).toHaveLength(1));
+    await ctx.etcd.start();
     // Written before the watch is back: it must still see them, in order, once.
-    await client.put('/t/w2/k', 'after-1');
-    await client.put('/t/w2/k', 'after-2');
-    await until(() => w.values.length === 3);
+    await ctx.client.put('/t/w2/k', 'after-1');
+    await ctx.client.put('/t/w2/k', 'after-2');
+    await vi.waitFor(() => expect(w.values).toHaveLength(3));
     expect(w.values).toEqual(['before', 'after-1', 'after-2']);
-    await until(() => w.connection.length === 2);
+    await vi.waitFor(() => expect(w.connection).toHaveLength(2));
     expect(w.connection).toEqual([false, true]);
     expect(w.resets).toBe(0);
   });
 
   it('notices a frozen etcd and comes back within about two seconds of it answering again', async () => {
     const w = await watchValues('/t/w3/');
-    onTestFinished(() => etcd.resume());
-    etcd.pause();
-    await until(() => w.connection.length === 1, 4000);
-    etcd.resume();
-    await client.put('/t/w3/k', 'x');
+    onTestFinished(() => ctx.etcd.resume());
+    ctx.etcd.pause();
+    await vi.waitFor(() => expect(w.connection).toHaveLength(1), { timeout: 4000 });
+    ctx.etcd.resume();
+    await ctx.client.put('/t/w3/k', 'x');
     const t0 = Date.now();
-    await until(() => w.values.length === 1, 4000);
+    await vi.waitFor(() => expect(w.values).toHaveLength(1), { timeout: 4000 });
     expect(Date.now() - t0).toBeLessThan(2500);
     expect(w.connection).toEqual([false, true]);
   });
 
   it('calls onReset when its resume revision was compacted, then goes on from the current revision', async () => {
-    const first = await client.put('/t/w4/k', 'old-1');
-    await client.put('/t/w4/k', 'old-2');
-    await compact(await client.put('/t/w4/k', 'old-3'));
+    const first = await ctx.client.put('/t/w4/k', 'old-1');
+    await ctx.client.put('/t/w4/k', 'old-2');
+    await compact(await ctx.client.put('/t/w4/k', 'old-3'));
     const w = await watchValues('/t/w4/', first);
-    await until(() => w.resets === 1);
-    await client.put('/t/w4/k', 'new');
-    await until(() => w.values.length > 0);
+    await vi.waitFor(() => expect(w.resets).toBe(1));
+    await ctx.client.put('/t/w4/k', 'new');
+    await vi.waitFor(() => expect(w.values).not.toHaveLength(0));
     expect(w.values).toEqual(['new']);
   });
 });
@@ -169,7 +149,7 @@ describe('watch', () => {
 /** Watches `prefix` (from `from`, default: the next revision) until the test ends, recording what it reports. */
 async function watchValues(prefix: string, from?: number) {
   const seen = { values: [] as string[], connection: [] as boolean[], resets: 0 };
-  const w = client.watchPrefix(prefix, from ?? (await client.range(prefix)).revision + 1, {
+  const w = ctx.client.watchPrefix(prefix, from ?? (await ctx.client.range(prefix)).revision + 1, {
     onEvents: (evs) => seen.values.push(...evs.map((e) => e.kv.value)),
     onReset: () => seen.resets++,
     onConnection: (up) => seen.connection.push(up),
@@ -180,7 +160,7 @@ async function watchValues(prefix: string, from?: number) {
 
 /** Compacts the store up to `revision` through the gateway (the client does not offer it). */
 async function compact(revision: number): Promise<void> {
-  const res = await fetch(`${etcd.endpoints[0]}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision: String(revision), physical: true }) });
+  const res = await fetch(`${ctx.etcd.endpoints[0]}/v3/kv/compaction`, { method: 'POST', body: JSON.stringify({ revision: String(revision), physical: true }) });
   expect(res.ok).toBe(true);
 }
 
@@ -200,14 +180,14 @@ describe('unavailable', () => {
   });
 
   it('times out on an endpoint that accepts but never answers', async () => {
-    etcd.pause();
-    const c = createEtcdClient(etcd.endpoints, { timeoutMs: 300 });
+    ctx.etcd.pause();
+    const c = createEtcdClient(ctx.etcd.endpoints, { timeoutMs: 300 });
     try {
       const err = await c.put('/t/x', 'v').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(EtcdUnavailableError);
       expect((err as Error).message).toMatch(/no answer within 300 ms/);
     } finally {
-      etcd.resume();
+      ctx.etcd.resume();
       c.close();
     }
   });

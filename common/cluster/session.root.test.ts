@@ -1,28 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { links } from '../kernel/links-api.js';
 import { createLogger } from '../log.js';
-import { freePort, startTestEtcd, type TestEtcd } from '../testing/etcd.js';
+import { freePort, useTestEtcd } from '../testing/etcd.js';
 import { makeTestNetns } from '../testing/netns.js';
 import { resolveAdvertise } from './advertise.js';
 import { createEtcdClient } from './etcd-client.js';
 import { HELD_PREFIX, HOSTS_PREFIX, openClusterSession, type ClusterSessionOptions } from './session.js';
-import type { ClusterSession, EtcdClient } from './types.js';
+import type { ClusterSession } from './types.js';
 
-let etcd: TestEtcd;
-let client: EtcdClient;
+const ctx = useTestEtcd();
 const log = createLogger({ level: 'error' });
-
-beforeAll(async () => {
-  etcd = await startTestEtcd();
-  client = createEtcdClient(etcd.endpoints, { timeoutMs: 1000 });
-}, 30_000);
-
-afterAll(async () => {
-  client?.close();
-  await etcd?.stop();
-});
 
 /** A state directory removed when the test ends. */
 function stateDir(): string {
@@ -32,17 +21,9 @@ function stateDir(): string {
 }
 
 async function open(opts: Partial<ClusterSessionOptions> & { stateDir: string }): Promise<ClusterSession> {
-  const s = await openClusterSession({ client, advertise: '127.0.0.1', ttlSeconds: 2, graceSeconds: 30, log, ...opts });
+  const s = await openClusterSession({ client: ctx.client, advertise: '127.0.0.1', ttlSeconds: 2, graceSeconds: 30, log, ...opts });
   onTestFinished(() => s.close());
   return s;
-}
-
-async function until(pred: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('cluster session', () => {
@@ -53,10 +34,10 @@ describe('cluster session', () => {
     expect((await readFile(`${dir}/host-id`, 'utf8')).trim()).toBe(s.hostId);
     expect(s.advertiseAddr).toBe('127.0.0.1');
     expect(s.advertiseMtu).toBe((await links.findLink('lo'))?.mtu);
-    const host = await client.get(`${HOSTS_PREFIX}${s.hostId}`);
+    const host = await ctx.client.get(`${HOSTS_PREFIX}${s.hostId}`);
     expect(host?.lease).toBe(s.liveLease());
     expect(JSON.parse(host!.value)).toMatchObject({ vtep: '127.0.0.1', mtu: s.advertiseMtu, since: expect.any(String) });
-    const held = await client.get(`${HELD_PREFIX}${s.hostId}`);
+    const held = await ctx.client.get(`${HELD_PREFIX}${s.hostId}`);
     expect(held?.lease).not.toBe('0');
     expect(held?.lease).not.toBe(s.liveLease());
     expect(await s.isHeld(s.hostId)).toBe(true);
@@ -72,7 +53,7 @@ describe('cluster session', () => {
     expect(again.hostId).toBe(first.hostId);
     expect(again.liveLease()).toBe(lease);
     await new Promise((r) => setTimeout(r, 3000)); // longer than the TTL: the keep-alives hold it
-    expect((await client.get(`${HOSTS_PREFIX}${again.hostId}`))?.lease).toBe(lease);
+    expect((await ctx.client.get(`${HOSTS_PREFIX}${again.hostId}`))?.lease).toBe(lease);
   });
 
   it('grants a new live lease when the old one is gone, puts the host key again and runs onRenewed', async () => {
@@ -92,15 +73,15 @@ describe('cluster session', () => {
       }
     });
     // Both ran once at registration; the one that failed is retried at the next keep-alive only.
-    await until(() => runs === 1 && flakyRuns === 1);
-    await until(() => flakyRuns === 2);
+    await vi.waitFor(() => expect([runs, flakyRuns]).toEqual([1, 1]));
+    await vi.waitFor(() => expect(flakyRuns).toBe(2));
     expect(runs).toBe(1);
     const old = s.liveLease();
-    await client.revokeLease(old); // from outside, as if it had expired while etcd was away
-    expect(await client.get(`${HOSTS_PREFIX}${s.hostId}`)).toBeUndefined();
-    await until(() => runs === 2 && flakyRuns === 3);
+    await ctx.client.revokeLease(old); // from outside, as if it had expired while etcd was away
+    expect(await ctx.client.get(`${HOSTS_PREFIX}${s.hostId}`)).toBeUndefined();
+    await vi.waitFor(() => expect([runs, flakyRuns]).toEqual([2, 3]));
     expect(s.liveLease()).not.toBe(old);
-    expect((await client.get(`${HOSTS_PREFIX}${s.hostId}`))?.lease).toBe(s.liveLease());
+    expect((await ctx.client.get(`${HOSTS_PREFIX}${s.hostId}`))?.lease).toBe(s.liveLease());
     expect(JSON.parse(await readFile(`${dir}/cluster-leases.json`, 'utf8'))).toMatchObject({ live: s.liveLease() });
   });
 

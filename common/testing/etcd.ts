@@ -2,13 +2,17 @@
  * @module A throwaway single-member etcd (Debian's `/usr/bin/etcd`) for tests: its data under
  * `/tmp/tstest-etcd-<hex>` (the leak check's prefix), free client and peer ports, optionally inside a
  * test's network namespace (`ip netns exec`). It can be killed and started again on the same data, or
- * frozen, to test what happens while etcd is away. Callers stop it in `afterAll`/`finally`; should
- * the test process exit first, the member is killed and its directory removed on the way out.
+ * frozen, to test what happens while etcd is away. Callers stop it in `afterAll`/`finally` (or use
+ * {@link useTestEtcd}); should the test process exit first, the member is killed and its directory
+ * removed on the way out.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
+import { createEtcdClient } from '../cluster/etcd-client.js';
+import type { EtcdClient } from '../cluster/types.js';
 
 const ETCD = '/usr/bin/etcd';
 /** Logged (zap) once the member has a leader and serves clients. */
@@ -144,4 +148,21 @@ export async function startTestEtcd(opts: TestEtcdOptions = {}): Promise<TestEtc
     pause: () => child?.kill('SIGSTOP'),
     resume: () => child?.kill('SIGCONT'),
   };
+}
+
+/**
+ * For a test file: one member started before its tests and stopped after them, and a client of it
+ * (1 s timeout). The fields are set once `beforeAll` has run.
+ */
+export function useTestEtcd(opts: TestEtcdOptions = {}): { etcd: TestEtcd; client: EtcdClient } {
+  const ctx = {} as { etcd: TestEtcd; client: EtcdClient };
+  beforeAll(async () => {
+    ctx.etcd = await startTestEtcd(opts);
+    ctx.client = createEtcdClient(ctx.etcd.endpoints, { timeoutMs: 1000 });
+  }, 30_000);
+  afterAll(async () => {
+    ctx.client?.close();
+    await ctx.etcd?.stop();
+  });
+  return ctx;
 }
