@@ -123,6 +123,12 @@ export class AddressPool {
     this.#used.add(addr);
   }
 
+  /** Undoes a claim whose write failed: frees `addr` and puts the serial position back to `cursor`. */
+  unclaim(addr: bigint, cursor: bigint | undefined): void {
+    this.#used.delete(addr);
+    this.#cursor = cursor;
+  }
+
   /** Frees `addr`; returns false when it was not held (idempotent). */
   release(addr: bigint): boolean {
     return this.#used.delete(addr);

@@ -199,7 +199,7 @@ export class IpamAllocator {
    */
   async requestAddress(req: AddressRequest): Promise<string> {
     for (let attempt = 1; ; attempt++) {
-      const { pool, addr, claim, fresh } = await this.#mutex.run(`pool:${req.poolId}`, async () => this.#pick(req));
+      const { pool, addr, claim, fresh, cursor } = await this.#mutex.run(`pool:${req.poolId}`, async () => this.#pick(req));
       const text = formatIp(pool.family, addr);
       const answer = `${text}/${pool.spec.subnet.len}`;
       if (!claim) return answer;
@@ -207,7 +207,7 @@ export class IpamAllocator {
       try {
         holder = await claim.written;
       } catch (err) {
-        if (fresh) pool.release(addr); // not acknowledged to anyone, so nobody else can hold it
+        if (fresh) pool.unclaim(addr, cursor); // not acknowledged to anyone, so nobody else can hold it
         throw err;
       }
       const view = this.#pools.get(req.poolId)?.cluster;
@@ -225,6 +225,7 @@ export class IpamAllocator {
     if (!live) throw new NotFoundError(`pool ${req.poolId} not found: unknown pool ID`);
     if (live.cluster) return this.#clusterPools().pick(live, req);
     const { pool, record } = live;
+    const before = pool.cursor;
     const gateway = isGatewayRequest(req);
     let addr: bigint;
     if (req.address !== '') {
@@ -238,7 +239,7 @@ export class IpamAllocator {
     const cursor = req.address === '' && !gateway && pool.cursor === addr ? rec.address : undefined;
     const written = this.#opts.persistence.claimAddress(rec, cursor);
     written.catch(() => undefined); // handled by the caller right after the lock is released
-    return { pool, addr, claim: { rec, written }, fresh: true };
+    return { pool, addr, claim: { rec, written }, fresh: true, cursor: before };
   }
 
   /**

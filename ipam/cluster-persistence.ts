@@ -83,7 +83,7 @@ export class ClusterPersistence implements PoolPersistence {
         : [put(keys.pool, pool.value), { deleteRange: { key: me } }];
       return (await this.#session.client.txn([modIs(keys.pool, pool.modRevision)], ops)).succeeded;
     });
-    if (last) for (const key of [...this.#revs.keys()].filter((k) => k.startsWith(keys.addresses))) this.#revs.delete(key);
+    for (const key of [...this.#revs.keys()].filter((k) => k.startsWith(keys.addresses))) this.#revs.delete(key);
     this.#log.info(last ? 'cluster pool deleted (last user)' : 'cluster pool left', { poolId: id, hostId: this.hostId });
     await this.#local.deletePool(id, []);
   }

@@ -31,6 +31,8 @@ export interface Pick {
   claim?: { rec: AddressRecord; written: Promise<AddressRecord | undefined> };
   /** Whether the address was free in `pool` before the pick (a failed claim frees it again). */
   fresh: boolean;
+  /** The pool's serial position before the pick (a failed claim puts it back). */
+  cursor: bigint | undefined;
 }
 
 /** The cluster half of the allocator; see the module comment. */
@@ -64,6 +66,7 @@ export class ClusterPools {
   async pick(live: LivePool, req: AddressRequest): Promise<Pick> {
     const view = live.cluster!;
     if (!view.synced) await this.sync(live);
+    const cursor = live.pool.cursor;
     const gateway = isGatewayRequest(req);
     const poolGateway = view.gateway();
     let addr: bigint;
@@ -74,7 +77,7 @@ export class ClusterPools {
       addr = ip.addr;
       const text = formatIp(ip.family, addr);
       if (view.mine.has(text)) throw new AddressInUseError(`address ${text} in pool ${req.poolId}: Address already in use (by this host)`);
-      if (view.shared.get(text)?.kind === addressRecord(req, text, gateway, this.#now()).kind) return { pool: live.pool, addr, fresh: false };
+      if (view.shared.get(text)?.kind === addressRecord(req, text, gateway, this.#now()).kind) return { pool: live.pool, addr, fresh: false, cursor };
       if (gateway && poolGateway) {
         throw new ConflictError(
           `cluster pool ${req.poolId} already has gateway ${poolGateway.address} (claimed by host ${poolGateway.host}); give every host the same --gateway`,
@@ -83,14 +86,14 @@ export class ClusterPools {
       fresh = !live.pool.has(addr);
       live.pool.restore(addr);
     } else if (gateway && poolGateway) {
-      return { pool: live.pool, addr: parseIp(poolGateway.address)!.addr, fresh: false };
+      return { pool: live.pool, addr: parseIp(poolGateway.address)!.addr, fresh: false, cursor };
     } else {
       addr = await this.#next(live, nextMode(req, live.record.options));
     }
     const rec = { ...addressRecord(req, formatIp(live.pool.family, addr), gateway, this.#now()), host: view.hostId };
     const written = this.persistence.claimAddress(rec);
     view.track(written);
-    return { pool: live.pool, addr, claim: { rec, written }, fresh };
+    return { pool: live.pool, addr, claim: { rec, written }, fresh, cursor };
   }
 
   /** The next free address of the view; when it looks full, reclaims gone hosts' addresses, re-reads, and tries once more. */

@@ -3,6 +3,7 @@
  * allocator over the in-memory store with injectable routes and clock. Not used by the plugin itself.
  */
 import { Writable } from 'node:stream';
+import type { ClusterSession } from '../common/cluster/types.js';
 import { createLogger, type Logger } from '../common/log.js';
 import { MemoryStore } from '../common/store/memory-store.js';
 import type { Store } from '../common/store/store.js';
@@ -35,9 +36,11 @@ export interface TestAllocatorOptions {
   config?: DefaultPoolsConfig;
   now?: () => Date;
   hostRoutes?: AllocatorOptions['hostRoutes'];
+  /** This host in a cluster, for cluster pools. */
+  cluster?: ClusterSession;
 }
 
-/** An allocator over `store` (a fresh MemoryStore by default), with fixed routes and Docker's default pools. */
+/** An allocator over `store` (a fresh MemoryStore by default), with fixed routes and Docker's default pools, in `cluster` if given. */
 export async function testAllocator(opts: TestAllocatorOptions = {}): Promise<{ allocator: IpamAllocator; store: Store }> {
   const store = opts.store ?? new MemoryStore();
   const routes: Prefix[] = (opts.routes ?? []).map((r) => parsePrefix(r)!);
@@ -47,6 +50,7 @@ export async function testAllocator(opts: TestAllocatorOptions = {}): Promise<{ 
     hostRoutes: opts.hostRoutes ?? (async (family) => routes.filter((r) => r.family === family)),
     log: silentLogger(),
     ...(opts.now && { now: opts.now }),
+    ...(opts.cluster && { cluster: opts.cluster }),
   });
   return { allocator, store };
 }
