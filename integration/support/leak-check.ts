@@ -149,13 +149,14 @@ async function parentPid(pid: number): Promise<number | undefined> {
   return Number.isInteger(ppid) && ppid > 0 ? ppid : undefined;
 }
 
-async function isGone(pid: number): Promise<boolean> {
+/** Whether `pid` has exited (no such process, or a zombie waiting for its parent). */
+export async function isGone(pid: number): Promise<boolean> {
   const s = await procText(pid, 'stat');
   return s === undefined || s.slice(s.lastIndexOf(')') + 2).startsWith('Z');
 }
 
 /** Every user-space process (kernel threads have an empty command line) with its argv. */
-async function listProcesses(): Promise<{ pid: number; argv: string[] }[]> {
+export async function listProcesses(): Promise<{ pid: number; argv: string[] }[]> {
   const out: { pid: number; argv: string[] }[] = [];
   for (const entry of await readdir('/proc')) {
     const pid = Number(entry);
