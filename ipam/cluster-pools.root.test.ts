@@ -5,12 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createEtcdClient, EtcdUnavailableError } from '../common/cluster/etcd-client.js';
 import { openClusterSession } from '../common/cluster/session.js';
-import type { ClusterSession, EtcdClient } from '../common/cluster/types.js';
+import type { ClusterSession } from '../common/cluster/types.js';
 import { MemoryStore } from '../common/store/memory-store.js';
-import { startTestEtcd, type TestEtcd } from '../common/testing/etcd.js';
+import { startTestEtcd, useTestEtcd, type TestEtcd } from '../common/testing/etcd.js';
 import type { IpamAllocator } from './allocator.js';
 import { ClusterPoolMismatchError, PoolExhaustedError, PoolInUseError } from './errors.js';
 import { silentLogger, testAllocator } from './testing.js';
@@ -22,25 +22,12 @@ const IPAM = '/tsnet/v1/ipam/';
 interface Host {
   a: IpamAllocator;
   session: ClusterSession;
-  client: EtcdClient;
-  store: MemoryStore;
-  dir: string;
 }
 
-let etcd: TestEtcd;
-let admin: EtcdClient;
+const shared = useTestEtcd();
 
-beforeAll(async () => {
-  etcd = await startTestEtcd();
-  admin = createEtcdClient(etcd.endpoints, { timeoutMs: 1000 });
-}, 30_000);
-afterAll(async () => {
-  admin?.close();
-  await etcd?.stop();
-});
-
-/** A host on `on` (the shared etcd by default); closed when the test ends unless `keep`. */
-async function host(on: TestEtcd = etcd, graceSeconds = 30, dir = `/tmp/tstest-ipam-${randomBytes(4).toString('hex')}`, store = new MemoryStore()): Promise<Host> {
+/** A host on `on` (the shared etcd by default), with state in `dir` and `store`; closed when the test ends. */
+async function host(on: TestEtcd = shared.etcd, graceSeconds = 30, dir = `/tmp/tstest-ipam-${randomBytes(4).toString('hex')}`, store = new MemoryStore()): Promise<Host> {
   const client = createEtcdClient(on.endpoints, { timeoutMs: 500 });
   const session = await openClusterSession({ client, stateDir: dir, advertise: '127.0.0.1', ttlSeconds: 2, graceSeconds, log: silentLogger() });
   const { allocator: a } = await testAllocator({ store, cluster: session });
@@ -49,13 +36,13 @@ async function host(on: TestEtcd = etcd, graceSeconds = 30, dir = `/tmp/tstest-i
     client.close();
     await rm(dir, { recursive: true, force: true });
   });
-  return { a, session, client, store, dir };
+  return { a, session };
 }
 
 const clusterPool = (h: Host, pool: string, over: { subPool?: string; options?: Record<string, string> } = {}) =>
   h.a.requestPool({ space: '', pool, subPool: over.subPool ?? '', v6: false, options: { cluster: 'true', ...over.options } });
 const addr = (h: Host, poolId: string, address = '', options: Record<string, string> = {}) => h.a.requestAddress({ poolId, address, options });
-const keys = async (prefix: string) => (await admin.range(prefix)).kvs;
+const keys = async (prefix: string) => (await shared.client.range(prefix)).kvs;
 
 describe('cluster pools', () => {
   it('are joined by every host; 3×50 racing allocations are all distinct; the gateway and aux addresses are shared', async () => {
@@ -107,7 +94,7 @@ describe('cluster pools', () => {
 
     await h1.a.releasePool(id);
     expect(h1.a.list()).toEqual([]);
-    expect(await admin.get(`${IPAM}pools/LocalDefault/10.91.0.0/24`)).toBeDefined();
+    expect(await shared.client.get(`${IPAM}pools/LocalDefault/10.91.0.0/24`)).toBeDefined();
     expect((await keys(`${IPAM}users/LocalDefault/10.91.0.0/24/`)).map((kv) => kv.key.split('/').pop())).toEqual([h2.session.hostId]);
     expect(await addr(h2, id, '', GW)).toBe('10.91.0.1/24');
 
@@ -124,7 +111,7 @@ describe('cluster pools', () => {
     for (let round = 0; round < 5; round++) {
       const { id } = (await Promise.all(hosts.map((h) => clusterPool(h, '10.92.0.0/24'))))[0]!;
       await Promise.all([hosts[0]!.a.releasePool(id), hosts[1]!.a.releasePool(id), hosts[2]!.a.releasePool(id).then(() => clusterPool(hosts[2]!, '10.92.0.0/24'))]);
-      expect(await admin.get(`${IPAM}pools/LocalDefault/10.92.0.0/24`)).toBeDefined();
+      expect(await shared.client.get(`${IPAM}pools/LocalDefault/10.92.0.0/24`)).toBeDefined();
       expect((await keys(`${IPAM}users/LocalDefault/10.92.0.0/24/`)).map((kv) => kv.key.split('/').pop())).toEqual([hosts[2]!.session.hostId]);
       await hosts[2]!.a.releasePool(id);
       expect(await keys(`${IPAM}pools/LocalDefault/10.92.0.0/24`)).toEqual([]);
@@ -147,7 +134,7 @@ describe('cluster pools', () => {
   });
 
   it("reclaims a gone host's addresses only after its hold expired, when the pool looks full and in gc", async () => {
-    const [h1, dead] = await Promise.all([host(etcd, 30), host(etcd, 3)]);
+    const [h1, dead] = await Promise.all([host(shared.etcd, 30), host(shared.etcd, 3)]);
     const { id } = await clusterPool(h1, '10.94.0.0/29'); // .1 to .6
     await clusterPool(dead, '10.94.0.0/29');
     await addr(h1, id, '', GW);
@@ -159,11 +146,7 @@ describe('cluster pools', () => {
     const early = await h1.a.collect({ subnets: ['10.94.0.0/29'], addresses: [] }, new Date(), true);
     expect(early.filter((i) => i.reason.includes('hold expired'))).toEqual([]);
 
-    const deadline = Date.now() + 15_000;
-    while (await h1.session.isHeld(dead.session.hostId)) {
-      if (Date.now() > deadline) throw new Error('the hold lease did not expire');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await vi.waitFor(async () => expect(await h1.session.isHeld(dead.session.hostId)).toBe(false), { timeout: 15_000, interval: 200 });
     const gc = await h1.a.collect({ subnets: ['10.94.0.0/29'], addresses: ['10.94.0.4', '10.94.0.5', '10.94.0.6'] }, new Date(), true);
     expect(gc).toEqual([
       { poolId: id, address: '10.94.0.2', reason: `held by host ${dead.session.hostId}, whose hold expired` },
@@ -183,21 +166,23 @@ describe('cluster pools', () => {
   it('reads everything again from etcd after a restart', async () => {
     const dir = `/tmp/tstest-ipam-${randomBytes(4).toString('hex')}`;
     const store = new MemoryStore();
-    const [h1, h2] = await Promise.all([host(etcd, 30, dir, store), host()]);
+    const [h1, h2] = await Promise.all([host(shared.etcd, 30, dir, store), host()]);
     const { id } = await clusterPool(h1, '10.95.0.0/24');
     await clusterPool(h2, '10.95.0.0/24');
     await addr(h1, id, '', GW);
     expect(await addr(h1, id, '', EP('one'))).toBe('10.95.0.2/24');
     expect(await addr(h2, id, '', EP('two'))).toBe('10.95.0.3/24');
 
-    const { allocator: again } = await testAllocator({ store, cluster: h1.session });
-    const restarted = { ...h1, a: again };
+    await h1.session.close(); // the plugin stops; it starts again on the same state directory and store
+    const restarted = await host(shared.etcd, 30, dir, store);
+    expect(restarted.session.hostId).toBe(h1.session.hostId);
+    const again = restarted.a;
     expect((await again.inspect(id)).addresses.map((r) => r.address)).toEqual(['10.95.0.1', '10.95.0.2', '10.95.0.3']);
     expect(await addr(restarted, id, '', GW)).toBe('10.95.0.1/24');
     expect(await addr(restarted, id, '', EP('three'))).toBe('10.95.0.4/24');
     await expect(again.releasePool(id)).rejects.toThrow('still has 2 allocated addresses on this host (10.95.0.2, 10.95.0.4)');
     await again.releaseAddress(id, '10.95.0.2');
-    expect(await admin.get(`${IPAM}addresses/LocalDefault/10.95.0.0/24/10.95.0.2`)).toBeUndefined();
+    expect(await shared.client.get(`${IPAM}addresses/LocalDefault/10.95.0.0/24/10.95.0.2`)).toBeUndefined();
   });
 });
 
