@@ -1,9 +1,14 @@
 /**
  * @module `tsnet serve`: one foreground process serving the chosen plugins, each on its own socket
- * with its own LevelDB, until SIGTERM or SIGINT, which close the sockets cleanly.
+ * with its own LevelDB, until SIGTERM or SIGINT, which close the sockets cleanly. With a cluster
+ * store, one etcd client and host session (state in `<stateDir>/cluster/`) is opened before the
+ * plugins and shared by them; the process does not start when etcd does not answer.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createEtcdClient } from '../common/cluster/etcd-client.js';
+import { openClusterSession } from '../common/cluster/session.js';
+import type { ClusterSession, EtcdClient } from '../common/cluster/types.js';
 import { createLogger, errorFields, type Level } from '../common/log.js';
 import { SOCKET_NAMES, type PluginInstance, type PluginKind } from '../common/plugin.js';
 import { PluginServer } from '../common/protocol/server.js';
@@ -16,6 +21,17 @@ export interface ServeOptions {
   stateDir: string;
   only: PluginKind[];
   logLevel: Level;
+  /** Multi-host: the cluster store and this host's place in it. Absent: single host. */
+  cluster?: ClusterOptions;
+}
+
+export interface ClusterOptions {
+  /** etcd endpoints, `http://host:port` (parseClusterStore of `--cluster-store`). */
+  endpoints: string[];
+  /** `--advertise-addr`: IP address or interface name. */
+  advertise: string;
+  ttlSeconds: number;
+  graceSeconds: number;
 }
 
 interface Running {
@@ -29,6 +45,8 @@ interface Running {
 export async function serve(opts: ServeOptions): Promise<() => Promise<void>> {
   const log = createLogger({ level: opts.logLevel });
   const running: Running[] = [];
+  let etcd: EtcdClient | undefined;
+  let cluster: ClusterSession | undefined;
   const stop = async () => {
     for (const r of running.reverse()) {
       await r.server?.close();
@@ -36,8 +54,15 @@ export async function serve(opts: ServeOptions): Promise<() => Promise<void>> {
       await r.store.close();
     }
     running.length = 0;
+    await cluster?.close();
+    etcd?.close();
   };
   try {
+    if (opts.cluster) {
+      const { endpoints, ...session } = opts.cluster;
+      etcd = createEtcdClient(endpoints);
+      cluster = await openClusterSession({ client: etcd, stateDir: join(opts.stateDir, 'cluster'), ...session, log: log.child({ component: 'cluster' }) });
+    }
     for (const kind of opts.only) {
       const stateDir = join(opts.stateDir, kind);
       await mkdir(stateDir, { recursive: true, mode: 0o700 });
@@ -46,7 +71,7 @@ export async function serve(opts: ServeOptions): Promise<() => Promise<void>> {
       running.push(r);
       const plog = log.child({ plugin: kind });
       const factory = await PLUGIN_FACTORIES[kind]();
-      r.instance = await factory({ stateDir, store, log: plog });
+      r.instance = await factory({ stateDir, store, log: plog, ...(cluster ? { cluster } : {}) });
       const socketPath = join(opts.pluginsDir, SOCKET_NAMES[kind]);
       r.server = await PluginServer.listen({ socketPath, interfaces: r.instance.interfaces, log: plog });
       plog.info('serving', { socket: socketPath, stateDir });

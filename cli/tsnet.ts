@@ -4,8 +4,9 @@
  * their state (each plugin registers its own group).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseClusterStore } from '../common/cluster/etcd-url.js';
 import type { PluginKind } from '../common/plugin.js';
-import { serveForever } from './serve.js';
+import { serveForever, type ClusterOptions } from './serve.js';
 import { registerIpamCommands } from '../ipam/cli.js';
 import { registerVolumeCommands } from '../volume-driver/cli.js';
 
@@ -20,6 +21,41 @@ function parseKinds(value: string): PluginKind[] {
   return [...new Set(kinds)] as PluginKind[];
 }
 
+/** A whole number of seconds, at least `min`. */
+function seconds(min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min) throw new InvalidArgumentError(`expected a whole number of seconds, at least ${min}`);
+    return n;
+  };
+}
+
+function clusterStore(value: string): string[] {
+  try {
+    return parseClusterStore(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+interface ClusterFlags {
+  clusterStore?: string[];
+  advertiseAddr?: string;
+  clusterTtl: number;
+  clusterGrace: number;
+}
+
+/** The cluster options of `serve`, checked together; undefined without `--cluster-store`. */
+function clusterOptions(o: ClusterFlags): ClusterOptions | undefined {
+  if (!o.clusterStore) {
+    if (o.advertiseAddr !== undefined) throw new Error('--advertise-addr needs --cluster-store (it is the address other hosts reach this one at)');
+    return undefined;
+  }
+  if (o.advertiseAddr === undefined) throw new Error('--cluster-store needs --advertise-addr: the IP address or interface other hosts reach this one at (the VXLAN endpoint)');
+  if (o.clusterGrace < o.clusterTtl) throw new Error(`--cluster-grace (${o.clusterGrace} s) must not be shorter than --cluster-ttl (${o.clusterTtl} s)`);
+  return { endpoints: o.clusterStore, advertise: o.advertiseAddr, ttlSeconds: o.clusterTtl, graceSeconds: o.clusterGrace };
+}
+
 export function buildProgram(): Command {
   const program = new Command('tsnet').description('Docker network, IPAM and volume plugins (tsnet, tsipam, tsvol)');
   program
@@ -29,8 +65,14 @@ export function buildProgram(): Command {
     .option('--state-dir <dir>', 'where state (LevelDB, volumes) is kept', '/var/lib/tsnet')
     .option('--only <plugins>', `comma-separated subset of ${KINDS.join(',')}`, parseKinds, KINDS)
     .addOption(new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error']).default('info'))
-    .action(async (o: { pluginsDir: string; stateDir: string; only: PluginKind[]; logLevel: 'debug' | 'info' | 'warn' | 'error' }) => {
-      await serveForever(o);
+    .option('--cluster-store <url>', 'multi-host: etcd to share overlay networks and address pools in (etcd://host:port[,host:port…])', clusterStore)
+    .option('--advertise-addr <ip|iface>', 'multi-host: the address (or interface) other hosts reach this one at; required with --cluster-store')
+    .option('--cluster-ttl <seconds>', "multi-host: how soon other hosts forget this host's endpoints after it dies", seconds(3), 10)
+    .option('--cluster-grace <seconds>', "multi-host: how long this host's addresses stay reserved after it was last seen", seconds(3), 3600)
+    .action(async (o: { pluginsDir: string; stateDir: string; only: PluginKind[]; logLevel: 'debug' | 'info' | 'warn' | 'error' } & ClusterFlags) => {
+      const { clusterStore: _s, advertiseAddr: _a, clusterTtl: _t, clusterGrace: _g, ...rest } = o;
+      const cluster = clusterOptions(o);
+      await serveForever({ ...rest, ...(cluster ? { cluster } : {}) });
     });
   registerIpamCommands(program);
   registerVolumeCommands(program);

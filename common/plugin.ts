@@ -1,11 +1,12 @@
 /**
  * @module What the `tsnet serve` process needs from each plugin (network, ipam, volume): a factory
- * that takes the plugin's own state directory, store and logger, reconciles the host with the store,
- * and returns the interfaces to serve on its socket.
+ * that takes the plugin's own state directory, store, logger and (multi-host) cluster session,
+ * reconciles the host with the store, and returns the interfaces to serve on its socket.
  */
 import type { BoundInterface } from './protocol/api.js';
 import type { Store } from './store/store.js';
 import type { Logger } from './log.js';
+import type { ClusterSession } from './cluster/types.js';
 
 export type PluginKind = 'network' | 'ipam' | 'volume';
 
@@ -15,6 +16,8 @@ export interface PluginContext {
   /** The plugin's own store (a LevelDB under `stateDir/db`). */
   store: Store;
   log: Logger;
+  /** This host's session in the cluster store (`--cluster-store`); absent: single host, nothing shared. */
+  cluster?: ClusterSession;
 }
 
 export interface PluginInstance {

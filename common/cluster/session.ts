@@ -44,6 +44,9 @@ export interface ClusterSessionOptions {
 interface Leases {
   live: string;
   hold: string;
+  /** The TTLs they were granted with: a lease of other settings is not taken over. */
+  ttl: number;
+  grace: number;
 }
 
 /**
@@ -65,13 +68,14 @@ export async function openClusterSession(opts: ClusterSessionOptions): Promise<C
   const hostValue = JSON.stringify({ vtep: adv.addr, mtu: adv.mtu, since });
   const heldValue = JSON.stringify({ vtep: adv.addr, since });
 
-  /** A saved lease when etcd still has it with the wanted TTL, else a new one. */
-  const takeOver = async (saved: string | undefined, seconds: number) =>
-    saved && (await client.keepAlive(saved)) === seconds ? saved : await client.grantLease(seconds);
+  /** A saved lease of the same TTL when etcd still has it, else a new one. */
+  const takeOver = async (saved: string | undefined, sameTtl: boolean, seconds: number) =>
+    saved && sameTtl && (await client.keepAlive(saved)) > 0 ? saved : await client.grantLease(seconds);
 
   const start = async (): Promise<Leases> => {
     const saved = await readLeases(leasesFile);
-    const leases = { live: await takeOver(saved?.live, ttl), hold: await takeOver(saved?.hold, grace) };
+    const live = await takeOver(saved?.live, saved?.ttl === ttl, ttl);
+    const leases = { live, hold: await takeOver(saved?.hold, saved?.grace === grace, grace), ttl, grace };
     await saveLeases(leasesFile, leases);
     await client.put(hostKey, hostValue, { lease: leases.live });
     await client.put(heldKey, heldValue, { lease: leases.hold });
@@ -81,7 +85,7 @@ export async function openClusterSession(opts: ClusterSessionOptions): Promise<C
 
   const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
   let leases: Leases;
-  for (;;) {
+  for (let attempt = 0; ; ) {
     try {
       leases = await start();
       break;
@@ -90,7 +94,7 @@ export async function openClusterSession(opts: ClusterSessionOptions): Promise<C
       if (Date.now() >= deadline) {
         throw new Error(`${err.message}; tsnet serve does not start without its cluster store (check --cluster-store and that etcd runs)`, { cause: err });
       }
-      log.warn('waiting for etcd', errorFields(err));
+      if (attempt++ === 0) log.warn('waiting for etcd', errorFields(err));
       await new Promise((r) => setTimeout(r, RETRY_MS));
     }
   }
