@@ -48,6 +48,11 @@ export class ClusterPersistence implements PoolPersistence {
 
   /** Creates or joins the pool in etcd, then records it locally. Throws ClusterPoolMismatchError naming the differences. */
   async createPool(record: PoolRecord): Promise<void> {
+    await this.#join(record);
+    await this.#local.createPool(record);
+  }
+
+  async #join(record: PoolRecord): Promise<void> {
     const keys = clusterKeys(record.id);
     const want = definitionOf(record, this.hostId);
     const user = put(keys.users + this.hostId, JSON.stringify({ since: record.createdAt }));
@@ -65,10 +70,13 @@ export class ClusterPersistence implements PoolPersistence {
       return (await this.#session.client.txn([modIs(keys.pool, kv.modRevision)], [put(keys.pool, kv.value), user])).succeeded;
     });
     this.#log.info('cluster pool joined', { poolId: record.id, hostId: this.hostId });
-    await this.#local.createPool(record);
   }
 
-  /** Leaves the pool in etcd (deleting it with all its addresses when this host was its last user), then forgets it locally. */
+  /**
+   * Leaves the pool in etcd, then forgets it locally. When no other host uses the pool, it is deleted with
+   * all its addresses. A gone host still uses it (its gateway and aux addresses are still its network's):
+   * it leaves when its network is removed there.
+   */
   async deletePool(id: string): Promise<void> {
     const keys = clusterKeys(id);
     const me = keys.users + this.hostId;
@@ -116,6 +124,21 @@ export class ClusterPersistence implements PoolPersistence {
         await this.#deleteIfUnchanged(key, rev);
       }),
     );
+  }
+
+  /**
+   * Every held address of a pool this host uses, as etcd has it now, in one read; when the pool or this
+   * host's use of it is missing from etcd (etcd lost its data, or someone deleted the keys), joins it
+   * again first.
+   */
+  async read(record: PoolRecord): Promise<AddressRecord[]> {
+    const keys = clusterKeys(record.id);
+    const ops: Op[] = [{ range: { key: keys.pool } }, { range: { key: keys.users + this.hostId } }, { range: { key: keys.addresses, prefix: true } }];
+    const r = await this.#session.client.txn([], ops);
+    if (r.responses[0]?.kvs?.length && r.responses[1]?.kvs?.length) return (r.responses[2]?.kvs ?? []).flatMap((kv) => this.#remember(kv));
+    this.#log.warn('cluster pool or this host\'s use of it missing from etcd; joining again', { poolId: record.id });
+    await this.#join(record);
+    return this.addresses(record.id);
   }
 
   /** Every held address of the pool, as etcd has it now. */

@@ -134,7 +134,9 @@ describe('cluster pools', () => {
   });
 
   it("reclaims a gone host's addresses only after its hold expired, when the pool looks full and in gc", async () => {
-    const [h1, dead] = await Promise.all([host(shared.etcd, 30), host(shared.etcd, 3)]);
+    const deadDir = `/tmp/tstest-ipam-${randomBytes(4).toString('hex')}`;
+    const deadStore = new MemoryStore();
+    const [h1, dead] = await Promise.all([host(shared.etcd, 30), host(shared.etcd, 3, deadDir, deadStore)]);
     const { id } = await clusterPool(h1, '10.94.0.0/29'); // .1 to .6
     await clusterPool(dead, '10.94.0.0/29');
     await addr(h1, id, '', GW);
@@ -161,6 +163,31 @@ describe('cluster pools', () => {
       ['10.94.0.5', 'endpoint', 'h1'],
       ['10.94.0.6', 'endpoint', 'h1'],
     ]);
+
+    // The gone host still uses the pool (its network there still has the gateway): it stays when h1 leaves ...
+    for (const a of ['10.94.0.2', '10.94.0.4', '10.94.0.5', '10.94.0.6']) await h1.a.releaseAddress(id, a);
+    await h1.a.releasePool(id);
+    expect((await keys(`${IPAM}addresses/LocalDefault/10.94.0.0/29/`)).map((kv) => kv.key.split('/').pop())).toEqual(['10.94.0.1']);
+    // ... and when the host comes back, it reads the pool again and, last, deletes it.
+    const back = await host(shared.etcd, 3, deadDir, deadStore);
+    expect(back.session.hostId).toBe(dead.session.hostId);
+    expect(await addr(back, id, '', GW)).toBe('10.94.0.1/29');
+    expect(await addr(back, id, '', EP('d3'))).toBe('10.94.0.2/29');
+    await back.a.releaseAddress(id, '10.94.0.2');
+    await back.a.releasePool(id);
+    for (const what of ['pools', 'users', 'addresses']) expect(await keys(`${IPAM}${what}/LocalDefault/10.94.0.0/29`)).toEqual([]);
+  });
+
+  it('joins a pool again when etcd lost it', async () => {
+    const store = new MemoryStore();
+    const h = await host(shared.etcd, 30, undefined, store);
+    const { id } = await clusterPool(h, '10.99.0.0/24');
+    expect(await addr(h, id, '', EP('a'))).toBe('10.99.0.1/24');
+    for (const what of ['pools', 'users', 'addresses']) await shared.client.delete(`${IPAM}${what}/LocalDefault/10.99.0.0/24`, { prefix: true });
+    const { allocator } = await testAllocator({ store, cluster: h.session });
+    expect(await addr({ ...h, a: allocator }, id, '', EP('b'))).toBe('10.99.0.1/24');
+    expect(await shared.client.get(`${IPAM}pools/LocalDefault/10.99.0.0/24`)).toBeDefined();
+    expect((await keys(`${IPAM}users/LocalDefault/10.99.0.0/24/`)).map((kv) => kv.key.split('/').pop())).toEqual([h.session.hostId]);
   });
 
   it('reads everything again from etcd after a restart', async () => {

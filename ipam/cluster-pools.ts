@@ -47,11 +47,14 @@ export class ClusterPools {
     this.#now = now;
   }
 
-  /** Re-reads the pool's addresses from etcd into a fresh view (after the claims in flight settle). Under the pool lock. */
+  /**
+   * Re-reads the pool's addresses from etcd into a fresh view (after the claims in flight settle), joining
+   * the pool again if it went from etcd meanwhile. Under the pool lock.
+   */
   async sync(live: LivePool): Promise<void> {
     const view = live.cluster!;
     await view.settled();
-    const records = await this.persistence.addresses(live.record.id);
+    const records = await this.persistence.read(live.record);
     const pool = new AddressPool(live.pool.spec, live.pool.cursor);
     for (const r of records) {
       const ip = parseIp(r.address);
