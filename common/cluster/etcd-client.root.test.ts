@@ -1,9 +1,15 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
-import { freePort, useTestEtcd } from '../testing/etcd.js';
+import { links } from '../kernel/links-api.js';
+import { freePort, startTestEtcd, useTestEtcd } from '../testing/etcd.js';
+import { makeTestNetns } from '../testing/netns.js';
 import { createEtcdClient, EtcdError, EtcdUnavailableError } from './etcd-client.js';
 import type { EtcdClient, WatchEvent } from './types.js';
 
 const ctx = useTestEtcd();
+const execFileAsync = promisify(execFile);
 
 describe('keys', () => {
   it('puts, gets, ranges a prefix and deletes', async () => {
@@ -190,5 +196,23 @@ describe('unavailable', () => {
       ctx.etcd.resume();
       c.close();
     }
+  });
+});
+
+describe('startTestEtcd in a namespace', () => {
+  it('serves on the namespace’s address, and again after kill -9 and start', async () => {
+    const netns = await makeTestNetns();
+    await links.setUp('lo', { netns });
+    const inNs = await startTestEtcd({ netns, listenIp: '127.0.0.1' });
+    onTestFinished(() => inNs.stop());
+    expect(inNs.url).toMatch(/^etcd:\/\/127\.0\.0\.1:\d+$/);
+    const health = () =>
+      execFileAsync('ip', ['netns', 'exec', netns, process.execPath, '-e', `fetch('${inNs.endpoints[0]}/health').then((r) => r.text()).then(console.log)`]);
+    expect((await health()).stdout).toContain('"health":"true"');
+    await inNs.kill9();
+    await inNs.start();
+    expect((await health()).stdout).toContain('"health":"true"');
+    await inNs.stop();
+    expect(existsSync(inNs.dataDir)).toBe(false);
   });
 });
