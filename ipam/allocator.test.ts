@@ -228,6 +228,7 @@ describe('durability', () => {
     const { allocator: broken } = await testAllocator({ store: failing });
     await expect(addr(broken, id)).rejects.toThrow('disk full');
     expect(broken.list()[0]!.used).toBe(0n);
+    expect(broken.list()[0]!.cursor).toBeUndefined(); // the serial position is put back too
     await expect(addr(broken, id, '10.20.0.9')).rejects.toThrow('disk full');
     expect(broken.list()[0]!.used).toBe(0n);
   });
