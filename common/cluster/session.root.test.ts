@@ -83,6 +83,13 @@ describe('cluster session', () => {
     expect(s.liveLease()).not.toBe(old);
     expect((await ctx.client.get(`${HOSTS_PREFIX}${s.hostId}`))?.lease).toBe(s.liveLease());
     expect(JSON.parse(await readFile(`${dir}/cluster-leases.json`, 'utf8'))).toMatchObject({ live: s.liveLease() });
+    // The hold lease likewise, without onRenewed: nothing else is on it.
+    const heldKey = `${HELD_PREFIX}${s.hostId}`;
+    const hold = (await ctx.client.get(heldKey))!.lease;
+    await ctx.client.revokeLease(hold);
+    await vi.waitFor(async () => expect((await ctx.client.get(heldKey))?.lease).toMatch(/^[1-9]\d*$/));
+    expect((await ctx.client.get(heldKey))?.lease).not.toBe(hold);
+    expect(runs).toBe(2);
   });
 
   it('refuses to start when etcd does not answer, saying why', async () => {

@@ -101,8 +101,6 @@ export async function openClusterSession(opts: ClusterSessionOptions): Promise<C
 
   let closed = false;
   let outage = false;
-  /** A live lease was granted anew and the host key is not yet on it. */
-  let republish = false;
   let timer: NodeJS.Timeout | undefined;
   let ticking: Promise<void> = Promise.resolve();
 
@@ -125,24 +123,28 @@ export async function openClusterSession(opts: ClusterSessionOptions): Promise<C
     running = false;
   };
 
+  /** Each lease's key; `unput`: the lease was granted anew and the key is not yet on it. */
+  const owned = {
+    live: { seconds: ttl, key: hostKey, value: hostValue, unput: false },
+    hold: { seconds: grace, key: heldKey, value: heldValue, unput: false },
+  };
+  /** Renews one lease, or grants it anew and puts its key again. @returns whether it was granted anew. */
+  const keep = async (which: keyof typeof owned): Promise<boolean> => {
+    const o = owned[which];
+    if ((await client.keepAlive(leases[which])) === 0) {
+      leases = { ...leases, [which]: await client.grantLease(o.seconds) };
+      await saveLeases(leasesFile, leases);
+      o.unput = true;
+      log.warn(`the ${which} lease had expired (etcd was away); granted a new one`, { lease: leases[which] });
+    }
+    if (!o.unput) return false;
+    await client.put(o.key, o.value, { lease: leases[which] });
+    o.unput = false;
+    return true;
+  };
   const renew = async () => {
-    if ((await client.keepAlive(leases.live)) === 0) {
-      leases = { ...leases, live: await client.grantLease(ttl) };
-      await saveLeases(leasesFile, leases);
-      republish = true;
-      log.warn('the live lease had expired (etcd was away); granted a new one', { liveLease: leases.live });
-    }
-    if (republish) {
-      await client.put(hostKey, hostValue, { lease: leases.live });
-      republish = false;
-      for (const fn of callbacks) pending.add(fn);
-    }
-    if ((await client.keepAlive(leases.hold)) === 0) {
-      leases = { ...leases, hold: await client.grantLease(grace) };
-      await saveLeases(leasesFile, leases);
-      await client.put(heldKey, heldValue, { lease: leases.hold });
-      log.warn('the hold lease had expired; granted a new one', { holdLease: leases.hold });
-    }
+    if (await keep('live')) for (const fn of callbacks) pending.add(fn);
+    await keep('hold');
   };
   const tick = async () => {
     try {
