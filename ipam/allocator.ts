@@ -119,7 +119,7 @@ export class IpamAllocator {
    */
   async requestPool(req: PoolRequest): Promise<{ id: string; subnet: Prefix }> {
     const { space, family, subnet: given, len, range, cluster } = planPool(req);
-    if (cluster) this.#clusterPools();
+    if (cluster) this.#clusterPools(); // refuses at once without a cluster store
     return this.#mutex.run(`space:${space}`, async () => {
       const inSpace = [...this.#pools.values()].filter((p) => p.record.space === space).map((p) => p.pool.spec.subnet);
       let subnet: Prefix;
