@@ -42,6 +42,8 @@ export interface ClusterOptions {
    * `--cluster-store <etcd> --advertise-addr <host's underlay ip>`.
    */
   etcd?: boolean;
+  /** Which hosts get the cluster flags (with `etcd`); default every host. */
+  clusterHosts?: (host: number) => boolean;
   /** `--cluster-ttl` for every plugin (only with `etcd`). */
   clusterTtlS?: number;
   /** Plugins each host serves (`--only`); all three when omitted. */
@@ -201,8 +203,8 @@ function makeHost(
   const stateDir = join(dir, 'state');
   const served = opts.only ?? ALL_KINDS;
   const sockets = Object.fromEntries(ALL_KINDS.map((k) => [k, join(pluginsDir, SOCKET_NAMES[k])])) as Record<PluginKind, string>;
-  const cluster = etcd ? ['--cluster-store', etcd.url, '--advertise-addr', u.ip] : [];
-  if (etcd && opts.clusterTtlS !== undefined) cluster.push('--cluster-ttl', String(opts.clusterTtlS));
+  const cluster = etcd && (opts.clusterHosts?.(index) ?? true) ? ['--cluster-store', etcd.url, '--advertise-addr', u.ip] : [];
+  if (cluster.length > 0 && opts.clusterTtlS !== undefined) cluster.push('--cluster-ttl', String(opts.clusterTtlS));
   const argv = [
     ...['ip', 'netns', 'exec', u.netns, process.execPath, cliPath(), 'serve', '--plugins-dir', pluginsDir, '--state-dir', stateDir],
     ...(opts.only ? ['--only', opts.only.join(',')] : []),
