@@ -8,6 +8,7 @@ import { parseClusterStore } from '../common/cluster/etcd-url.js';
 import type { PluginKind } from '../common/plugin.js';
 import { serveForever, type ClusterOptions } from './serve.js';
 import { registerIpamCommands } from '../ipam/cli.js';
+import { registerStatusCommand } from '../network-driver/cli.js';
 import { registerVolumeCommands } from '../volume-driver/cli.js';
 
 const KINDS: PluginKind[] = ['network', 'ipam', 'volume'];
@@ -74,6 +75,7 @@ export function buildProgram(): Command {
       const cluster = clusterOptions(o);
       await serveForever({ ...rest, ...(cluster ? { cluster } : {}) });
     });
+  registerStatusCommand(program);
   registerIpamCommands(program);
   registerVolumeCommands(program);
   return program;

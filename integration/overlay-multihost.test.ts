@@ -7,23 +7,14 @@
  * packets, and bad input. Nothing leaves the namespaces: the host namespaces have no default route.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseCidr } from '../common/addr/parse.js';
 import { isRoot } from '../common/testing/netns.js';
-import { freeSubnets } from '../common/testing/subnets.js';
-import { startCluster, type Cluster, type SimHost } from './support/multihost.js';
+import { overlaySubnets, startCluster, type Cluster, type SimHost } from './support/multihost.js';
 import { throughputGbps } from '../bench/bridge-measure.js';
 import { mustRun } from './support/system.js';
 
 if (!isRoot) console.warn('overlay multi-host tests skipped: they need root (namespaces, plugins, containers)');
 
 const TTL_S = 3;
-
-/** Subnets for the test that overlap neither the host's routes nor the cluster's underlay. */
-async function overlaySubnets(cluster: Cluster, family: 4 | 6, count: number): Promise<string[]> {
-  const under = parseCidr(cluster.underlay.subnet)!;
-  const all = await freeSubnets(count + 1, { family, prefixLen: family === 4 ? 24 : 64 });
-  return all.filter((s) => family === 6 || parseCidr(s)!.addr !== under.addr).slice(0, count);
-}
 
 async function engineOk(host: SimHost, args: string[]): Promise<string> {
   const r = await host.engine(args);

@@ -15,11 +15,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseCidr } from '../../common/addr/parse.js';
 import { detachDevices, listLoops } from '../../common/kernel/loop.js';
 import { isUnder } from '../../common/kernel/mount-info.js';
 import { netnsPath } from '../../common/kernel/netns.js';
 import { SOCKET_NAMES, type PluginKind } from '../../common/plugin.js';
 import { startTestEtcd, type TestEtcd } from '../../common/testing/etcd.js';
+import { freeSubnets } from '../../common/testing/subnets.js';
 import { engineLiteCliPath } from './engine-lite-runtime.js';
 import { managedProcess } from './managed-process.js';
 import { cliPath, pluginAnswers, pluginCall, type PluginCallOptions, type PluginReply, type SuiteHandle } from './plugin-harness.js';
@@ -271,4 +273,11 @@ function makeHost(
       if (failures.length > 0) throw new AggregateError(failures, `host ${host.name}: deferred teardown failed`);
     },
   };
+}
+
+/** Subnets for overlay networks that overlap neither the machine's routes nor the cluster's underlay. */
+export async function overlaySubnets(cluster: Cluster, family: 4 | 6, count: number): Promise<string[]> {
+  const under = parseCidr(cluster.underlay.subnet)!;
+  const all = await freeSubnets(count + 1, { family, prefixLen: family === 4 ? 24 : 64 });
+  return all.filter((s) => family === 6 || parseCidr(s)!.addr !== under.addr).slice(0, count);
 }
