@@ -21,6 +21,7 @@ import { ensureTestImage } from '../integration/support/system.js';
 import {
   containerPid,
   dockerQuiet,
+  interleaved,
   median,
   pingMedianMs,
   ratio,
@@ -80,15 +81,6 @@ async function container(b: Bench, net: string, what: string, args: string[] = [
   b.undo.push(['rm', '-f', c]);
   await dockerOk(['run', '-d', '--name', c, '--network', net, ...args, b.image, 'sleep', '3600']);
   return c;
-}
-
-/** Samples of `measure(item)` for each item (driver, network), interleaved, alternating which goes first. */
-async function interleaved<T extends { label: string }>(items: readonly T[], rounds: number, measure: (item: T, i: number) => Promise<number>): Promise<Record<string, number[]>> {
-  const out: Record<string, number[]> = Object.fromEntries(items.map((x) => [x.label, []]));
-  for (let i = 0; i < rounds; i++) {
-    for (const x of i % 2 === 0 ? items : [...items].reverse()) out[x.label]!.push(await measure(x, i));
-  }
-  return out;
 }
 
 async function runCase(b: Bench) {

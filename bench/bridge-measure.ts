@@ -27,6 +27,15 @@ export const median = (s: readonly number[]) => percentile(s, 50);
 /** `a / b`, rounded to 3 decimals. */
 export const ratio = (a: number, b: number) => Math.round((a / b) * 1000) / 1000;
 
+/** Samples of `measure(item)` for each item (driver, network), interleaved, alternating which goes first. */
+export async function interleaved<T extends { label: string }>(items: readonly T[], rounds: number, measure: (item: T, i: number) => Promise<number>): Promise<Record<string, number[]>> {
+  const out: Record<string, number[]> = Object.fromEntries(items.map((x) => [x.label, []]));
+  for (let i = 0; i < rounds; i++) {
+    for (const x of i % 2 === 0 ? items : [...items].reverse()) out[x.label]!.push(await measure(x, i));
+  }
+  return out;
+}
+
 /** PID of a running container's first process, for nsenter. */
 export async function containerPid(name: string): Promise<number> {
   return Number((await dockerOk(['inspect', '-f', '{{.State.Pid}}', name])).stdout.trim());
