@@ -58,6 +58,19 @@ async function expectPing(host: SimHost, container: string, ip: string, extra: s
   expect(r.ok, `${host.name}/${container} → ${ip}: ${r.out}`).toBe(true);
 }
 
+/** Node program printing the keys under a prefix, from etcd's JSON gateway (run inside the underlay namespace). */
+const ETCD_KEYS = `const [url, prefix] = process.argv.slice(1);
+const b64 = (t) => Buffer.from(t).toString('base64');
+const end = Buffer.from(prefix); end[end.length - 1]++;
+fetch(url + '/v3/kv/range', { method: 'POST', body: JSON.stringify({ key: b64(prefix), range_end: end.toString('base64'), keys_only: true }) })
+  .then((r) => r.json()).then((j) => console.log(JSON.stringify((j.kvs ?? []).map((kv) => Buffer.from(kv.key, 'base64').toString()))));`;
+
+/** The keys etcd holds under `prefix`. */
+async function etcdKeys(cluster: Cluster, prefix: string): Promise<string[]> {
+  const r = await mustRun(['ip', 'netns', 'exec', cluster.underlay.netns, process.execPath, '-e', ETCD_KEYS, cluster.etcd!.endpoints[0]!, prefix]);
+  return JSON.parse(r.stdout) as string[];
+}
+
 /** `Ip: … FragCreates …` of a namespace's /proc/net/snmp: packets the host had to fragment. */
 async function fragCreates(host: SimHost): Promise<number> {
   const snmp = (await host.sh(['cat', '/proc/net/snmp'])).stdout.split('\n').filter((l) => l.startsWith('Ip:'));
@@ -73,6 +86,7 @@ describe.skipIf(!isRoot)('overlay across three hosts with etcd', () => {
   let v6 = '';
   let other = '';
   let third = '';
+  let fourth = '';
   const ips = new Map<string, string>();
 
   const createOverlay = (host: SimHost, name: string, vni: number, subnet: string, extra: string[] = []) =>
@@ -80,7 +94,7 @@ describe.skipIf(!isRoot)('overlay across three hosts with etcd', () => {
 
   beforeAll(async () => {
     cluster = await startCluster({ hosts: 3, etcd: true, clusterTtlS: TTL_S, only: ['network', 'ipam'] });
-    [v4 = '', other = '', third = ''] = await overlaySubnets(c(), 4, 3);
+    [v4 = '', other = '', third = '', fourth = ''] = await overlaySubnets(c(), 4, 4);
     [v6 = ''] = await overlaySubnets(c(), 6, 1);
     for (const host of c().hosts) {
       const r = await createOverlay(host, 'ov', 4242, v4, ['--ipv6', '--subnet', v6]);
@@ -211,9 +225,24 @@ describe.skipIf(!isRoot)('overlay across three hosts with etcd', () => {
     expect(await Promise.all([h(1), h(2)].map(fragCreates))).toEqual(before);
   });
 
+  it('refuses an endpoint whose address another host already uses (host-local pools), naming the remedy', async () => {
+    for (const host of [h(1), h(2)]) await engineOk(host, ['network', 'create', '-d', 'tsnet', '-o', 'mode=overlay', '-o', 'vni=4545', '--subnet', fourth, 'loc']);
+    await h(1).run('l1', 'loc');
+    const ip = await ipOf(h(1), 'l1', 'loc');
+    await vi.waitFor(async () => expect((await overlayStatus(h(2))).get(4545)?.neighbors.map((n) => n.ip)).toContain(ip), { timeout: 5000, interval: 100 });
+    const r = await h(2).engine(['run', '-d', '--name', 'l2', '--network', 'loc', c().image, 'sleep', '86400']);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout + r.stderr).toContain(`address ${ip} is already used on overlay vni 4545 by an endpoint of host`);
+    expect(r.stdout + r.stderr).toContain('--ipam-opt cluster=true');
+    await h(2).engine(['rm', '-f', 'l2']);
+    await engineOk(h(1), ['rm', '-f', 'l1']);
+    for (const host of [h(1), h(2)]) await engineOk(host, ['network', 'rm', 'loc']);
+  });
+
   it('refuses bad input clearly and leaves nothing made', async () => {
     const linksOf = async (host: SimHost) => (await mustRun(['ip', '-n', host.netns, '-o', 'link', 'show'])).stdout.split('\n').filter((l) => /ts(br|vx)-/.test(l)).length;
     const before = await linksOf(h(2));
+    const before3 = await linksOf(h(3));
     const noVni = await h(2).engine(['network', 'create', '-d', 'tsnet', '-o', 'mode=overlay', '--subnet', third, 'bad1']);
     expect(noVni.stderr + noVni.stdout).toMatch(/mode overlay needs -o vni=N/);
     const range = await h(2).engine(['network', 'create', '-d', 'tsnet', '-o', 'mode=overlay', '-o', 'vni=16777216', '--subnet', third, 'bad2']);
@@ -224,15 +253,21 @@ describe.skipIf(!isRoot)('overlay across three hosts with etcd', () => {
     expect(mismatch.stderr + mismatch.stdout).toMatch(/overlay vni 4343 exists in the cluster with other settings \(subnets: cluster has [0-9./]+, this host asked for/);
     expect(await linksOf(h(2))).toBe(before);
     expect((await overlayStatus(h(3))).has(4343)).toBe(false);
+    expect((await etcdKeys(c(), '/tsnet/v1/overlay/members/4343/')).length).toBe(2);
     await c().etcd!.kill9();
     try {
-      const away = await h(3).engine(['network', 'create', '-d', 'tsnet', '-o', 'mode=overlay', '-o', 'vni=4444', '--subnet', third, 'bad4']);
-      expect(away.code).not.toBe(0);
-      expect(away.stderr + away.stdout).toMatch(/etcd is unreachable/);
+      // The shared pool cannot be had, nor (with a host-local pool) the network's definition.
+      for (const ipam of [['--ipam-opt', 'cluster=true'], []]) {
+        const away = await h(3).engine(['network', 'create', '-d', 'tsnet', '-o', 'mode=overlay', '-o', 'vni=4444', ...ipam, '--subnet', third, 'bad4']);
+        expect(away.code).not.toBe(0);
+        expect(away.stderr + away.stdout).toMatch(/etcd is unreachable/);
+      }
     } finally {
       await c().etcd!.start();
     }
     expect((await overlayStatus(h(3))).has(4444)).toBe(false);
+    expect(await linksOf(h(3))).toBe(before3);
+    expect(await etcdKeys(c(), '/tsnet/v1/overlay/networks/4444')).toEqual([]);
     const net = await h(3).engine(['network', 'ls', '--format', '{{.Name}}']);
     expect(net.stdout).not.toMatch(/bad/);
   });

@@ -173,8 +173,7 @@ export function createOverlayMode(opts: OverlayModeOptions): NetworkMode {
       const made = await bridge.createEndpoint(net, ep);
       const pub = publication(cfg, ep, made.mac ?? ep.mac);
       if (cluster) {
-        const st = await peers.status(cfg.vni);
-        const clash = st?.peers.find((p) => (pub.ep.ip !== undefined && p.ip === pub.ep.ip) || (pub.ep.ip6 !== undefined && p.ip6 === pub.ep.ip6));
+        const clash = peers.peersOf(cfg.vni).find((p) => (pub.ep.ip !== undefined && p.ip === pub.ep.ip) || (pub.ep.ip6 !== undefined && p.ip6 === pub.ep.ip6));
         if (clash) {
           throw new ConflictError(
             `address ${clash.ip === pub.ep.ip ? pub.ep.ip : pub.ep.ip6} is already used on overlay vni ${cfg.vni} by an endpoint of host ${clash.host} (VTEP ${clash.vtep}); use --ipam-driver tsipam --ipam-opt cluster=true so that hosts share one pool`,

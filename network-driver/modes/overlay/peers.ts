@@ -97,6 +97,11 @@ export class PeerSync {
     return (this.#resyncing ??= this.#resyncUntilDone().finally(() => (this.#resyncing = undefined)));
   }
 
+  /** Other hosts' endpoints on a network, as last read from etcd. */
+  peersOf(vni: number): PeerEndpoint[] {
+    return [...(this.#segments.get(vni)?.peers.values() ?? [])];
+  }
+
   /** Other hosts' endpoints on a network, and the entries its device really has, for status. */
   async status(vni: number): Promise<{ synced: boolean; peers: PeerEndpoint[]; fdb: Array<{ mac: string; vtep: string }>; neighbors: Array<{ ip: string; mac: string }> } | undefined> {
     const seg = this.#segments.get(vni);
@@ -104,7 +109,7 @@ export class PeerSync {
     const [fdb, neighbors] = await Promise.all([this.kernel.listFdb(seg.vxlan), this.kernel.listNeighbors(seg.vxlan)]);
     return {
       synced: seg.loadedAt >= 0 || !this.cluster,
-      peers: [...seg.peers.values()],
+      peers: this.peersOf(vni),
       fdb: fdb.map((e) => ({ mac: e.mac, vtep: e.dst ?? '' })),
       neighbors: neighbors.map((n) => ({ ip: n.ip, mac: n.mac ?? '' })),
     };
