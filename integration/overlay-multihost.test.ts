@@ -6,8 +6,11 @@
  * removal of entries on other hosts, a killed and restarted plugin, a dead host, etcd away, large
  * packets, and bad input. Nothing leaves the namespaces: the host namespaces have no default route.
  */
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isRoot } from '../common/testing/netns.js';
+import { overlayMacFor } from '../network-driver/modes/overlay/overlay-mode.js';
+import { instanceTag } from '../network-driver/modes/shared/instance.js';
 import { overlaySubnets, startCluster, type Cluster, type SimHost } from './support/multihost.js';
 import { throughputGbps } from '../bench/bridge-measure.js';
 import { mustRun } from './support/system.js';
@@ -237,6 +240,22 @@ describe.skipIf(!isRoot)('overlay across three hosts with etcd', () => {
     await h(2).engine(['rm', '-f', 'l2']);
     await engineOk(h(1), ['rm', '-f', 'l1']);
     for (const host of [h(1), h(2)]) await engineOk(host, ['network', 'rm', 'loc']);
+  });
+
+  it('replaces its own leftover VXLAN device of a VNI (no "file exists"), and refuses a VNI a foreign device holds', async () => {
+    const ours = overlayMacFor(instanceTag(join(h(1).plugin.stateDir, 'network')));
+    await mustRun(['ip', '-n', h(1).netns, 'link', 'add', 'tsvx-stray00000', 'address', ours, 'type', 'vxlan', 'id', '4646', 'dstport', '4789', 'nolearning', 'proxy']);
+    await mustRun(['ip', '-n', h(1).netns, 'link', 'add', 'foreign0', 'type', 'vxlan', 'id', '4747', 'dstport', '4789', 'nolearning']);
+    try {
+      await engineOk(h(1), ['network', 'create', '-d', 'tsnet', '-o', 'mode=overlay', '-o', 'vni=4646', '--subnet', fourth, 'left']);
+      expect((await h(1).sh(['ip', 'link', 'show', 'tsvx-stray00000'])).code).not.toBe(0);
+      const r = await h(1).engine(['network', 'create', '-d', 'tsnet', '-o', 'mode=overlay', '-o', 'vni=4747', '--subnet', third, 'taken']);
+      expect(r.code).not.toBe(0);
+      expect(r.stdout + r.stderr).toContain('VXLAN vni 4747 on UDP port 4789 is already used on this host by interface "foreign0"');
+      await engineOk(h(1), ['network', 'rm', 'left']);
+    } finally {
+      await h(1).sh(['ip', 'link', 'del', 'foreign0']);
+    }
   });
 
   it('refuses bad input clearly and leaves nothing made', async () => {
