@@ -9,7 +9,8 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isRoot } from '../common/testing/netns.js';
-import { overlayMacFor } from '../network-driver/modes/overlay/overlay-mode.js';
+import type { TsnetNetworkResponses } from '../network-driver/admin-api.js';
+import { overlayMacFor, type OverlayStatus } from '../network-driver/modes/overlay/overlay-mode.js';
 import { instanceTag } from '../network-driver/modes/shared/instance.js';
 import { overlaySubnets, startCluster, type Cluster, type SimHost } from './support/multihost.js';
 import { throughputGbps } from '../bench/bridge-measure.js';
@@ -36,11 +37,11 @@ async function macOf(host: SimHost, name: string, network: string): Promise<stri
 }
 
 /** `tsnet status` of the host's networks (TsnetNetwork.Status), by the VNI of each overlay. */
-async function overlayStatus(host: SimHost): Promise<Map<number, { vxlan: string; cluster: string; peers: Array<{ vtep: string; endpoints: number }>; fdb: Array<{ mac: string; vtep: string }>; neighbors: Array<{ ip: string; mac: string }> }>> {
+async function overlayStatus(host: SimHost): Promise<Map<number, OverlayStatus>> {
   const reply = await host.plugin.call('network', 'TsnetNetwork.Status', { NetworkID: '' });
   expect(reply.status, reply.text).toBe(200);
-  const nets = (reply.json as { Networks: Array<{ Mode: string; Details: { vni: number } }> }).Networks;
-  return new Map(nets.filter((n) => n.Mode === 'overlay').map((n) => [n.Details.vni, n.Details as never]));
+  const nets = (reply.json as TsnetNetworkResponses['Status']).Networks;
+  return new Map(nets.filter((n) => n.Mode === 'overlay').map((n) => [(n.Details as OverlayStatus).vni, n.Details as OverlayStatus]));
 }
 
 /** The static FDB entries (MAC → VTEP) the kernel really has on the host's VXLAN device for `vni`. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { SOCKET_NAMES } from '../common/plugin.js';
 import { callPlugin } from '../common/protocol/client.js';
+import type { OverlayStatus } from './modes/overlay/overlay-mode.js';
 import { TsnetNetworkSpec, type NetworkStatusView, type TsnetNetworkResponses } from './admin-api.js';
 
 /** Where the command writes; tests capture it. */
@@ -18,12 +19,12 @@ export interface StatusOutput {
 export function formatStatus(n: NetworkStatusView): string {
   const lines = [`network ${n.ID.slice(0, 12)}  mode ${n.Mode}  subnets ${n.Subnets.join(', ') || '-'}`];
   for (const e of n.Endpoints) lines.push(`  endpoint ${e.ID.slice(0, 12)}  ${[e.Address, e.AddressIPv6].filter(Boolean).join(' ') || '-'}  ${e.MAC}${e.Joined ? '  joined' : ''}`);
-  const d = n.Details as { vni?: number; vxlan?: string; vtep?: string; cluster?: string; peers?: Array<{ host: string; vtep: string; endpoints: number }>; fdb?: Array<{ mac: string; vtep: string }>; neighbors?: Array<{ ip: string; mac: string }> };
-  if (d.vni !== undefined) {
+  if (n.Mode === 'overlay') {
+    const d = n.Details as OverlayStatus;
     lines.push(`  overlay vni ${d.vni}  device ${d.vxlan}  local VTEP ${d.vtep || '-'}  cluster ${d.cluster}`);
-    for (const p of d.peers ?? []) lines.push(`  peer host ${p.host}  VTEP ${p.vtep}  ${p.endpoints} endpoint(s)`);
-    for (const f of d.fdb ?? []) lines.push(`  fdb ${f.mac} -> ${f.vtep}`);
-    for (const nb of d.neighbors ?? []) lines.push(`  neighbour ${nb.ip} -> ${nb.mac}`);
+    for (const p of d.peers) lines.push(`  peer host ${p.host}  VTEP ${p.vtep}  ${p.endpoints} endpoint(s)`);
+    for (const f of d.fdb) lines.push(`  fdb ${f.mac} -> ${f.vtep}`);
+    for (const nb of d.neighbors) lines.push(`  neighbour ${nb.ip} -> ${nb.mac}`);
   }
   return lines.join('\n');
 }

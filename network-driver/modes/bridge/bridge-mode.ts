@@ -62,7 +62,7 @@ export function createBridgeContext(opts: BridgeModeOptions, flavour: BridgeFlav
     bridgeMac: flavour.bridgeMac,
     background: new BackgroundWork(opts.log),
     // A route dump costs milliseconds on a busy host, and the uplink rarely changes: a restart re-reads it.
-    uplinkMtu: once(flavour.defaultMtu ?? (() => uplinkMtu(opts.kernel))),
+    defaultMtu: once(flavour.defaultMtu ?? (() => uplinkMtu(opts.kernel))),
     log: opts.log,
   };
 }

@@ -22,7 +22,7 @@ export interface BridgeContext {
   bridgeMac: string;
   /** Kernel work answered before it ends (veth deletion), per network. */
   background: BackgroundWork;
-  /** The host uplink's MTU, the default for networks without `-o mtu=` (looked up once, then cached). */
-  uplinkMtu(): Promise<number>;
+  /** The MTU of networks without `-o mtu=`: the uplink's for bridge mode (looked up once, then cached). */
+  defaultMtu(): Promise<number>;
   log: Logger;
 }

@@ -38,7 +38,7 @@ async function claimBridge(ctx: BridgeContext, net: NetworkRecord, bridge: strin
 /** The settings the setup steps run with. */
 async function plan(ctx: BridgeContext, net: NetworkRecord, existed: boolean): Promise<BridgePlan> {
   const cfg = bridgeConfig(net);
-  return { ...cfg, mtu: cfg.mtu ?? (await ctx.uplinkMtu()), mac: ctx.bridgeMac, existed };
+  return { ...cfg, mtu: cfg.mtu ?? (await ctx.defaultMtu()), mac: ctx.bridgeMac, existed };
 }
 
 /**

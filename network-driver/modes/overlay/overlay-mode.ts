@@ -10,6 +10,7 @@
  */
 import type { ClusterSession } from '../../../common/cluster/types.js';
 import { formatIp, parseCidr, parseIp } from '../../../common/addr/parse.js';
+import type { LinkInfo } from '../../../common/kernel/link-types.js';
 import { errorFields, type Logger } from '../../../common/log.js';
 import { ConflictError } from '../../../common/protocol/errors.js';
 import type { EndpointRecord, NetworkRecord } from '../../records.js';
@@ -56,6 +57,22 @@ function plainIp(cidr: string): string | undefined {
   return c ? formatIp(c.family, c.addr) : undefined;
 }
 
+/** What `tsnet status` shows of an overlay network (its `Details`). */
+export type OverlayStatus = {
+  vni: number;
+  vxlan: string;
+  port: number;
+  bridge: string;
+  /** This host's VTEP address, `''` without a cluster. */
+  vtep: string;
+  cluster: 'synced' | 'waiting for etcd' | 'none (single host)';
+  /** Other hosts with endpoints on the network. */
+  peers: Array<{ host: string; vtep: string; endpoints: number }>;
+  /** The entries the VXLAN device really has. */
+  fdb: Array<{ mac: string; vtep: string }>;
+  neighbors: Array<{ ip: string; mac: string }>;
+};
+
 export interface OverlayModeOptions {
   kernel: OverlayKernel;
   tag: string;
@@ -93,6 +110,9 @@ export function createOverlayMode(opts: OverlayModeOptions): NetworkMode {
     return { vni: cfg.vni, ep: value };
   };
 
+  /** Whether a link is one of this instance's VXLAN devices (its name prefix and overlay MAC). */
+  const isOurVxlan = (link: LinkInfo) => link.kind === 'vxlan' && link.name.startsWith(VXLAN_PREFIX) && link.mac === mac;
+
   /** Refuses a VNI another network of this host has, and a VXLAN device of someone else's with this VNI and port. */
   async function checkVni(net: NetworkRecord, cfg: OverlayConfig): Promise<void> {
     const owner = vnis.get(cfg.vni);
@@ -100,7 +120,7 @@ export function createOverlayMode(opts: OverlayModeOptions): NetworkMode {
     for (const link of await kernel.listLinks()) {
       const v = link.vxlan;
       if (link.kind !== 'vxlan' || !v || v.vni !== cfg.vni || v.port !== cfg.port || link.name === cfg.vxlan) continue;
-      if (link.name.startsWith(VXLAN_PREFIX) && link.mac === mac) {
+      if (isOurVxlan(link)) {
         // Ours, and no network has it (a crash leftover): the kernel would answer "file exists" forever.
         log.info('removing leftover VXLAN device', { link: link.name, vni: cfg.vni });
         await kernel.deleteLink(link.name);
@@ -112,7 +132,7 @@ export function createOverlayMode(opts: OverlayModeOptions): NetworkMode {
 
   async function ensureVxlan(net: NetworkRecord, cfg: OverlayConfig): Promise<void> {
     const { bridge: br } = bridgeConfig(net);
-    const mtu = cfg.mtu ?? (await ctx.uplinkMtu());
+    const mtu = cfg.mtu ?? (await ctx.defaultMtu());
     await kernel.ensureVxlan(cfg.vxlan, { vni: cfg.vni, port: cfg.port, ...(vtep ? { local: vtep } : {}), learning: false, proxy: true, mtu, mac, master: br });
   }
 
@@ -224,7 +244,7 @@ export function createOverlayMode(opts: OverlayModeOptions): NetworkMode {
         if (net) published.set(ep.id, publication(overlayConfig(net), ep, ep.mac));
       }
       for (const link of await kernel.listLinks()) {
-        if (link.kind === 'vxlan' && link.name.startsWith(VXLAN_PREFIX) && link.mac === mac && !known.has(link.name)) {
+        if (isOurVxlan(link) && !known.has(link.name)) {
           log.info('removing leftover VXLAN device', { link: link.name });
           await kernel.deleteLink(link.name).catch((err: unknown) => log.warn('could not remove leftover link', { link: link.name, ...errorFields(err) }));
         }
@@ -235,7 +255,7 @@ export function createOverlayMode(opts: OverlayModeOptions): NetworkMode {
       }
     },
 
-    async status(net) {
+    async status(net): Promise<OverlayStatus> {
       const cfg = overlayConfig(net);
       const st = await peers.status(cfg.vni);
       const hosts = new Map<string, { host: string; vtep: string; endpoints: number }>();
