@@ -9,6 +9,7 @@
  * up front, and every other call waits until its plugin has reconciled (bounded by `readyTimeoutMs`,
  * then refused with "tsnet is still starting"). The plugins reconcile side by side. If one fails, the
  * failure is logged, the sockets close, and {@link Serving.ready} rejects (the process exits non-zero).
+ * Each store is brought to the current state format before its plugin reads it (common/store/format).
  * With a cluster store, one etcd client and host session (state in `<stateDir>/cluster/`) is opened
  * before the plugins and shared by them; the plugins do not start when etcd does not answer.
  */
@@ -29,6 +30,7 @@ import {
 import type { BoundInterface } from '../common/protocol/api.js';
 import { NotReadyError } from '../common/protocol/errors.js';
 import { PluginServer, type PendingInterface } from '../common/protocol/server.js';
+import { migrateStore } from '../common/store/format.js';
 import type { Store } from '../common/store/store.js';
 import { PLUGIN_FACTORIES } from './plugins.js';
 
@@ -154,6 +156,7 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
     const [{ LevelStore }, factory, session] = await Promise.all([import('../common/store/level-store.js'), factories[kind](), cluster]);
     const store: Store = await LevelStore.open(join(stateDir, 'db'));
     closers.push(() => store.close());
+    await migrateStore(store, { what: `the ${kind} state in ${join(stateDir, 'db')}`, log: plog });
     const instance = await factory({ stateDir, store, log: plog, ...(session ? { cluster: session } : {}) });
     closers.push(async () => instance.close?.());
     checkInterfaces(kind, instance.interfaces);
