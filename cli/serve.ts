@@ -14,6 +14,7 @@ import { SOCKET_NAMES, type PluginInstance, type PluginKind } from '../common/pl
 import { PluginServer } from '../common/protocol/server.js';
 import { LevelStore } from '../common/store/level-store.js';
 import type { Store } from '../common/store/store.js';
+import { startDockerSync, type DockerSync, type DockerSyncOptions } from '../docker-sync/sync.js';
 import { PLUGIN_FACTORIES } from './plugins.js';
 
 export interface ServeOptions {
@@ -23,6 +24,8 @@ export interface ServeOptions {
   logLevel: Level;
   /** Multi-host: the cluster store and this host's place in it. Absent: single host. */
   cluster?: ClusterOptions;
+  /** Agreement with Docker and engine-lite, and healing (docker-sync/); absent: neither. */
+  sync?: Pick<DockerSyncOptions, 'dockerHost' | 'engineLiteState' | 'heal'>;
 }
 
 export interface ClusterOptions {
@@ -47,7 +50,9 @@ export async function serve(opts: ServeOptions): Promise<() => Promise<void>> {
   const running: Running[] = [];
   let etcd: EtcdClient | undefined;
   let cluster: ClusterSession | undefined;
+  let sync: DockerSync | undefined;
   const stop = async () => {
+    await sync?.stop();
     for (const r of running.reverse()) {
       await r.server?.close();
       await r.instance?.close?.();
@@ -75,6 +80,10 @@ export async function serve(opts: ServeOptions): Promise<() => Promise<void>> {
       const socketPath = join(opts.pluginsDir, SOCKET_NAMES[kind]);
       r.server = await PluginServer.listen({ socketPath, interfaces: r.instance.interfaces, log: plog });
       plog.info('serving', { socket: socketPath, stateDir });
+    }
+    if (opts.sync) {
+      const plugins = running.map((r) => ({ kind: r.kind, socket: join(opts.pluginsDir, SOCKET_NAMES[r.kind]), interfaces: r.instance!.interfaces }));
+      sync = startDockerSync({ ...opts.sync, pluginsDir: opts.pluginsDir, plugins, log: log.child({ component: 'docker-sync' }) });
     }
   } catch (err) {
     log.error('start-up failed', errorFields(err));

@@ -3,9 +3,11 @@
  * @module The `tsnet` command: `serve` runs the plugins; the other subcommands inspect and manage
  * their state (each plugin registers its own group).
  */
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseClusterStore } from '../common/cluster/etcd-url.js';
 import type { PluginKind } from '../common/plugin.js';
+import { connectionOf, DEFAULT_DOCKER_HOST } from '../docker-sync/docker-api.js';
 import { serveForever, type ClusterOptions } from './serve.js';
 import { registerIpamCommands } from '../ipam/cli.js';
 import { registerStatusCommand } from '../network-driver/cli.js';
@@ -39,6 +41,23 @@ function clusterStore(value: string): string[] {
   }
 }
 
+/** `--docker-host`: a dockerd API address, or `none`. */
+function dockerHost(value: string): string {
+  if (value === 'none') return value;
+  try {
+    connectionOf(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return value;
+}
+
+interface SyncFlags {
+  dockerHost: string;
+  engineLiteState?: string;
+  heal: boolean;
+}
+
 interface ClusterFlags {
   clusterStore?: string[];
   advertiseAddr?: string;
@@ -70,10 +89,19 @@ export function buildProgram(): Command {
     .option('--advertise-addr <ip|iface>', 'multi-host: the address (or interface) other hosts reach this one at; required with --cluster-store')
     .option('--cluster-ttl <seconds>', "multi-host: how soon other hosts forget this host's endpoints after it dies", seconds(3), 10)
     .option('--cluster-grace <seconds>', "multi-host: how long this host's addresses stay reserved after it was last seen", seconds(3), 3600)
-    .action(async (o: { pluginsDir: string; stateDir: string; only: PluginKind[]; logLevel: 'debug' | 'info' | 'warn' | 'error' } & ClusterFlags) => {
-      const { clusterStore: _s, advertiseAddr: _a, clusterTtl: _t, clusterGrace: _g, ...rest } = o;
+    .addOption(new Option('--docker-host <url|none>', 'dockerd to agree with and heal through (none: no dockerd)').env('TSNET_DOCKER_HOST').default(DEFAULT_DOCKER_HOST).argParser(dockerHost))
+    .addOption(new Option('--engine-lite-state <dir|none>', "engine-lite's state directory, a reference when it exists [default: <state-dir>/engine-lite]").env('TSNET_ENGINE_LITE_STATE'))
+    .option('--no-heal', 'do not start containers that failed to start for lack of the plugins (env TSNET_HEAL=false)')
+    .action(async (o: { pluginsDir: string; stateDir: string; only: PluginKind[]; logLevel: 'debug' | 'info' | 'warn' | 'error' } & ClusterFlags & SyncFlags) => {
+      const { clusterStore: _s, advertiseAddr: _a, clusterTtl: _t, clusterGrace: _g, dockerHost: host, engineLiteState: el, heal, ...rest } = o;
       const cluster = clusterOptions(o);
-      await serveForever({ ...rest, ...(cluster ? { cluster } : {}) });
+      const engineLiteState = el ?? join(o.stateDir, 'engine-lite');
+      const sync = {
+        ...(host === 'none' ? {} : { dockerHost: host }),
+        ...(engineLiteState === 'none' ? {} : { engineLiteState }),
+        heal: heal && process.env.TSNET_HEAL !== 'false',
+      };
+      await serveForever({ ...rest, ...(cluster ? { cluster } : {}), sync });
     });
   registerStatusCommand(program);
   registerIpamCommands(program);
