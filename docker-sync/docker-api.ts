@@ -100,9 +100,13 @@ export class DockerApi {
 
   /**
    * Streams events of the given types to `onEvent` until the stream ends or `signal` aborts.
-   * Resolves once the stream is open with a promise of its end (which rejects on a broken connection).
+   * Resolves once the stream is open with `ended`, a promise of its end (which rejects on a broken connection).
    */
-  async events(types: ReadonlyArray<'network' | 'container' | 'volume'>, onEvent: (e: DockerEvent) => void, signal: AbortSignal): Promise<Promise<void>> {
+  async events(
+    types: ReadonlyArray<'network' | 'container' | 'volume'>,
+    onEvent: (e: DockerEvent) => void,
+    signal: AbortSignal,
+  ): Promise<{ ended: Promise<void> }> {
     const stream = (await this.#streams.getEvents({ filters: { type: [...types] } })) as unknown as NodeJS.ReadableStream & { destroy(): void };
     const ended = new Promise<void>((resolve, reject) => {
       let buffered = '';
@@ -119,7 +123,7 @@ export class DockerApi {
       stream.on('end', resolve).on('close', resolve).on('error', reject);
       signal.addEventListener('abort', () => stream.destroy(), { once: true });
     });
-    return ended;
+    return { ended };
   }
 
   async #inspectEach<T>(ids: readonly string[], inspect: (id: string) => Promise<T>): Promise<T[]> {

@@ -250,7 +250,7 @@ export function startDockerSync(opts: DockerSyncOptions): DockerSync {
     let reported = false;
     while (!abort.signal.aborted) {
       try {
-        const ended = await api.events(EVENT_TYPES, (e) => TRIGGERS.has(`${e.Type}:${e.Action}`) && request(`docker event ${e.Type} ${e.Action}`), abort.signal);
+        const { ended } = await api.events(EVENT_TYPES, (e) => TRIGGERS.has(`${e.Type}:${e.Action}`) && request(`docker event ${e.Type} ${e.Action}`), abort.signal);
         log.info('dockerd reachable', { host: api.host });
         reported = false;
         void enqueue('agreement pass', () => pass(first ? 'start' : 'dockerd reachable again', false));
