@@ -215,7 +215,11 @@ describe.skipIf(!isRoot)('kill -9 churn while containers start', () => {
       // Agreement releases what the failed runs left once it is older than the settle time.
       const agreed = await pollUntil(async () => (await used()) === (await ps()).length + 1, { timeoutMs: AGREE_MS, intervalMs: 1_000 });
       const ids = await ps();
-      console.log(`churn: ${ROUNDS} rounds, ${failed} failed runs, ${ids.length} running, Used ${await used()}, churn ${churnMs} ms, agreed ${Date.now() - started - churnMs} ms later`);
+      const released = (what: string) => suite!.logs().split('\n').filter((l) => l.includes(`"msg":"released ${what}"`)).length;
+      console.log(
+        `churn: ${ROUNDS} rounds, ${failed} failed runs, ${ids.length} running, Used ${await used()}, churn ${churnMs} ms, agreed ${Date.now() - started - churnMs} ms later; ` +
+          `agreement released ${released('address')} addresses, ${released('endpoint')} endpoints`,
+      );
       expect(agreed, logTail()).toBe(true);
       expect(ids.length).toBe(ROUNDS - failed);
       const ips = await Promise.all(ids.map(async (id) => (await inspect(id)).NetworkSettings.Networks[net]!.IPAddress));
