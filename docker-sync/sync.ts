@@ -55,8 +55,6 @@ export interface DockerSyncOptions {
 }
 
 export interface DockerSync {
-  /** Runs one agreement pass now (after any pass in progress); resolves when it is done. */
-  pass(reason: string): Promise<void>;
   /** Stops watching dockerd and waits for the pass in progress. */
   stop(): Promise<void>;
 }
@@ -71,7 +69,7 @@ export function startDockerSync(opts: DockerSyncOptions): DockerSync {
   const abort = new AbortController();
   const firstSeen = new Map<string, string>();
   const healed = new Set<string>();
-  const timers = new Set<NodeJS.Timeout>();
+  let recheck: NodeJS.Timeout | undefined;
   let queue: Promise<void> = Promise.resolve();
   let debounced: NodeJS.Timeout | undefined;
 
@@ -81,14 +79,6 @@ export function startDockerSync(opts: DockerSyncOptions): DockerSync {
     if (!m) throw new Error(`${iface}.${method} is not served`);
     return (await m.handle(m.schema.parse(req))) as T;
   }
-
-  const later = (ms: number, fn: () => void) => {
-    const t = setTimeout(() => {
-      timers.delete(t);
-      fn();
-    }, ms);
-    timers.add(t);
-  };
 
   /** Queues `fn` after the work in progress; failures are logged, never thrown. */
   function enqueue(what: string, fn: () => Promise<void>): Promise<void> {
@@ -182,7 +172,7 @@ export function startDockerSync(opts: DockerSyncOptions): DockerSync {
     return { addresses: Items.filter((i) => i.Address !== '').length, pools: Items.filter((i) => i.Address === '').length };
   }
 
-  async function pass(reason: string, recheck: boolean): Promise<void> {
+  async function pass(reason: string, isRecheck: boolean): Promise<void> {
     const started = Date.now();
     const found = await reference();
     if (!found) {
@@ -215,7 +205,13 @@ export function startDockerSync(opts: DockerSyncOptions): DockerSync {
       ms: Date.now() - started,
     });
     // What was too new to judge (and tsipam's addresses, whose age gc alone sees) is judged once more.
-    if (!recheck || heldBack > 0) later(settleMs + DEBOUNCE_MS, () => void enqueue('agreement pass', () => pass('recheck of newer objects', true)));
+    if (!isRecheck || heldBack > 0) {
+      if (recheck) clearTimeout(recheck); // the later recheck covers what the earlier one would have judged
+      recheck = setTimeout(() => {
+        recheck = undefined;
+        void enqueue('agreement pass', () => pass('recheck of newer objects', true));
+      }, settleMs + DEBOUNCE_MS);
+    }
   }
 
   async function heal(): Promise<void> {
@@ -277,11 +273,10 @@ export function startDockerSync(opts: DockerSyncOptions): DockerSync {
   });
 
   return {
-    pass: (reason) => enqueue('agreement pass', () => pass(reason, true)),
     async stop() {
       abort.abort();
       if (debounced) clearTimeout(debounced);
-      for (const t of timers) clearTimeout(t);
+      if (recheck) clearTimeout(recheck);
       await watching;
       await queue;
     },

@@ -15,7 +15,8 @@ import { nameFromId } from '../network-driver/modes/shared/names.js';
 import { BRIDGE_PREFIX } from '../network-driver/modes/bridge/options.js';
 import { HOST_VETH_PREFIX } from '../network-driver/modes/bridge/endpoint-state.js';
 import { testPrefixes } from '../network-driver/modes/bridge/testing.js';
-import { cliPath, DOCKER_SPEC_DIR, startSuite, type SuiteHandle } from './support/plugin-harness.js';
+import { engineLiteRuntime, type EngineLiteRuntime } from './support/engine-lite-runtime.js';
+import { cliPath, DOCKER_SPEC_DIR, pluginCall, startSuite, type SuiteHandle } from './support/plugin-harness.js';
 import type { PrivateDockerd } from './support/private-dockerd.js';
 import type { Runtime } from './support/runtime.js';
 import { mustRun, pollUntil } from './support/system.js';
@@ -67,17 +68,17 @@ const logTail = () => suite!.logs().split('\n').filter((l) => !l.includes('"msg"
 
 const name = (what: string) => `tstest-dsy${what}-${randomBytes(3).toString('hex')}`;
 
-/** The admin CLI's JSON answer (`tsnet status`, `tsnet ipam ls`, `tsnet volume ls`). */
-async function admin<T>(args: string[]): Promise<T> {
-  const r = await mustRun([process.execPath, cliPath(), ...args, '--plugins-dir', suite!.pluginsDir, '--json']);
+/** The admin CLI's JSON answer (`tsnet status`, `tsnet ipam ls`, `tsnet volume ls`) from `of` (default: the file's suite). */
+async function admin<T>(args: string[], of = suite!): Promise<T> {
+  const r = await mustRun([process.execPath, cliPath(), ...args, '--plugins-dir', of.pluginsDir, '--json']);
   return JSON.parse(r.stdout) as T;
 }
 type Status = { Networks: Array<{ ID: string; Endpoints: Array<{ ID: string; Address: string }> }> };
 type Pools = Array<{ Subnet: string; Used: string }>;
 type Volumes = Array<{ Name: string; Status: { MountCount: number } }>;
-const networkIds = async () => (await admin<Status>(['status'])).Networks.map((n) => n.ID);
-const poolOf = async (subnet: string) => (await admin<Pools>(['ipam', 'ls'])).find((p) => p.Subnet === subnet);
-const mountCountOf = async (volume: string) => (await admin<Volumes>(['volume', 'ls'])).find((v) => v.Name === volume)?.Status.MountCount;
+const networkIds = async (of = suite!) => (await admin<Status>(['status'], of)).Networks.map((n) => n.ID);
+const poolOf = async (subnet: string, of = suite!) => (await admin<Pools>(['ipam', 'ls'], of)).find((p) => p.Subnet === subnet);
+const mountCountOf = async (volume: string, of = suite!) => (await admin<Volumes>(['volume', 'ls'], of)).find((v) => v.Name === volume)?.Status.MountCount;
 interface Inspected {
   State: { Running: boolean; Error: string };
   NetworkSettings: { Networks: Record<string, { EndpointID: string; IPAddress: string }> };
@@ -240,5 +241,45 @@ describe.skipIf(!isRoot)('kill -9 churn while containers start', () => {
       if (made.length > 0) await rt.cli(['rm', '-f', ...made]);
       await rt.cli(['network', 'rm', net]);
     }
+  });
+});
+
+describe.skipIf(!isRoot)('agreement with engine-lite alone (--docker-host none)', () => {
+  let own: SuiteHandle | undefined;
+  let el: EngineLiteRuntime | undefined;
+  afterAll(async () => {
+    await el?.cleanup();
+    await own?.stop();
+  });
+
+  it("keeps what engine-lite's records know and releases what they do not", { timeout: 180_000 }, async () => {
+    const elDir = `/tmp/tstest-el-${randomBytes(4).toString('hex')}`;
+    own = await startSuite({ sync: { engineLiteState: elDir } });
+    el = await engineLiteRuntime(own, { stateDir: elDir });
+    const p = await testPrefixes();
+    const [net, used, idle, c] = [name('net'), name('vol'), name('vol'), name('c')];
+    await el.ok(['network', 'create', '-d', el.drivers.network, '--ipam-driver', el.drivers.ipam, '--subnet', p.v4(0), net]);
+    await el.ok(['volume', 'create', '-d', el.drivers.volume, used]);
+    await el.ok(['volume', 'create', '-d', el.drivers.volume, idle]);
+    await el.ok(['run', '-d', '--name', c, '--network', net, '-v', `${used}:/data`, el.image, 'sleep', '600']);
+    // What no engine-lite record names: a pool and its address, and a mount of an idle volume.
+    const { PoolID } = (await pluginCall(own.sockets.ipam, 'IpamDriver.RequestPool', { AddressSpace: 'LocalDefault', Pool: p.v4(1) })).json as { PoolID: string };
+    await pluginCall(own.sockets.ipam, 'IpamDriver.RequestAddress', { PoolID, Address: p.ip4(1, 5) });
+    await pluginCall(own.sockets.volume, 'VolumeDriver.Mount', { Name: idle, ID: randomBytes(32).toString('hex') });
+    expect(await mountCountOf(idle, own)).toBe(1);
+
+    // Without dockerd, passes run when serve starts (and once more after the settle time).
+    await own.restart();
+    const released = await pollUntil(async () => (await poolOf(p.v4(1), own)) === undefined && (await mountCountOf(idle, own)) === 0, {
+      timeoutMs: AGREE_MS,
+      intervalMs: 500,
+    });
+    expect(released, own.logs().split('\n').filter((l) => !l.includes('"msg":"request"')).join('\n').slice(-4000)).toBe(true);
+    expect(own.logs()).toMatch(/"msg":"agreement pass done".*"reference":"engine-lite"/);
+    expect((await networkIds(own)).length).toBe(1);
+    expect((await admin<Status>(['status'], own)).Networks[0]!.Endpoints.length).toBe(1);
+    expect((await poolOf(p.v4(0), own))?.Used).toBe('2');
+    expect(await mountCountOf(used, own)).toBe(1);
+    expect((await el.cli(['exec', c, 'ping', '-c', '1', '-W', '2', p.ip4(0, 1)])).code).toBe(0);
   });
 });
