@@ -95,7 +95,9 @@ function post(socketPath: string, agent: Agent, path: string, body: object): Pro
 async function withServer<T>(fn: (socket: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'tstest-ipam-bench-'));
   const socket = join(dir, 'tsipam.sock');
-  const child = spawn(process.execPath, [cliPath(), 'serve', '--plugins-dir', dir, '--state-dir', join(dir, 'state'), '--only', 'ipam'], {
+  // Agreement off: the bench's pools are no Docker network's.
+  const args = ['serve', '--plugins-dir', dir, '--state-dir', join(dir, 'state'), '--only', 'ipam', '--docker-host', 'none', '--engine-lite-state', 'none'];
+  const child = spawn(process.execPath, [cliPath(), ...args], {
     stdio: 'ignore',
   });
   try {

@@ -7,11 +7,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildProgram, envName } from './program.js';
 import type { ServeOptions } from './serve.js';
 
-const SETTINGS = ['PLUGINS_DIR', 'STATE_DIR', 'ONLY', 'SOCKET', 'LOG_LEVEL', 'CLUSTER_STORE', 'ADVERTISE_ADDR', 'CLUSTER_TTL', 'CLUSTER_GRACE'].map((s) => `TSNET_${s}`);
-const saved = Object.fromEntries(SETTINGS.map((k) => [k, process.env[k]]));
+const SETTINGS = ['PLUGINS_DIR', 'STATE_DIR', 'ONLY', 'SOCKET', 'LOG_LEVEL', 'CLUSTER_STORE', 'ADVERTISE_ADDR', 'CLUSTER_TTL', 'CLUSTER_GRACE', 'DOCKER_HOST', 'ENGINE_LITE_STATE'].map((s) => `TSNET_${s}`);
+/** Variables read besides the options' own: TSNET_HEAL=false is `--no-heal`. */
+const OTHERS = ['TSNET_HEAL'];
+const saved = Object.fromEntries([...SETTINGS, ...OTHERS].map((k) => [k, process.env[k]]));
 
 afterEach(() => {
-  for (const k of SETTINGS) {
+  for (const k of [...SETTINGS, ...OTHERS]) {
     if (saved[k] === undefined) delete process.env[k];
     else process.env[k] = saved[k];
   }
@@ -19,7 +21,7 @@ afterEach(() => {
 
 /** The options `tsnet serve ARGS` would run with, given `env`. */
 async function serveOptions(args: string[], env: Record<string, string> = {}): Promise<ServeOptions> {
-  for (const k of SETTINGS) delete process.env[k];
+  for (const k of [...SETTINGS, ...OTHERS]) delete process.env[k];
   Object.assign(process.env, env);
   let got: ServeOptions | undefined;
   const program = buildProgram(async (o) => void (got = o));
@@ -28,14 +30,19 @@ async function serveOptions(args: string[], env: Record<string, string> = {}): P
   return got!;
 }
 
+/** Agreement with the standard dockerd and engine-lite under the state dir, healing on. */
+const DEFAULT_SYNC = { dockerHost: 'unix:///var/run/docker.sock', engineLiteState: '/var/lib/tsnet/engine-lite', heal: true };
+
 describe('tsnet serve settings', () => {
   it('names each variable after its flag', () => {
     expect(envName('--cluster-grace')).toBe('TSNET_CLUSTER_GRACE');
-    expect(buildProgram().commands.find((c) => c.name() === 'serve')!.options.map((o) => o.envVar).sort()).toEqual([...SETTINGS].sort());
+    // --no-heal is a switch: commander would take any value of a variable as "given", so TSNET_HEAL=false is read apart.
+    const options = buildProgram().commands.find((c) => c.name() === 'serve')!.options.filter((o) => !o.negate);
+    expect(options.map((o) => o.envVar).sort()).toEqual([...SETTINGS].sort());
   });
 
   it('uses the defaults when neither flag nor variable is given', async () => {
-    expect(await serveOptions([])).toEqual({ pluginsDir: '/run/docker/plugins', stateDir: '/var/lib/tsnet', only: ['network', 'ipam', 'volume'], logLevel: 'info' });
+    expect(await serveOptions([])).toEqual({ pluginsDir: '/run/docker/plugins', stateDir: '/var/lib/tsnet', only: ['network', 'ipam', 'volume'], logLevel: 'info', sync: DEFAULT_SYNC });
   });
 
   it('takes every setting from the environment over the default, parsed like the flag', async () => {
@@ -49,6 +56,9 @@ describe('tsnet serve settings', () => {
       TSNET_ADVERTISE_ADDR: 'eth1',
       TSNET_CLUSTER_TTL: '5',
       TSNET_CLUSTER_GRACE: '60',
+      TSNET_DOCKER_HOST: 'none',
+      TSNET_ENGINE_LITE_STATE: '/srv/el',
+      TSNET_HEAL: 'false',
     });
     expect(o).toEqual({
       pluginsDir: '/run/p',
@@ -57,6 +67,7 @@ describe('tsnet serve settings', () => {
       socket: 'tsnet.sock',
       logLevel: 'debug',
       cluster: { endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'], advertise: 'eth1', ttlSeconds: 5, graceSeconds: 60 },
+      sync: { engineLiteState: '/srv/el', heal: false },
     });
   });
 
@@ -67,7 +78,7 @@ describe('tsnet serve settings', () => {
 
   it('treats an empty variable as unset (docker plugin set cannot unset one)', async () => {
     const o = await serveOptions([], { TSNET_LOG_LEVEL: '', TSNET_ONLY: '', TSNET_SOCKET: '', TSNET_CLUSTER_STORE: '', TSNET_CLUSTER_TTL: '' });
-    expect(o).toEqual({ pluginsDir: '/run/docker/plugins', stateDir: '/var/lib/tsnet', only: ['network', 'ipam', 'volume'], logLevel: 'info' });
+    expect(o).toEqual({ pluginsDir: '/run/docker/plugins', stateDir: '/var/lib/tsnet', only: ['network', 'ipam', 'volume'], logLevel: 'info', sync: DEFAULT_SYNC });
   });
 
   it('refuses a bad value from the environment, naming the variable', async () => {

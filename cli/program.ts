@@ -4,9 +4,11 @@
  * `TSNET_<FLAG>` (`--state-dir` → `TSNET_STATE_DIR`): a flag beats the environment, the environment
  * beats the default, and an empty value counts as unset (`docker plugin set` cannot unset).
  */
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseClusterStore } from '../common/cluster/etcd-url.js';
 import { DEFAULT_PLUGINS_DIR, type PluginKind } from '../common/plugin.js';
+import { connectionOf, DEFAULT_DOCKER_HOST } from '../docker-sync/docker-host.js';
 import { registerIpamCommands } from '../ipam/cli.js';
 import { registerStatusCommand } from '../network-driver/cli.js';
 import { registerVolumeCommands } from '../volume-driver/cli.js';
@@ -45,6 +47,23 @@ function clusterStore(value: string): string[] {
 function socketName(value: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value)) throw new InvalidArgumentError(`expected a file name such as tsnet.sock (letters, digits, ".", "_", "-"), got "${value}"`);
   return value;
+}
+
+/** `--docker-host`: a dockerd API address, or `none`. */
+function dockerHost(value: string): string {
+  if (value === 'none') return value;
+  try {
+    connectionOf(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return value;
+}
+
+interface SyncFlags {
+  dockerHost: string;
+  engineLiteState?: string;
+  heal: boolean;
 }
 
 interface ClusterFlags {
@@ -97,11 +116,20 @@ export function buildProgram(runServe?: ServeAction): Command {
     .addOption(serveOption('--advertise-addr <ip|iface>', 'multi-host: the address (or interface) other hosts reach this one at; required with --cluster-store'))
     .addOption(serveOption('--cluster-ttl <seconds>', "multi-host: how soon other hosts forget this host's endpoints after it dies").argParser(seconds(3)).default(10))
     .addOption(serveOption('--cluster-grace <seconds>', "multi-host: how long this host's addresses stay reserved after it was last seen").argParser(seconds(3)).default(3600))
-    .action(async (o: Omit<ServeOptions, 'cluster'> & ClusterFlags) => {
-      const { clusterStore: _s, advertiseAddr: _a, clusterTtl: _t, clusterGrace: _g, ...rest } = o;
+    .addOption(serveOption('--docker-host <url|none>', 'dockerd to agree with and heal through (none: no dockerd)').default(DEFAULT_DOCKER_HOST).argParser(dockerHost))
+    .addOption(serveOption('--engine-lite-state <dir|none>', "engine-lite's state directory, a reference when it exists [default: <state-dir>/engine-lite]"))
+    .option('--no-heal', 'do not start containers that failed to start for lack of the plugins (env TSNET_HEAL=false)')
+    .action(async (o: Omit<ServeOptions, 'cluster' | 'sync'> & ClusterFlags & SyncFlags) => {
+      const { clusterStore: _s, advertiseAddr: _a, clusterTtl: _t, clusterGrace: _g, dockerHost: host, engineLiteState: el, heal, ...rest } = o;
       const cluster = clusterOptions(o);
+      const engineLiteState = el ?? join(o.stateDir, 'engine-lite');
+      const sync = {
+        ...(host === 'none' ? {} : { dockerHost: host }),
+        ...(engineLiteState === 'none' ? {} : { engineLiteState }),
+        heal: heal && process.env.TSNET_HEAL !== 'false',
+      };
       const serve = runServe ?? (await import('./serve.js')).serveForever;
-      await serve({ ...rest, ...(cluster ? { cluster } : {}) });
+      await serve({ ...rest, ...(cluster ? { cluster } : {}), sync });
     });
   registerStatusCommand(program);
   registerIpamCommands(program);

@@ -32,6 +32,7 @@ import { NotReadyError } from '../common/protocol/errors.js';
 import { PluginServer, type PendingInterface } from '../common/protocol/server.js';
 import { migrateStore } from '../common/store/format.js';
 import type { Store } from '../common/store/store.js';
+import type { DockerSync, DockerSyncOptions } from '../docker-sync/sync.js';
 import { PLUGIN_FACTORIES } from './plugins.js';
 
 export interface ServeOptions {
@@ -47,6 +48,8 @@ export interface ServeOptions {
   readyTimeoutMs?: number;
   /** Where each plugin's factory is loaded from (default {@link PLUGIN_FACTORIES}). */
   factories?: Record<PluginKind, () => Promise<PluginFactory>>;
+  /** Agreement with Docker and engine-lite, and healing (docker-sync/); absent: neither. */
+  sync?: Pick<DockerSyncOptions, 'dockerHost' | 'engineLiteState' | 'heal'>;
 }
 
 export interface ClusterOptions {
@@ -172,9 +175,11 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
   const settled = Promise.allSettled(gates.map((g) => g.instance));
 
   const servers: PluginServer[] = [];
+  let sync: DockerSync | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      await sync?.stop();
       await Promise.all(servers.map((s) => s.close()));
       await settled;
       for (const close of closers.reverse()) await close().catch((err: unknown) => log.warn('close failed', errorFields(err)));
@@ -203,6 +208,16 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
       throw failed.reason;
     }
     log.info('ready', { plugins: opts.only, sinceStartMs: sinceStart() });
+    // Agreement and healing act through the plugins' handlers, so they start once every plugin has reconciled.
+    if (opts.sync && !stopping) {
+      const layout = socketLayout(opts);
+      const plugins = gates.map((g, i) => {
+        const instance = (results[i] as PromiseFulfilledResult<PluginInstance>).value;
+        return { kind: g.kind, socket: layout.find((l) => l.kinds.includes(g.kind))!.path, interfaces: instance.interfaces };
+      });
+      const { startDockerSync } = await import('../docker-sync/sync.js'); // dockerode: off the path to listen
+      sync = startDockerSync({ ...opts.sync, pluginsDir: opts.pluginsDir, plugins, log: log.child({ component: 'docker-sync' }) });
+    }
   });
   return { ready, stop };
 }

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { adminCall, pluginsDirOption } from '../common/admin-cli.js';
 import type { GcItemView, PoolView, TsnetIpamResponses } from './admin-api.js';
+import { DEFAULT_DOCKER_HOST } from '../docker-sync/docker-host.js';
 import { readDockerUse } from './docker-view.js';
 import { formatTable } from './table.js';
 
@@ -80,11 +81,12 @@ export function registerIpamCommands(program: Command, out: CliOutput = process.
   common(
     ipam
       .command('gc')
-      .description('release addresses and pools that Docker no longer knows (read with `docker network inspect`)')
-      .option('--dry-run', 'only report what would be released'),
-  ).action(async (o: CommonOptions & { dryRun?: boolean }) => {
+      .description('release addresses and pools that Docker no longer knows (read from the dockerd API)')
+      .option('--dry-run', 'only report what would be released')
+      .option('--docker-host <url>', 'the dockerd to ask (env TSNET_DOCKER_HOST)', process.env.TSNET_DOCKER_HOST ?? DEFAULT_DOCKER_HOST),
+  ).action(async (o: CommonOptions & { dryRun?: boolean; dockerHost: string }) => {
     const before = new Date().toISOString(); // anything allocated from now on is left alone
-    const known = await readDockerUse();
+    const known = await readDockerUse(o.dockerHost);
     const r = await ask(o, 'Gc', { Subnets: known.subnets, Addresses: known.addresses, Before: before, DryRun: o.dryRun === true });
     print(o, r, gcReport(r.Items, r.DryRun));
   });

@@ -38,6 +38,15 @@ export function knownSets(known: KnownUse): KnownSets {
 }
 
 /**
+ * The one rule of every release (here and in serve's agreement with Docker, docker-sync/decide.ts):
+ * something the reference (Docker, engine-lite) does not know, held since before `cutoff` (ISO time).
+ * Anything newer may belong to a create still in flight that the reference has not recorded yet.
+ */
+export function isGarbage(since: string, known: boolean, cutoff: string): boolean {
+  return !known && since < cutoff;
+}
+
+/**
  * What of one pool is garbage, among what was held before `cutoff` (ISO time). A pool whose subnet Docker
  * knows keeps its gateway (a network always holds it, even where `docker network inspect` omits it) and
  * loses only unknown endpoint and aux addresses; a pool Docker does not know loses every address, and
@@ -48,7 +57,7 @@ export function garbageOf(pool: PoolRecord, held: readonly AddressRecord[], know
   if (pool.createdAt >= cutoff) return [];
   const poolKnown = known.subnets.has(pool.pool);
   const reason = poolKnown ? 'address unknown to docker' : 'pool unknown to docker';
-  const stale = held.filter((a) => a.at < cutoff && (!poolKnown || (a.kind !== 'gateway' && !known.addresses.has(a.address))));
+  const stale = held.filter((a) => isGarbage(a.at, poolKnown && (a.kind === 'gateway' || known.addresses.has(a.address)), cutoff));
   const items: GcItem[] = stale.map((a) => ({ poolId: pool.id, address: a.address, reason }));
   if (!poolKnown && stale.length === held.length) items.push({ poolId: pool.id, reason });
   return items;

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { ADMIN_INTERFACE } from '../common/plugin.js';
 import { defineInterface, type Handlers } from '../common/protocol/api.js';
+import { empty } from '../common/protocol/fields.js';
 import type { DetailedVolume } from './status.js';
 
 const name = z.string().min(1, 'must name the volume');
@@ -19,6 +20,8 @@ export const adminRequests = {
   Acquire: z.object({ Name: name, Purpose: z.enum(['export', 'import']), Pid: z.number().int().positive() }),
   /** Ends a lease. */
   Release: z.object({ Name: name, Lease: z.string().min(1, 'must name the lease') }),
+  /** The container mount IDs each volume holds, for serve's agreement with Docker (docker-sync/). */
+  Mounts: empty,
 };
 
 /** What each `TsnetVolume` method answers. */
@@ -27,6 +30,8 @@ export interface AdminResponses {
   /** `Mountpoint` is the directory to read or fill; `UsedBytes` what it holds now (for progress). */
   Acquire: { Lease: string; Mountpoint: string; UsedBytes?: number };
   Release: object;
+  /** Mount ID → Mounts minus Unmounts with it, per volume (volumes with no mount included). */
+  Mounts: { Volumes: Array<{ Name: string; Mounts: Record<string, number> }> };
 }
 
 /** The interface as the plugin server binds it (not listed in `/Plugin.Activate`). */

@@ -76,4 +76,9 @@ export class VolumeAdmin implements VolumeAdminApi {
     });
   }
 
+  async mounts(): Promise<AdminResponses['Mounts']> {
+    const { table } = this.#d;
+    return { Volumes: table.readyNames().map((Name) => ({ Name, Mounts: { ...table.ready(Name).mounts } })) };
+  }
+
 }

@@ -33,6 +33,8 @@ export interface EngineLiteRuntimeOptions {
   image?: string;
   /** `--plugin-timeout` in seconds (default: engine-lite's). */
   pluginTimeoutS?: number;
+  /** The state folder (default: a fresh `/tmp/tstest-el-<hex>`); it must not exist yet. */
+  stateDir?: string;
 }
 
 const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
@@ -44,7 +46,7 @@ const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
 export async function engineLiteRuntime(suite: Pick<SuiteHandle, 'pluginsDir'>, opts: EngineLiteRuntimeOptions = {}): Promise<EngineLiteRuntime> {
   const cli = engineLiteCliPath();
   if (!existsSync(cli)) throw new Error(`${cli} does not exist: build first with \`npx tsc -p .\``);
-  const stateDir = `/tmp/tstest-el-${randomBytes(4).toString('hex')}`;
+  const stateDir = opts.stateDir ?? `/tmp/tstest-el-${randomBytes(4).toString('hex')}`;
   const image = opts.image ?? TEST_IMAGE;
   const prefix = [process.execPath, cli, '--plugins-dir', suite.pluginsDir, '--state-dir', stateDir];
   if (opts.pluginTimeoutS !== undefined) prefix.push('--plugin-timeout', String(opts.pluginTimeoutS));

@@ -209,6 +209,8 @@ function makeHost(
   if (cluster.length > 0 && opts.clusterTtlS !== undefined) cluster.push('--cluster-ttl', String(opts.clusterTtlS));
   const argv = [
     ...['ip', 'netns', 'exec', u.netns, process.execPath, cliPath(), 'serve', '--plugins-dir', pluginsDir, '--state-dir', stateDir],
+    // Agreement off: each host's engine-lite keeps its records in `<dir>/engine`, and the machine's dockerd knows none of them.
+    ...['--docker-host', 'none', '--engine-lite-state', 'none', '--no-heal'],
     ...(opts.only ? ['--only', opts.only.join(',')] : []),
     ...cluster,
     ...(opts.serveArgs?.(index) ?? []),

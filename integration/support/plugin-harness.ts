@@ -37,6 +37,11 @@ export interface StartSuiteOptions {
   command?: string[];
   /** How long to wait for the plugins to be ready (reconciled); default 30 s. */
   readyTimeoutMs?: number;
+  /**
+   * Agreement and healing (serve's `TSNET_DOCKER_HOST`, `TSNET_ENGINE_LITE_STATE`, `TSNET_HEAL`). Off unless
+   * given: an instance must not release what the host dockerd or a test's engine-lite does not know.
+   */
+  sync?: { dockerHost?: string; engineLiteState?: string; heal?: boolean };
 }
 
 /** A running `tsnet serve` registered with dockerd; see {@link startSuite}. */
@@ -93,12 +98,17 @@ export async function startSuite(opts: StartSuiteOptions = {}): Promise<SuiteHan
   const sockets = kinds((k) => join(pluginsDir, SOCKET_NAMES[k]));
   const specFiles = served.map((k) => join(DOCKER_SPEC_DIR, `${driverNames[k]}.spec`));
 
+  const syncEnv = {
+    TSNET_DOCKER_HOST: opts.sync?.dockerHost ?? 'none',
+    TSNET_ENGINE_LITE_STATE: opts.sync?.engineLiteState ?? 'none',
+    TSNET_HEAL: String(opts.sync?.heal ?? false),
+  };
   let output = '';
   let child: ChildProcess | undefined;
   const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
 
   async function launch(): Promise<void> {
-    const c = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...syncEnv } });
     child = c;
     let spawnError: Error | undefined;
     c.on('error', (err) => (spawnError = err));

@@ -21,6 +21,10 @@ export interface PrivateDockerd {
   runtime(drivers: Runtime['drivers'], image: string): Runtime;
   /** Stops the daemon (SIGTERM) and starts it again on the same data root; resolves when it answers. */
   restart(): Promise<void>;
+  /** Stops the daemon (SIGTERM), keeping its data root for {@link PrivateDockerd.start}. */
+  halt(): Promise<void>;
+  /** Starts the daemon again after {@link PrivateDockerd.halt}; resolves when it answers. */
+  start(): Promise<void>;
   /** Stops the daemon and removes everything it had. Idempotent. */
   stop(): Promise<void>;
 }
@@ -79,6 +83,8 @@ export async function startPrivateDockerd(image: string): Promise<PrivateDockerd
       await halt();
       await launch();
     },
+    halt,
+    start: launch,
     stop,
   };
 }
