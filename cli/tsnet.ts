@@ -5,8 +5,10 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseClusterStore } from '../common/cluster/etcd-url.js';
+import { packageVersion } from '../common/package-info.js';
 import type { PluginKind } from '../common/plugin.js';
 import { serveForever, type ClusterOptions } from './serve.js';
+import { registerServiceCommands } from './service.js';
 import { registerIpamCommands } from '../ipam/cli.js';
 import { registerStatusCommand } from '../network-driver/cli.js';
 import { registerVolumeCommands } from '../volume-driver/cli.js';
@@ -58,7 +60,7 @@ function clusterOptions(o: ClusterFlags): ClusterOptions | undefined {
 }
 
 export function buildProgram(): Command {
-  const program = new Command('tsnet').description('Docker network, IPAM and volume plugins (tsnet, tsipam, tsvol)');
+  const program = new Command('tsnet').description('Docker network, IPAM and volume plugins (tsnet, tsipam, tsvol)').version(packageVersion());
   program
     .command('serve')
     .description('serve the plugins in the foreground until SIGTERM/SIGINT')
@@ -78,6 +80,7 @@ export function buildProgram(): Command {
   registerStatusCommand(program);
   registerIpamCommands(program);
   registerVolumeCommands(program);
+  registerServiceCommands(program, KINDS, parseKinds);
   return program;
 }
 

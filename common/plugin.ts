@@ -32,3 +32,16 @@ export type PluginFactory = (ctx: PluginContext) => Promise<PluginInstance>;
 
 /** Socket file names, as Docker finds them: `-d tsnet`, `--ipam-driver tsipam`, `-d tsvol`. */
 export const SOCKET_NAMES: Record<PluginKind, string> = { network: 'tsnet.sock', ipam: 'tsipam.sock', volume: 'tsvol.sock' };
+
+/** Where dockerd looks for v1 plugin sockets, and so where `tsnet serve` puts them by default. */
+export const DEFAULT_PLUGINS_DIR = '/run/docker/plugins';
+
+/** Where `tsnet serve` keeps its state by default (one subdirectory per plugin). */
+export const DEFAULT_STATE_DIR = '/var/lib/tsnet';
+
+/** The Docker interface each plugin's socket implements, as `Plugin.Activate` lists it. */
+export const PLUGIN_INTERFACES: Record<PluginKind, 'NetworkDriver' | 'IpamDriver' | 'VolumeDriver'> = {
+  network: 'NetworkDriver',
+  ipam: 'IpamDriver',
+  volume: 'VolumeDriver',
+};
