@@ -7,12 +7,14 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseClusterStore } from '../common/cluster/etcd-url.js';
-import { DEFAULT_PLUGINS_DIR, type PluginKind } from '../common/plugin.js';
+import { packageVersion } from '../common/package-info.js';
+import { DEFAULT_PLUGINS_DIR, DEFAULT_STATE_DIR, type PluginKind } from '../common/plugin.js';
 import { connectionOf, DEFAULT_DOCKER_HOST } from '../docker-sync/docker-host.js';
 import { registerIpamCommands } from '../ipam/cli.js';
 import { registerStatusCommand } from '../network-driver/cli.js';
 import { registerVolumeCommands } from '../volume-driver/cli.js';
 import type { ClusterOptions, ServeOptions } from './serve.js';
+import { registerServiceCommands } from './service.js';
 
 const KINDS: PluginKind[] = ['network', 'ipam', 'volume'];
 const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
@@ -101,14 +103,14 @@ function dropEmptySettings(env: NodeJS.ProcessEnv): void {
 export type ServeAction = (opts: ServeOptions) => Promise<void>;
 
 export function buildProgram(runServe?: ServeAction): Command {
-  const program = new Command('tsnet').description('Docker network, IPAM and volume plugins (tsnet, tsipam, tsvol)');
+  const program = new Command('tsnet').description('Docker network, IPAM and volume plugins (tsnet, tsipam, tsvol)').version(packageVersion());
   // Commander reads the environment as each subcommand parses, so this runs first.
   program.hook('preSubcommand', () => dropEmptySettings(process.env));
   program
     .command('serve')
     .description('serve the plugins in the foreground until SIGTERM/SIGINT; every option can also be set as TSNET_<OPTION>')
     .addOption(serveOption('--plugins-dir <dir>', 'where the plugin sockets are created').default(DEFAULT_PLUGINS_DIR))
-    .addOption(serveOption('--state-dir <dir>', 'where state (LevelDB, volumes) is kept').default('/var/lib/tsnet'))
+    .addOption(serveOption('--state-dir <dir>', 'where state (LevelDB, volumes) is kept').default(DEFAULT_STATE_DIR))
     .addOption(serveOption('--only <plugins>', `comma-separated subset of ${KINDS.join(',')}`).argParser(parseKinds).default(KINDS, KINDS.join(',')))
     .addOption(serveOption('--socket <name>', 'serve every chosen plugin on this one socket in the plugins dir (a managed plugin: tsnet.sock)').argParser(socketName))
     .addOption(serveOption('--log-level <level>', 'log level').choices(LEVELS).default('info'))
@@ -134,5 +136,6 @@ export function buildProgram(runServe?: ServeAction): Command {
   registerStatusCommand(program);
   registerIpamCommands(program);
   registerVolumeCommands(program);
+  registerServiceCommands(program, KINDS, parseKinds);
   return program;
 }

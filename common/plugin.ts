@@ -46,6 +46,9 @@ export const SOCKET_NAMES: Record<PluginKind, string> = { network: 'tsnet.sock',
 /** Where Docker looks for plugin sockets, and `tsnet serve` makes them unless told otherwise. */
 export const DEFAULT_PLUGINS_DIR = '/run/docker/plugins';
 
+/** Where `tsnet serve` keeps its state by default (one subdirectory per plugin). */
+export const DEFAULT_STATE_DIR = '/var/lib/tsnet';
+
 /** The Docker interface each plugin implements (listed by `Plugin.Activate`). */
 export const DOCKER_INTERFACE: Record<PluginKind, InterfaceName> = { network: 'NetworkDriver', ipam: 'IpamDriver', volume: 'VolumeDriver' };
 

@@ -13,6 +13,7 @@ import { addImageCommands } from './cli/image-commands.js';
 import { addNetworkCommands } from './cli/network-commands.js';
 import { addVolumeCommands } from './cli/volume-commands.js';
 import { Engine } from './engine.js';
+import { packageVersion } from '../common/package-info.js';
 import { DEFAULT_PLUGINS_DIR, DEFAULT_SPEC_DIRS } from './plugins/discovery.js';
 
 /** Where state lives unless `--state-dir` says otherwise. */
@@ -37,6 +38,7 @@ function buildProgram(): Command {
   const program = new Command('engine-lite')
     .description('A minimal daemonless container engine that drives Docker network, IPAM and volume plugins')
     .helpOption('--help', 'display help for command')
+    .version(packageVersion())
     .option('--state-dir <dir>', 'where containers, networks, volumes and images are recorded', DEFAULT_STATE_DIR)
     .option('--plugins-dir <dir>', 'where plugin sockets are found (dockerd: /run/docker/plugins)', DEFAULT_PLUGINS_DIR)
     .option('--plugin-timeout <seconds>', 'give up on a plugin call after this long', parseSeconds, 30)

@@ -18,6 +18,7 @@ import { engineLiteRuntime, type EngineLiteRuntime } from './support/engine-lite
 import { startSuite, type SuiteHandle } from './support/plugin-harness.js';
 import { dockerRuntime, type Runtime } from './support/runtime.js';
 import { tryRun } from './support/system.js';
+import { skipUnlessIpv6 } from '../common/testing/ipv6.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('bridge integration tests skipped: they need root (namespaces, links, dockerd)');
@@ -124,7 +125,8 @@ describe.skipIf(!isRoot).each(['docker', 'engine-lite'] as const)('tsnet bridge 
     return info!.Options['com.docker.network.bridge.name'] ?? info!.Options['bridge_name'] ?? `tsbr-${info!.Id.slice(0, 10)}`;
   };
 
-  it('connects two containers of one network over IPv4 and IPv6, at the uplink MTU, with static and derived addresses', async () => {
+  it('connects two containers of one network over IPv4 and IPv6, at the uplink MTU, with static and derived addresses', async (ctx) => {
+    await skipUnlessIpv6(ctx);
     const p = await testPrefixes();
     const n = await network(p, 0, { v6: true });
     const a = await container(n, { args: ['--ip', p.ip4(0, 10), '--ip6', p.ip6(0, 10)] });

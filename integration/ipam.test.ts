@@ -14,6 +14,7 @@ import { overlaps, parsePrefix } from '../ipam/prefix.js';
 import { makeRuntime, RUNTIME_NAMES, type ScenarioRuntime } from './support/engine-lite-runtime.js';
 import { cliPath, pluginCall, startSuite, type SuiteHandle } from './support/plugin-harness.js';
 import { mustRun } from './support/system.js';
+import { skipUnlessIpv6 } from '../common/testing/ipv6.js';
 
 interface NetworkInspect {
   Id: string;
@@ -128,7 +129,8 @@ describe.each(RUNTIME_NAMES)('tsipam on %s with a bridge driver', (runtimeName) 
     expect(held.Addresses[1]!.MAC).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
   });
 
-  it('creates an IPv6 network from --ipv6 --subnet fd…/64 and gives containers addresses in it', async () => {
+  it('creates an IPv6 network from --ipv6 --subnet fd…/64 and gives containers addresses in it', async (ctx) => {
+    await skipUnlessIpv6(ctx);
     const n = await create('v6', '--ipv6', '--subnet', subnets[2]!, '--subnet', v6);
     const net = await inspect(n);
     expect(net.EnableIPv6).toBe(true);

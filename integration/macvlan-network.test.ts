@@ -14,6 +14,7 @@ import { addressIn, firstAddress, makeTestLan, pings, vlanUnsupportedReason, typ
 import { engineLiteRuntime, type EngineLiteRuntime } from './support/engine-lite-runtime.js';
 import { startSuite, type SuiteHandle } from './support/plugin-harness.js';
 import { dockerRuntime, type Runtime } from './support/runtime.js';
+import { skipUnlessIpv6 } from '../common/testing/ipv6.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('macvlan integration tests skipped: they need root (namespaces, links, dockerd)');
@@ -77,7 +78,8 @@ describe.skipIf(!isRoot).each(['docker', 'engine-lite'] as const)('tsnet macvlan
   const inContainer = (n: string, script: string, extra: string[] = []) => rt.ok(['run', '--rm', '--network', n, ...extra, rt.image, 'sh', '-c', script]);
   const ping = (ip: string) => `ping ${ip.includes(':') ? '-6 ' : ''}-c 1 -W 2 ${ip} >/dev/null 2>&1 && echo ${ip}=ok || echo ${ip}=no`;
 
-  it('bridge mode: containers reach the LAN router and each other over IPv4 and IPv6, with the parent MTU', async () => {
+  it('bridge mode: containers reach the LAN router and each other over IPv4 and IPv6, with the parent MTU', async (ctx) => {
+    await skipUnlessIpv6(ctx);
     const { lan: l, v4, v6 } = await lan({ mtu: 1400 });
     const n = name('br');
     expect((await network(n, l.parent, v4, ['--ipv6', '--subnet', v6, '--gateway', firstAddress(v6)])).code).toBe(0);
@@ -103,7 +105,8 @@ describe.skipIf(!isRoot).each(['docker', 'engine-lite'] as const)('tsnet macvlan
     expect(out).toContain(`${addressIn(v4, 10)}=no`);
   });
 
-  it('the host reaches a container only with host_access=true; the shim goes with the network', async () => {
+  it('the host reaches a container only with host_access=true; the shim goes with the network', async (ctx) => {
+    await skipUnlessIpv6(ctx);
     const { lan: l, v4, v6 } = await lan({ parentHost: 126 });
     await installUnreachable(v4);
     expect(await pings(firstAddress(v4))).toBe(true); // the host's own path into the LAN works

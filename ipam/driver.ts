@@ -2,6 +2,7 @@
  * @module The IpamDriver interface Docker calls, mapped onto the {@link IpamAllocator}: Docker's wire
  * names in, the allocator's calls out, nothing else. Requests arrive validated (common/protocol).
  */
+import { InvalidRequestError } from '../common/protocol/errors.js';
 import type { IpamDriverApi } from '../common/protocol/ipam-api.js';
 import type { IpamAllocator } from './allocator.js';
 import { ADDRESS_SPACES } from './requests.js';
@@ -16,8 +17,11 @@ import { formatPrefix } from './prefix.js';
  */
 export const CAPABILITIES = { RequiresMACAddress: true, RequiresRequestReplay: false } as const;
 
-/** The IpamDriver implementation over `allocator`. */
-export function createIpamDriver(allocator: IpamAllocator): IpamDriverApi {
+/**
+ * The IpamDriver implementation over `allocator`. `ipv6Disabled` says why IPv6 cannot be used on this
+ * host (undefined: it can); IPv6 pools are then refused before the allocator is asked.
+ */
+export function createIpamDriver(allocator: IpamAllocator, ipv6Disabled: () => Promise<string | undefined>): IpamDriverApi {
   return {
     getCapabilities: async () => ({ ...CAPABILITIES }),
     getDefaultAddressSpaces: async () => ({
@@ -25,6 +29,8 @@ export function createIpamDriver(allocator: IpamAllocator): IpamDriverApi {
       GlobalDefaultAddressSpace: ADDRESS_SPACES.global,
     }),
     requestPool: async (req) => {
+      const noIpv6 = req.V6 ? await ipv6Disabled() : undefined;
+      if (noIpv6 !== undefined) throw new InvalidRequestError(`${noIpv6}: tsipam gives no IPv6 pool; create the network without --ipv6, or turn IPv6 on first`);
       const { id, subnet } = await allocator.requestPool({
         space: req.AddressSpace,
         pool: req.Pool,

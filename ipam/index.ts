@@ -3,6 +3,7 @@
  * allocator's state from the plugin's store (cluster pools from etcd, given `--cluster-store`), and
  * returns the IpamDriver and TsnetIpam interfaces.
  */
+import { ipv6Disabled } from '../common/kernel/sysctl.js';
 import type { PluginFactory } from '../common/plugin.js';
 import { bindIpamDriver } from '../common/protocol/ipam-api.js';
 import { bindIpamAdmin } from './admin.js';
@@ -24,5 +25,5 @@ export const createIpamPlugin: PluginFactory = async ({ stateDir, store, log, cl
     log,
     ...(cluster && { cluster }),
   });
-  return { interfaces: [bindIpamDriver(createIpamDriver(allocator)), bindIpamAdmin(allocator)] };
+  return { interfaces: [bindIpamDriver(createIpamDriver(allocator, () => ipv6Disabled())), bindIpamAdmin(allocator)] };
 };

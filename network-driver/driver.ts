@@ -5,6 +5,7 @@
  * after restarts, plugin-protocol.md §1.6).
  */
 import { KeyedMutex } from '../common/keyed-mutex.js';
+import { ipv6Disabled } from '../common/kernel/sysctl.js';
 import type { Logger } from '../common/log.js';
 import { ConflictError, InvalidRequestError, NotFoundError, UnsupportedError } from '../common/protocol/errors.js';
 import type { EndpointRef, NetworkDriverApi } from '../common/protocol/network-api.js';
@@ -44,13 +45,19 @@ export class NetworkDriver implements NetworkDriverApi {
   readonly #endpoints: Collection<EndpointRecord>;
   readonly #lock = new KeyedMutex();
   readonly #log: Logger;
+  readonly #ipv6Disabled: () => Promise<string | undefined>;
 
-  constructor(opts: { modes: NetworkMode[]; store: Store; log: Logger }) {
+  /**
+   * `ipv6Disabled` says why IPv6 cannot be used where the networks are made (undefined: it can); by
+   * default this process's namespace is asked ({@link ipv6Disabled}).
+   */
+  constructor(opts: { modes: NetworkMode[]; store: Store; log: Logger; ipv6Disabled?: () => Promise<string | undefined> }) {
     this.#modes = new Map(opts.modes.map((m) => [m.name, m]));
     this.#store = opts.store;
     this.#networks = opts.store.collection<NetworkRecord>('networks');
     this.#endpoints = opts.store.collection<EndpointRecord>('endpoints');
     this.#log = opts.log;
+    this.#ipv6Disabled = opts.ipv6Disabled ?? (() => ipv6Disabled());
   }
 
   /** Reconciles the kernel with the store, mode by mode. A failing mode is logged, not fatal. */
@@ -115,6 +122,10 @@ export class NetworkDriver implements NetworkDriverApi {
         }
         await mode.createNetwork(existing);
         return {};
+      }
+      const noIpv6 = opts.enableIpv6 || req.IPv6Data.length > 0 ? await this.#ipv6Disabled() : undefined;
+      if (noIpv6 !== undefined) {
+        throw new InvalidRequestError(`${noIpv6}: an IPv6 network (--ipv6) cannot work here; create it without --ipv6, or turn IPv6 on first`);
       }
       const net: NetworkRecord = {
         v: 1,

@@ -3,6 +3,7 @@
  * written as files under `/proc/sys`; in another named namespace through
  * `ip netns exec NS sysctl`, since a Node process cannot enter a namespace itself.
  */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { KernelArgumentError, KernelError } from './errors.js';
 import { run } from './exec.js';
@@ -96,4 +97,25 @@ export async function ensureSysctl(key: string, value: string | number, opts: Sy
   const previous = await readSysctl(key, opts);
   if (previous !== normaliseSysctlValue(String(value))) await writeSysctl(key, value, opts);
   return previous;
+}
+
+/** The sysctls that turn IPv6 off in a network namespace: `all` (every interface) and `default` (new ones). */
+const IPV6_OFF_KEYS = ['net.ipv6.conf.all.disable_ipv6', 'net.ipv6.conf.default.disable_ipv6'];
+
+/**
+ * Why IPv6 cannot be used in the namespace (this process's own, or `opts.netns`), as a sentence for
+ * users and skipped tests; `undefined` when it can. IPv6 is off when the kernel has none
+ * (no /proc/sys/net/ipv6: built without it, or booted with ipv6.disable=1) or when
+ * `net.ipv6.conf.{all,default}.disable_ipv6` is 1 there (per namespace; many containers and VMs set it).
+ * Read-only.
+ * @throws KernelError when the sysctl exists but cannot be read.
+ */
+export async function ipv6Disabled(opts: SysctlOptions = {}): Promise<string | undefined> {
+  const where = opts.netns ? `in network namespace "${opts.netns}"` : 'on this host';
+  // ipv6.disable=1 removes IPv6 from the kernel, so from every namespace at once.
+  if (!existsSync('/proc/sys/net/ipv6')) return `IPv6 is disabled ${where}: the kernel has no IPv6 (no /proc/sys/net/ipv6; booted with ipv6.disable=1?)`;
+  for (const key of IPV6_OFF_KEYS) {
+    if ((await readSysctl(key, opts)) === '1') return `IPv6 is disabled ${where} (sysctl ${key}=1)`;
+  }
+  return undefined;
 }

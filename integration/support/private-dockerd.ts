@@ -19,8 +19,11 @@ export interface PrivateDockerd {
   readonly host: string;
   /** A docker runtime bound to this daemon; `drivers` are the given harness names. */
   runtime(drivers: Runtime['drivers'], image: string): Runtime;
-  /** Stops the daemon (SIGTERM) and starts it again on the same data root; resolves when it answers. */
-  restart(): Promise<void>;
+  /**
+   * Stops the daemon (SIGTERM), runs `whileStopped` if given (e.g. a simulated reboot), and starts it
+   * again on the same data root; resolves when it answers.
+   */
+  restart(whileStopped?: () => Promise<void>): Promise<void>;
   /** Stops the daemon (SIGTERM), keeping its data root for {@link PrivateDockerd.start}. */
   halt(): Promise<void>;
   /** Starts the daemon again after {@link PrivateDockerd.halt}; resolves when it answers. */
@@ -79,8 +82,9 @@ export async function startPrivateDockerd(image: string): Promise<PrivateDockerd
     dir,
     host,
     runtime: (drivers, img) => ({ name: 'docker', image: img, drivers, ...cliMethods(['docker', '-H', host]) }),
-    async restart() {
+    async restart(whileStopped) {
       await halt();
+      await whileStopped?.();
       await launch();
     },
     halt,

@@ -4,12 +4,12 @@
  * prepared workstation and a fresh CI machine. Never touches anything the suite did not start.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync } from 'node:fs';
+import { openSync, closeSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseMountInfo } from '../../common/kernel/mount-info.js';
+import { packageRoot } from '../../common/package-info.js';
 
 /** Output of a program run by {@link tryRun}; `code` is null when it could not start or was killed. */
 export interface TryRunResult {
@@ -78,15 +78,7 @@ export function unmountLazy(mountPoint: string): Promise<void> {
 }
 
 /** The repository root: the nearest folder above this file with a package.json (works from source and from dist/). */
-export function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-  return dir;
-}
+export const repoRoot = packageRoot;
 
 let aptUpdated: Promise<TryRunResult> | undefined;
 

@@ -12,9 +12,11 @@ import { run as runCommand } from '../../../common/kernel/exec.js';
 import { links } from '../../../common/kernel/links-api.js';
 import { listNftTables } from '../../../common/kernel/nftables.js';
 import { runInNetns } from '../../../common/kernel/netns.js';
+import { ipv6Disabled } from '../../../common/kernel/sysctl.js';
 import { createLogger } from '../../../common/log.js';
 import { networkRequests } from '../../../common/protocol/network-api.js';
 import { MemoryStore } from '../../../common/store/memory-store.js';
+import { skipUnlessIpv6 } from '../../../common/testing/ipv6.js';
 import { isRoot, makeTestNetns } from '../../../common/testing/netns.js';
 import { NetworkDriver } from '../../driver.js';
 import { createBridgeMode } from './bridge-mode.js';
@@ -30,7 +32,7 @@ async function host() {
   await runInNetns(ns, ['ip6tables', '-P', 'FORWARD', 'DROP']);
   const store = new MemoryStore();
   const tag = randomBytes(3).toString('hex');
-  const make = () => new NetworkDriver({ modes: [createBridgeMode({ kernel: hostBridgeKernel({ netns: ns }), tag, log })], store, log });
+  const make = () => new NetworkDriver({ modes: [createBridgeMode({ kernel: hostBridgeKernel({ netns: ns }), tag, log })], store, log, ipv6Disabled: () => ipv6Disabled({ netns: ns }) });
   return { ns, tag, store, driver: make(), restarted: make };
 }
 type Host = Awaited<ReturnType<typeof host>>;
@@ -90,8 +92,9 @@ const SUBNETS = ['10.201.1.0/24', '10.201.2.0/24'];
 const WORLD = '10.201.9.0/30';
 
 describe.skipIf(!isRoot)('bridge mode on the real kernel (throwaway namespaces)', () => {
-  it('connects one network (IPv4 and IPv6) and isolates it from another, with FORWARD policy DROP', async () => {
+  it('connects one network (IPv4 and IPv6) and isolates it from another, with FORWARD policy DROP', async (ctx) => {
     const h = await host();
+    await skipUnlessIpv6(ctx, { netns: h.ns });
     const a = await network(h, SUBNETS[0]!, { v6: 'fd54:1::/64' });
     const b = await network(h, SUBNETS[1]!);
     const c1 = await container(h, a, '10.201.1.2/24', { v6: 'fd54:1::2/64' });

@@ -5,6 +5,7 @@
  * {@link driverFixture}. Test-only.
  */
 import { PassThrough } from 'node:stream';
+import { ipv6Disabled } from '../../../common/kernel/sysctl.js';
 import { createLogger } from '../../../common/log.js';
 import { networkRequests } from '../../../common/protocol/network-api.js';
 import { MemoryStore } from '../../../common/store/memory-store.js';
@@ -59,7 +60,10 @@ export function driverFixture<K extends MacvlanKernel>(kernel: K, opts: { netns?
   const store = new MemoryStore();
   const logs = new PassThrough();
   const log = createLogger({ stream: logs });
-  const newDriver = () => new NetworkDriver({ modes: [createMacvlanMode({ log, kernel, instanceTag: TAG, ...(opts.netns === undefined ? {} : { netns: opts.netns }) })], store, log });
+  // IPv6 as in the namespace the driver acts in; the fake kernel's world always has it.
+  const ipv6Off = opts.netns === undefined ? async () => undefined : () => ipv6Disabled({ netns: opts.netns });
+  const newDriver = () =>
+    new NetworkDriver({ modes: [createMacvlanMode({ log, kernel, instanceTag: TAG, ...(opts.netns === undefined ? {} : { netns: opts.netns }) })], store, log, ipv6Disabled: ipv6Off });
   const f = {
     kernel,
     store,

@@ -8,6 +8,7 @@ import { ensureAddress, listAddresses } from '../../../common/kernel/addresses.j
 import { deleteLink, ensureMacvlan, findLink, listLinks, moveToNetns, setUp } from '../../../common/kernel/links.js';
 import { ensureRoute } from '../../../common/kernel/routes.js';
 import { readSysctl } from '../../../common/kernel/sysctl.js';
+import { skipUnlessIpv6 } from '../../../common/testing/ipv6.js';
 import { isRoot, makeTestNetns } from '../../../common/testing/netns.js';
 import { freeSubnets } from '../../../common/testing/subnets.js';
 import { macvlanKernel } from './context.js';
@@ -73,8 +74,9 @@ async function removeAll(w: World, containers: ReadonlyArray<[endpointId: string
 }
 
 describe.skipIf(!isRoot)('macvlan mode on the kernel', () => {
-  it('bridge mode: containers reach the LAN router and each other over IPv4 and IPv6, with the parent MTU', async () => {
+  it('bridge mode: containers reach the LAN router and each other over IPv4 and IPv6, with the parent MTU', async (ctx) => {
     const w = await world();
+    await skipUnlessIpv6(ctx, { netns: w.hostNs });
     await w.f.createNetwork({ parent: w.lan.parent }, { ipv6: true });
     const c1 = await container(w, NET, epId('1'), 10);
     const c2 = await container(w, NET, epId('2'), 11);
@@ -97,8 +99,9 @@ describe.skipIf(!isRoot)('macvlan mode on the kernel', () => {
     expect(await pings(addressIn(w.v4, 11), { netns: c1 })).toBe(false);
   });
 
-  it('the host reaches a container only with host_access=true, through a shim that goes with the network', async () => {
+  it('the host reaches a container only with host_access=true, through a shim that goes with the network', async (ctx) => {
     const w = await world(2); // the parent has a LAN address, as a real host's NIC does
+    await skipUnlessIpv6(ctx, { netns: w.hostNs });
     expect(await pings(w.lan.routers[0]!, { netns: w.hostNs })).toBe(true);
     await w.f.createNetwork({ parent: w.lan.parent });
     const c1 = await container(w, NET, epId('1'), 10);
