@@ -9,7 +9,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SOCKET_NAMES } from '../common/plugin.js';
+import { READY_CALL, SOCKET_NAMES, type PluginKind } from '../common/plugin.js';
 import { tryRun } from '../integration/support/system.js';
 import { installService, installedPaths, renderUnit, UNIT_NAME, uninstallService, unitSetting, unitTemplatePath, waitReady, type ServiceOptions } from './service.js';
 
@@ -110,9 +110,17 @@ describe('install and uninstall into --root', () => {
 
 describe('wait-ready', () => {
   const servers: Server[] = [];
-  /** A socket answering Plugin.Activate with `implements`. */
-  const serve = async (kind: keyof typeof SOCKET_NAMES, implementsList: string[]) => {
-    const server = createServer((req, res) => req.resume().on('end', () => res.end(JSON.stringify({ Implements: implementsList }))));
+  /**
+   * A socket like serve's: `Plugin.Activate` answers at once; the plugin's ready call answers 200 when
+   * `ready` is true, else 503 "still starting" (serve listens before it reconciles).
+   */
+  const serve = async (kind: PluginKind, ready: boolean) => {
+    const server = createServer((req, res) =>
+      req.resume().on('end', () => {
+        const ok = req.url === '/Plugin.Activate' || (ready && req.url === `/${READY_CALL[kind]}`);
+        res.writeHead(ok ? 200 : 503).end(JSON.stringify(ok ? {} : { Err: 'tsnet is still starting' }));
+      }),
+    );
     await new Promise<void>((resolve) => server.listen(join(dir, SOCKET_NAMES[kind]), resolve));
     servers.push(server);
   };
@@ -120,9 +128,9 @@ describe('wait-ready', () => {
     for (const s of servers.splice(0)) await new Promise((resolve) => s.close(resolve));
   });
 
-  it('reports the sockets that do not answer, or answer without their interface, until all do', async () => {
-    await serve('network', ['NetworkDriver']);
-    await serve('ipam', ['VolumeDriver']);
+  it('reports the plugins that do not serve, or serve but have not reconciled, until all have', async () => {
+    await serve('network', true);
+    await serve('ipam', false);
     const started = Date.now();
     expect(await waitReady({ pluginsDir: dir, kinds: ['network', 'ipam', 'volume'], timeoutMs: 300 })).toEqual([
       join(dir, 'tsipam.sock'),
@@ -132,10 +140,10 @@ describe('wait-ready', () => {
     expect(await waitReady({ pluginsDir: dir, kinds: ['network'], timeoutMs: 300 })).toEqual([]);
   });
 
-  it('returns as soon as the last socket starts answering', async () => {
-    await serve('network', ['NetworkDriver']);
-    await serve('ipam', ['IpamDriver']);
-    setTimeout(() => void serve('volume', ['VolumeDriver']), 300);
+  it('returns as soon as the last plugin is ready', async () => {
+    await serve('network', true);
+    await serve('ipam', true);
+    setTimeout(() => void serve('volume', true), 300);
     expect(await waitReady({ pluginsDir: dir, kinds: ['network', 'ipam', 'volume'], timeoutMs: 10_000, intervalMs: 50 })).toEqual([]);
   });
 });
