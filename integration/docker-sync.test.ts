@@ -18,6 +18,7 @@ import { testPrefixes } from '../network-driver/modes/bridge/testing.js';
 import { engineLiteRuntime, type EngineLiteRuntime } from './support/engine-lite-runtime.js';
 import { cliPath, DOCKER_SPEC_DIR, pluginCall, startSuite, type SuiteHandle } from './support/plugin-harness.js';
 import type { PrivateDockerd } from './support/private-dockerd.js';
+import { forgetInstanceKernelState, instanceBridges } from './support/reboot.js';
 import type { Runtime } from './support/runtime.js';
 import { mustRun, pollUntil } from './support/system.js';
 
@@ -147,12 +148,15 @@ describe.skipIf(!isRoot)('healing after dockerd started before the suite', () =>
       await rt.ok(['run', '-d', '--restart', 'unless-stopped', '--name', stopped, '--network', net, rt.image, 'sleep', '600']);
       await rt.ok(['stop', '-t', '1', stopped]);
 
-      // A reboot, dockerd first: dockerd stops (its containers with it) while the suite is down, and starts
-      // again before the suite's sockets and spec files are back, as when nothing orders the two.
+      // A reboot, dockerd first: dockerd stops (its containers with it) while the suite is down, the
+      // kernel forgets the suite's links, tables and mounts, and dockerd starts again before the suite's
+      // sockets and spec files are back, as when nothing orders the two.
       await suite!.kill9();
       const up = await suiteDown();
       await daemon!.halt();
       await up();
+      await forgetInstanceKernelState(suite!.dir, suite!.stateDir);
+      expect(await instanceBridges(suite!.stateDir)).toEqual([]);
       const specs = Object.values(suite!.driverNames).map((d) => join(DOCKER_SPEC_DIR, `${d}.spec`));
       await Promise.all(specs.map((f) => rm(f, { force: true })));
       const t0 = Date.now();

@@ -10,19 +10,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteLink, listLinks } from '../common/kernel/links.js';
-import { detachDevices, listLoops } from '../common/kernel/loop.js';
 import { isUnder } from '../common/kernel/mount-info.js';
-import { applyNft, listNftTables } from '../common/kernel/nftables.js';
 import { SOCKET_NAMES, type PluginKind } from '../common/plugin.js';
 import { UNIT_NAME, unitSetting } from '../cli/service.js';
-import { bridgeMacFor } from '../network-driver/modes/bridge/bridge-mode.js';
 import { testPrefixes } from '../network-driver/modes/bridge/testing.js';
-import { instanceTag } from '../network-driver/modes/shared/instance.js';
 import { cliPath, DOCKER_SPEC_DIR } from './support/plugin-harness.js';
 import { startPrivateDockerd, type PrivateDockerd } from './support/private-dockerd.js';
+import { forgetInstanceKernelState, instanceBridges } from './support/reboot.js';
 import type { Runtime } from './support/runtime.js';
-import { mountsMatching, mustRun, pollUntil, tryRun, unmountLazy, waitForExit } from './support/system.js';
+import { mountsMatching, mustRun, pollUntil, tryRun, waitForExit } from './support/system.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('service reboot test skipped: it needs root (links, mounts, dockerd)');
@@ -72,17 +68,7 @@ async function stopSuite(): Promise<void> {
   }
 }
 
-/** What a reboot takes away from this instance: its links (bridges and their ports), nft tables, volume mounts and loop devices. */
-async function wipeKernelState(): Promise<void> {
-  const tag = instanceTag(join(stateDir, 'network'));
-  const all = await listLinks('ts');
-  const bridges = new Set(all.filter((l) => l.mac === bridgeMacFor(tag)).map((l) => l.name));
-  for (const l of all.filter((x) => x.master !== undefined && bridges.has(x.master))) await deleteLink(l.name);
-  for (const b of bridges) await deleteLink(b);
-  for (const t of await listNftTables(`tsnet-${tag}`)) await applyNft([`delete table ${t.family} ${t.name}`]);
-  for (const mp of (await mountsMatching((m) => isUnder(m, dir))).reverse()) await unmountLazy(mp);
-  await detachDevices((await listLoops()).filter((l) => isUnder(l.backingFile, dir)));
-}
+const wipeKernelState = () => forgetInstanceKernelState(dir, stateDir);
 
 const inspect = async (c: string, format: string) => (await rt.ok(['inspect', '--format', format, c])).trim();
 const addressOf = (c: string, net: string) => inspect(c, `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`);
@@ -134,7 +120,7 @@ describe.skipIf(!isRoot)('tsnet.service: the suite before dockerd after a reboot
       // The reboot: dockerd is down (its containers with it); the suite stops and the kernel forgets ours.
       await stopSuite();
       await wipeKernelState();
-      expect((await listLinks('ts')).filter((l) => l.mac === bridgeMacFor(instanceTag(join(stateDir, 'network'))))).toEqual([]);
+      expect(await instanceBridges(stateDir)).toEqual([]);
       expect(await mountsMatching((m) => isUnder(m, dir))).toEqual([]);
       // systemd's order: tsnet.service started and ready, then docker.service.
       suiteReadyMs = await startLikeTheUnit();
