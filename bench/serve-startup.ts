@@ -55,7 +55,7 @@ async function timeUntil(t0: number, child: ChildProcess, callOf: (k: PluginKind
 function start(): { child: ChildProcess; t0: number } {
   const t0 = performance.now();
   // nsenter execs node itself (`ip netns exec` forks), so the signals below reach tsnet serve.
-  const child = spawn('nsenter', [`--net=${netnsPath(netns)}`, process.execPath, cli, 'serve', '--plugins-dir', pluginsDir, '--state-dir', stateDir], {
+  const child = spawn('nsenter', [`--net=${netnsPath(netns)}`, process.execPath, cli, 'serve', '--plugins-dir', pluginsDir, '--state-dir', stateDir, '--docker-host', 'none'], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, TSNET_LOG_LEVEL: 'warn' },
   });

@@ -50,7 +50,10 @@ function commandOf(unit: string, key: string): string[] {
 /** Starts the suite as systemd would: ExecStart, then ExecStartPost, which must succeed. Returns the ms until ready. */
 async function startLikeTheUnit(): Promise<number> {
   const started = Date.now();
-  const child = spawn(execStart[0]!, execStart.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The private dockerd is this suite's Docker (on a real host the unit's default, /var/run/docker.sock,
+  // is): agreement compares with it, as a drop-in `Environment=TSNET_DOCKER_HOST=…` would set.
+  const env = { ...process.env, TSNET_DOCKER_HOST: daemon!.host };
+  const child = spawn(execStart[0]!, execStart.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
   suite = child;
   child.stdout.setEncoding('utf8').on('data', (d: string) => (suiteOutput += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (suiteOutput += d));
@@ -84,9 +87,9 @@ beforeAll(async () => {
   execStartPost = commandOf(unit, 'ExecStartPost');
   await mkdir(DOCKER_SPEC_DIR, { recursive: true });
   for (const k of KINDS) await writeFile(join(DOCKER_SPEC_DIR, `${drivers[k]}.spec`), `unix://${join(pluginsDir, SOCKET_NAMES[k])}\n`);
-  await startLikeTheUnit();
   daemon = await startPrivateDockerd(IMAGE);
   rt = daemon.runtime(drivers, IMAGE);
+  await startLikeTheUnit();
 });
 
 afterAll(async () => {

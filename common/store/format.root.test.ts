@@ -45,7 +45,7 @@ interface Served {
 function serveIn(netns: string): Served {
   if (!existsSync(CLI)) throw new Error(`${CLI} does not exist: build first with \`npx tsc -p .\``);
   const pluginsDir = join(dir, 'plugins');
-  const child = spawn('nsenter', [`--net=${netnsPath(netns)}`, process.execPath, CLI, 'serve', '--plugins-dir', pluginsDir, '--state-dir', join(dir, 'state')], {
+  const child = spawn('nsenter', [`--net=${netnsPath(netns)}`, process.execPath, CLI, 'serve', '--plugins-dir', pluginsDir, '--state-dir', join(dir, 'state'), '--docker-host', 'none'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let out = '';
