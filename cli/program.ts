@@ -47,6 +47,14 @@ function socketName(value: string): string {
   return value;
 }
 
+/** `HOST:PORT` (an IPv6 host in brackets: `[::1]:9464`). */
+function hostPort(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new InvalidArgumentError(`expected HOST:PORT such as 127.0.0.1:9464 (IPv6: [::1]:9464), got "${value}"`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
 interface ClusterFlags {
   clusterStore?: string[];
   advertiseAddr?: string;
@@ -97,6 +105,7 @@ export function buildProgram(runServe?: ServeAction): Command {
     .addOption(serveOption('--advertise-addr <ip|iface>', 'multi-host: the address (or interface) other hosts reach this one at; required with --cluster-store'))
     .addOption(serveOption('--cluster-ttl <seconds>', "multi-host: how soon other hosts forget this host's endpoints after it dies").argParser(seconds(3)).default(10))
     .addOption(serveOption('--cluster-grace <seconds>', "multi-host: how long this host's addresses stay reserved after it was last seen").argParser(seconds(3)).default(3600))
+    .addOption(serveOption('--metrics-addr <host:port>', 'serve /metrics (Prometheus), /healthz and the live topology page here (off by default; keep it on loopback)').argParser(hostPort))
     .action(async (o: Omit<ServeOptions, 'cluster'> & ClusterFlags) => {
       const { clusterStore: _s, advertiseAddr: _a, clusterTtl: _t, clusterGrace: _g, ...rest } = o;
       const cluster = clusterOptions(o);
