@@ -70,7 +70,7 @@ function render(t) {
 
   const networks = t.networks || [];
   const localHost = t.cluster ? t.cluster.hostId : 'this host';
-  const hosts = [[localHost, [cell(`${localHost} (this host)`, 'mono'), cell(t.cluster ? t.cluster.advertiseAddr : '–', 'mono'), cell('–'),
+  const hosts = [[localHost, [cell(t.cluster ? `${localHost} (this host)` : localHost, 'mono'), cell(t.cluster ? t.cluster.advertiseAddr : '–', 'mono'), cell('–'),
     cell(t.cluster ? (t.cluster.etcdUp ? 'reachable' : 'UNREACHABLE') : 'single host', t.cluster ? (t.cluster.etcdUp ? 'ok' : 'bad') : 'muted')]]];
   const remote = new Map();
   for (const n of networks) {
