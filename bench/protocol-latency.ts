@@ -1,7 +1,9 @@
 /**
  * Per-call latency of the protocol layer over its unix socket, for an empty handler: what every
  * plugin call costs before any driver work. Calls are sequential, like one dockerd operation, over a
- * keep-alive connection (dockerd's http.Client keeps them) and over a new connection per call.
+ * keep-alive connection (dockerd's http.Client keeps them) and over a new connection per call; each
+ * with metrics off and on (`--metrics-addr`: the call histogram and recent-failures list fed per
+ * call), side by side, in alternating rounds so that drift in the machine's load hits both alike.
  *
  *   node dist/bench/protocol-latency.js [calls=5000]
  */
@@ -13,6 +15,7 @@ import { PassThrough } from 'node:stream';
 import { createLogger } from '../common/log.js';
 import { bindNetworkDriver, type NetworkDriverApi } from '../common/protocol/network-api.js';
 import { PluginServer } from '../common/protocol/server.js';
+import { Observer } from '../observe/http.js';
 import { percentile, printTable } from './stats.js';
 
 const calls = Number(process.argv[2] ?? 5000);
@@ -32,10 +35,9 @@ function post(socketPath: string, agent: Agent | false): Promise<void> {
   });
 }
 
-async function measure(socketPath: string, agent: Agent | false): Promise<number[]> {
-  for (let i = 0; i < 200; i++) await post(socketPath, agent); // warm-up
+async function measure(socketPath: string, agent: Agent | false, n: number): Promise<number[]> {
   const samples: number[] = [];
-  for (let i = 0; i < calls; i++) {
+  for (let i = 0; i < n; i++) {
     const t0 = process.hrtime.bigint();
     await post(socketPath, agent);
     samples.push(Number(process.hrtime.bigint() - t0) / 1000);
@@ -43,26 +45,38 @@ async function measure(socketPath: string, agent: Agent | false): Promise<number
   return samples;
 }
 
+/** Metrics off and on, in 10 alternating rounds after a warm-up of each. */
+async function offAndOn(off: string, on: string, agent: Agent | false): Promise<[number[], number[]]> {
+  await measure(off, agent, 200);
+  await measure(on, agent, 200);
+  const res: [number[], number[]] = [[], []];
+  const per = Math.ceil(calls / 10);
+  for (let round = 0; round < 10; round++) {
+    res[0].push(...(await measure(off, agent, per)));
+    res[1].push(...(await measure(on, agent, per)));
+  }
+  return res;
+}
+
 const dir = await mkdtemp(join(tmpdir(), 'tstest-bench-'));
 const ok = async () => ({});
 const empty = new Proxy({}, { get: () => ok }) as NetworkDriverApi;
 // Request logging stays on (as in production) but goes nowhere, so the terminal is not the bottleneck.
-const server = await PluginServer.listen({
-  socketPath: join(dir, 'bench.sock'),
-  interfaces: [bindNetworkDriver(empty)],
-  log: createLogger({ stream: new PassThrough().resume() }),
-});
+const log = createLogger({ stream: new PassThrough().resume() });
+const observer = new Observer({ plugins: [], cluster: Promise.resolve(undefined), log });
+const plain = await PluginServer.listen({ socketPath: join(dir, 'off.sock'), interfaces: [bindNetworkDriver(empty)], log });
+const observed = await PluginServer.listen({ socketPath: join(dir, 'on.sock'), interfaces: [bindNetworkDriver(empty)], log, observe: observer.onCall });
 try {
   const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
-  const rows = [
-    ['keep-alive connection', await measure(server.socketPath, keepAlive)],
-    ['new connection per call', await measure(server.socketPath, false)],
-  ] as const;
+  const table = [];
+  for (const [conn, agent] of [['keep-alive', keepAlive], ['new connection', false]] as const) {
+    const [off, on] = await offAndOn(plain.socketPath, observed.socketPath, agent);
+    for (const [metrics, s] of [['off', off], ['on', on]] as const) table.push({ case: `${conn}, metrics ${metrics}`, calls: s.length, p50_us: percentile(s, 50), p99_us: percentile(s, 99) });
+  }
   keepAlive.destroy();
-  const table = rows.map(([name, s]) => ({ case: name, calls, p50_us: percentile(s, 50), p99_us: percentile(s, 99) }));
   printTable('protocol layer, empty handler (NetworkDriver.Leave), µs per call', table);
   console.log(JSON.stringify({ bench: 'protocol-latency', results: table }));
 } finally {
-  await server.close();
+  await Promise.all([plain.close(), observed.close()]);
   await rm(dir, { recursive: true, force: true });
 }

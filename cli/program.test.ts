@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildProgram, envName } from './program.js';
 import type { ServeOptions } from './serve.js';
 
-const SETTINGS = ['PLUGINS_DIR', 'STATE_DIR', 'ONLY', 'SOCKET', 'LOG_LEVEL', 'CLUSTER_STORE', 'ADVERTISE_ADDR', 'CLUSTER_TTL', 'CLUSTER_GRACE', 'DOCKER_HOST', 'ENGINE_LITE_STATE'].map((s) => `TSNET_${s}`);
+const SETTINGS = ['PLUGINS_DIR', 'STATE_DIR', 'ONLY', 'SOCKET', 'LOG_LEVEL', 'CLUSTER_STORE', 'ADVERTISE_ADDR', 'CLUSTER_TTL', 'CLUSTER_GRACE', 'DOCKER_HOST', 'ENGINE_LITE_STATE', 'METRICS_ADDR'].map((s) => `TSNET_${s}`);
 /** Variables read besides the options' own: TSNET_HEAL=false is `--no-heal`. */
 const OTHERS = ['TSNET_HEAL'];
 const saved = Object.fromEntries([...SETTINGS, ...OTHERS].map((k) => [k, process.env[k]]));
@@ -59,6 +59,7 @@ describe('tsnet serve settings', () => {
       TSNET_DOCKER_HOST: 'none',
       TSNET_ENGINE_LITE_STATE: '/srv/el',
       TSNET_HEAL: 'false',
+      TSNET_METRICS_ADDR: '[::1]:9464',
     });
     expect(o).toEqual({
       pluginsDir: '/run/p',
@@ -68,7 +69,16 @@ describe('tsnet serve settings', () => {
       logLevel: 'debug',
       cluster: { endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'], advertise: 'eth1', ttlSeconds: 5, graceSeconds: 60 },
       sync: { engineLiteState: '/srv/el', heal: false },
+      metricsAddr: { host: '::1', port: 9464 },
     });
+  });
+
+  it('reads --metrics-addr as HOST:PORT and refuses anything else', async () => {
+    expect((await serveOptions(['--metrics-addr', '127.0.0.1:0'])).metricsAddr).toEqual({ host: '127.0.0.1', port: 0 });
+    expect((await serveOptions(['--metrics-addr', 'localhost:9464'])).metricsAddr).toEqual({ host: 'localhost', port: 9464 });
+    for (const bad of ['9464', '127.0.0.1', '::1:9464', '127.0.0.1:70000', '127.0.0.1:http']) {
+      await expect(serveOptions(['--metrics-addr', bad])).rejects.toThrow(/expected HOST:PORT such as 127\.0\.0\.1:9464/);
+    }
   });
 
   it('lets a flag beat the environment', async () => {

@@ -68,6 +68,14 @@ interface SyncFlags {
   heal: boolean;
 }
 
+/** `HOST:PORT` (an IPv6 host in brackets: `[::1]:9464`). */
+function hostPort(value: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[3]);
+  if (!m || port > 65535) throw new InvalidArgumentError(`expected HOST:PORT such as 127.0.0.1:9464 (IPv6: [::1]:9464), got "${value}"`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
 interface ClusterFlags {
   clusterStore?: string[];
   advertiseAddr?: string;
@@ -120,6 +128,7 @@ export function buildProgram(runServe?: ServeAction): Command {
     .addOption(serveOption('--cluster-grace <seconds>', "multi-host: how long this host's addresses stay reserved after it was last seen").argParser(seconds(3)).default(3600))
     .addOption(serveOption('--docker-host <url|none>', 'dockerd to agree with and heal through (none: no dockerd)').default(DEFAULT_DOCKER_HOST).argParser(dockerHost))
     .addOption(serveOption('--engine-lite-state <dir|none>', "engine-lite's state directory, a reference when it exists [default: <state-dir>/engine-lite]"))
+    .addOption(serveOption('--metrics-addr <host:port>', 'serve /metrics (Prometheus), /healthz and the live topology page here (off by default; keep it on loopback)').argParser(hostPort))
     .option('--no-heal', 'do not start containers that failed to start for lack of the plugins (env TSNET_HEAL=false)')
     .action(async (o: Omit<ServeOptions, 'cluster' | 'sync'> & ClusterFlags & SyncFlags) => {
       const { clusterStore: _s, advertiseAddr: _a, clusterTtl: _t, clusterGrace: _g, dockerHost: host, engineLiteState: el, heal, ...rest } = o;

@@ -12,6 +12,7 @@
  * Each store is brought to the current state format before its plugin reads it (common/store/format).
  * With a cluster store, one etcd client and host session (state in `<stateDir>/cluster/`) is opened
  * before the plugins and shared by them; the plugins do not start when etcd does not answer.
+ * With `metricsAddr`, `/metrics`, `/healthz` and the topology page (observe/) listen beside the sockets.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -33,6 +34,7 @@ import { PluginServer, type PendingInterface } from '../common/protocol/server.j
 import { migrateStore } from '../common/store/format.js';
 import type { Store } from '../common/store/store.js';
 import type { DockerSync, DockerSyncOptions } from '../docker-sync/sync.js';
+import type { ObserveAddr } from '../observe/http.js';
 import { PLUGIN_FACTORIES } from './plugins.js';
 
 export interface ServeOptions {
@@ -46,6 +48,8 @@ export interface ServeOptions {
   cluster?: ClusterOptions;
   /** How long a call waits for its plugin to finish reconciling before it is refused (default 60 s). */
   readyTimeoutMs?: number;
+  /** `--metrics-addr`: serve metrics, health and the topology page there; absent: off. */
+  metricsAddr?: ObserveAddr;
   /** Where each plugin's factory is loaded from (default {@link PLUGIN_FACTORIES}). */
   factories?: Record<PluginKind, () => Promise<PluginFactory>>;
   /** Agreement with Docker and engine-lite, and healing (docker-sync/); absent: neither. */
@@ -174,7 +178,8 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
   });
   const settled = Promise.allSettled(gates.map((g) => g.instance));
 
-  const servers: PluginServer[] = [];
+  const observer = opts.metricsAddr && new (await import('../observe/http.js')).Observer({ plugins: gates, cluster, log: log.child({ component: 'observe' }) });
+  const servers: Array<{ close(): Promise<void> }> = [];
   let sync: DockerSync | undefined;
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -190,9 +195,10 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
     for (const { path, kinds } of socketLayout(opts)) {
       const interfaces = gates.filter((g) => kinds.includes(g.kind)).flatMap((g) => g.pending());
       const slog = log.child(kinds.length === 1 ? { plugin: kinds[0] } : { socket: opts.socket });
-      servers.push(await PluginServer.listen({ socketPath: path, interfaces, log: slog }));
+      servers.push(await PluginServer.listen({ socketPath: path, interfaces, log: slog, ...(observer && { observe: observer.onCall }) }));
       log.info('serving', { socket: path, plugins: kinds, sinceStartMs: sinceStart() });
     }
+    if (observer) servers.push(await observer.listen(opts.metricsAddr!));
   } catch (err) {
     // No plugin has started: closing the sockets made so far leaves nothing open.
     log.error('start-up failed', errorFields(err));

@@ -18,6 +18,8 @@ export interface EndpointStatusView {
   AddressIPv6: string;
   MAC: string;
   Joined: boolean;
+  /** Ports published to the host for this endpoint (bridge mode; 0 elsewhere). */
+  PublishedPorts: number;
 }
 
 /** One network as status shows it; `Mode` holds the mode's own details (overlay: VTEP, peers, entries). */

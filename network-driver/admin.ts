@@ -5,6 +5,9 @@ import { bindInterface, type BoundInterface, type Handlers } from '../common/pro
 import { TsnetNetworkSpec, tsnetNetworkRequests, type TsnetNetworkResponses } from './admin-api.js';
 import type { NetworkDriver } from './driver.js';
 
+/** How many ports a mode's endpoint state says are published (bridge keeps them as `state.ports`). */
+const publishedPorts = (state: Record<string, unknown>) => (Array.isArray(state['ports']) ? state['ports'].length : 0);
+
 /** Binds `TsnetNetwork` to `driver`. */
 export function bindNetworkAdmin(driver: NetworkDriver): BoundInterface {
   const impl: Handlers<typeof tsnetNetworkRequests, TsnetNetworkResponses> = {
@@ -14,7 +17,7 @@ export function bindNetworkAdmin(driver: NetworkDriver): BoundInterface {
         Mode: net.mode,
         Options: net.options,
         Subnets: [...net.ipv4, ...net.ipv6].map((p) => p.Pool),
-        Endpoints: endpoints.map((e) => ({ ID: e.id, Address: e.address, AddressIPv6: e.addressIpv6, MAC: e.mac, Joined: e.sandboxKey !== undefined })),
+        Endpoints: endpoints.map((e) => ({ ID: e.id, Address: e.address, AddressIPv6: e.addressIpv6, MAC: e.mac, Joined: e.sandboxKey !== undefined, PublishedPorts: publishedPorts(e.state) })),
         Details: mode,
       })),
     }),

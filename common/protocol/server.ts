@@ -5,7 +5,8 @@
  * Content-Type, sometimes an empty body. Every body is parsed as JSON whatever the headers, and an
  * empty one counts as `{}`. Answers: 200 + JSON on success (at least `{}`), 400 + `{"Err"}` for a
  * body that does not parse or validate (the driver never sees it), 404 for an unknown method, 413 for
- * an oversized body, 500 + `{"Err"}` for a failed operation. One JSON log line per request.
+ * an oversized body, 500 + `{"Err"}` for a failed operation. One JSON log line per request, and the
+ * same facts handed to an optional {@link CallObserver} (metrics, the page's recent errors).
  *
  * An interface may be served before its implementation exists (a {@link PendingInterface}: its plugin
  * is still reconciling). `Plugin.Activate` answers at once from the interface names; every other call
@@ -34,6 +35,23 @@ export interface PendingInterface {
   bound(): Promise<BoundInterface>;
 }
 
+/**
+ * One answered call as it is logged: `ok`, `refused` (a PluginError the driver chose: a warning) or
+ * `error` (anything else). `call` is `Interface.Method` as requested (any text for a 404).
+ */
+export interface CallRecord {
+  call: string;
+  status: number;
+  outcome: 'ok' | 'refused' | 'error';
+  seconds: number;
+  /** The identifying fields of the request, shortened as logged. */
+  ids: Record<string, string>;
+  err?: string;
+}
+
+/** Told of every answered call, after the answer was sent; must be cheap and must not throw. */
+export type CallObserver = (call: CallRecord) => void;
+
 /** What a socket serves: interfaces ready now, or ones whose calls wait. */
 export type ServedInterface = BoundInterface | PendingInterface;
 
@@ -43,6 +61,7 @@ export interface PluginServerOptions {
   log: Logger;
   /** Largest accepted request body in bytes (default 1 MiB). */
   maxBodyBytes?: number;
+  observe?: CallObserver;
 }
 
 class BodyTooLargeError extends PluginError {
@@ -124,6 +143,7 @@ export class PluginServer {
   readonly #interfaces: Map<string, ServedInterface>;
   readonly #log: Logger;
   readonly #maxBody: number;
+  readonly #observe: CallObserver | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(opts: PluginServerOptions) {
@@ -131,6 +151,7 @@ export class PluginServer {
     this.#interfaces = new Map(opts.interfaces.map((i) => [i.name, i]));
     this.#log = opts.log;
     this.#maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+    this.#observe = opts.observe;
     this.#server = createServer((req, res) => void this.#handle(req, res));
     this.#server.keepAliveTimeout = 60_000; // dockerd keeps idle connections for 30 s
   }
@@ -193,12 +214,15 @@ export class PluginServer {
     res.writeHead(status, { 'Content-Type': CONTENT_TYPE, 'Content-Length': Buffer.byteLength(json) });
     res.end(json);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const fields = { call: path.slice(1), ...shortIds(body), status, ms: Math.round(ms * 1000) / 1000 };
+    const ids = shortIds(body);
+    const fields = { call: path.slice(1), ...ids, status, ms: Math.round(ms * 1000) / 1000 };
     // A PluginError is an answer the driver chose (overlap, not found, bad input): a warning. Anything
     // else escaped a driver unexpectedly and is logged with its stack.
-    if (failure === undefined) this.#log.info('request', fields);
-    else if (failure instanceof PluginError) this.#log.warn('request refused', { ...fields, err: failure.message });
+    const outcome = failure === undefined ? 'ok' : failure instanceof PluginError ? 'refused' : 'error';
+    if (outcome === 'ok') this.#log.info('request', fields);
+    else if (outcome === 'refused') this.#log.warn('request refused', { ...fields, err: (failure as Error).message });
     else this.#log.error('request failed', { ...fields, ...errorFields(failure) });
+    this.#observe?.({ call: fields.call, status, outcome, seconds: ms / 1000, ids, ...(failure !== undefined && { err: (payload as { Err: string }).Err }) });
   }
 
   async #dispatch(path: string, text: string, seen: (body: unknown) => void): Promise<object> {

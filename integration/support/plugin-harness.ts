@@ -35,6 +35,8 @@ export interface StartSuiteOptions {
    * [--only …]` is appended. For testing the harness itself with a fake server.
    */
   command?: string[];
+  /** More `serve` flags, appended as given (e.g. `['--metrics-addr', '127.0.0.1:9464']`). */
+  args?: string[];
   /** How long to wait for the plugins to be ready (reconciled); default 30 s. */
   readyTimeoutMs?: number;
   /**
@@ -91,6 +93,7 @@ export async function startSuite(opts: StartSuiteOptions = {}): Promise<SuiteHan
     ...(opts.command ?? [process.execPath, cliPath()]),
     ...['serve', '--plugins-dir', pluginsDir, '--state-dir', stateDir],
     ...(opts.only ? ['--only', opts.only.join(',')] : []),
+    ...(opts.args ?? []),
   ];
   if (!opts.command && !existsSync(argv[1]!)) throw new Error(`${argv[1]} does not exist: build first with \`npx tsc -p .\``);
   const kinds = (f: (k: PluginKind) => string) => Object.fromEntries(ALL_KINDS.map((k) => [k, f(k)])) as Record<PluginKind, string>;
