@@ -35,6 +35,14 @@ describe('container init helper', () => {
     expect(ops).toContainEqual(['bind', '/s', '/d', 'ro']);
   });
 
+  it('installs seccomp last under no_new_privs, before the capability drop without it', () => {
+    const base = { pid: 1, argv: ['ls'], env: [], workdir: '/', capabilities: [0], seccomp: Buffer.from([1, 2]), user: { uid: 5, gid: 6, groups: [7] } };
+    expect(joinOps({ ...base, noNewPrivileges: true }).slice(3).map((o) => o[0])).toEqual(['chdir', 'caps', 'user', 'nnp', 'seccomp', 'env', 'exec']);
+    expect(joinOps({ ...base, noNewPrivileges: false }).slice(3).map((o) => o[0])).toEqual(['chdir', 'seccomp', 'caps', 'user', 'env', 'exec']);
+    expect(joinOps({ ...base, noNewPrivileges: true })).toContainEqual(['seccomp', '0102']);
+    expect(joinOps({ ...base, noNewPrivileges: true })).toContainEqual(['user', '5', '6', '7']);
+  });
+
   it('enters all namespaces of a running process, the mount namespace last', () => {
     const ops = joinOps({ pid: 42, argv: ['ls'], env: [], workdir: '/w', capabilities: 'all' });
     expect(ops[0]).toEqual(['setns', '/proc/42/ns/ipc', '/proc/42/ns/uts', '/proc/42/ns/net', '/proc/42/ns/pid', '/proc/42/ns/mnt']);

@@ -13,18 +13,16 @@
  * close-on-exec in the child, so end-of-file after the pid line means the exec succeeded.
  */
 import { KernelFeatureMissingError } from './errors.js';
+import { SYSCALL_ARCHES, syscallTable } from './syscall-table.js';
 
-/** Syscall numbers the program needs, per Node `process.arch`. */
-const SYSCALLS: Record<string, Record<string, number>> = {
-  x64: { unshare: 272, setns: 308, mount: 165, umount2: 166, pivot_root: 155, sethostname: 170, mknodat: 259, prctl: 157, capset: 126 },
-  arm64: { unshare: 97, setns: 268, mount: 40, umount2: 39, pivot_root: 41, sethostname: 161, mknodat: 33, prctl: 167, capset: 91 },
-};
+/** The syscalls the program makes itself. */
+const SYSCALLS = ['unshare', 'setns', 'mount', 'umount2', 'pivot_root', 'sethostname', 'prctl', 'capset', 'seccomp', 'setgroups', 'setresgid', 'setresuid'];
 
 /** clone(2) flags for the namespaces a new container gets. */
 export const CLONE_FLAGS = { mount: 0x00020000, uts: 0x04000000, ipc: 0x08000000, pid: 0x20000000, net: 0x40000000 } as const;
 
 /** mount(2) flags, by the names used in {@link InitOp} `mount`. */
-export const MOUNT_FLAGS = { ro: 1, nosuid: 2, nodev: 4, noexec: 8 } as const;
+export const MOUNT_FLAGS = { ro: 1, nosuid: 2, nodev: 4, noexec: 8, remount: 32, bind: 4096 } as const;
 export type MountFlag = keyof typeof MOUNT_FLAGS;
 
 // The program. `%N` (syscall numbers) is prepended by initProgram(). Avoid "${" and backticks: this
@@ -92,13 +90,9 @@ my %OPS = (
   root => sub { $root = shift; },
   overlay => sub {
     my ($upper, $work, $data) = @_; mkpath($_, 0755) for ($upper, $work, $root);
-    domount('overlay', $root, 'overlay', 0, $data, 'mount the overlay root');
+    domount('overlay', $root, 'overlay', 4, $data, 'mount the overlay root (nodev)');
   },
   mount => sub { my ($src, $type, $flags, $data, $tgt) = @_; my $t = inroot($tgt); mkpath($t, 0755); domount($src, $t, $type, $flags, $data, "mount $type on $tgt"); },
-  mknod => sub {
-    my ($p, $mode, $maj, $min) = @_; my $t = inroot($p);
-    sys('mknodat', "mknod $p", -100, $t, 0020000 | oct($mode), ($min & 0xff) | ($maj << 8) | (($min & ~0xff) << 12)) unless -e $t;
-  },
   symlink => sub { my ($target, $p) = @_; my $t = inroot($p, 1); symlink($target, $t) or -l $t or fail(125, "symlink $p: $!"); },
   bind => sub { my ($src, $tgt, $mode) = @_; bindmount($src, inroot($tgt), $mode eq 'ro'); },
   mask => sub {
@@ -116,12 +110,27 @@ my %OPS = (
   caps => sub {
     my ($lo, $hi) = map { 0 + $_ } @_; my $last = 40;
     if (open(my $fh, '<', '/proc/sys/kernel/cap_last_cap')) { $last = 0 + <$fh>; close $fh; }
+    # Only what this process has can be kept (a host may lack some, e.g. CAP_SYS_RESOURCE).
+    if (open(my $fh, '<', '/proc/self/status')) {
+      while (<$fh>) { next unless /^CapBnd:\s*([0-9a-f]{16})/; $hi &= hex(substr($1, 0, 8)); $lo &= hex(substr($1, 8, 8)); }
+      close $fh;
+    }
     for my $cap (0 .. $last) {
       next if ($cap < 32 ? $lo >> $cap : $hi >> ($cap - 32)) & 1;
       sys('prctl', "drop capability $cap", 24, $cap, 0, 0, 0);
     }
     my ($hdr, $data) = (pack('LL', 0x20080522, 0), pack('L6', $lo, $lo, $lo, $hi, $hi, $hi));
     sys('capset', 'set capabilities', $hdr, $data);
+  },
+  user => sub {
+    my ($uid, $gid, @groups) = map { 0 + $_ } @_;
+    sys('setgroups', 'set supplementary groups', scalar(@groups), pack('L*', @groups, 0));
+    sys('setresgid', "set group $gid", $gid, $gid, $gid); sys('setresuid', "set user $uid", $uid, $uid, $uid);
+  },
+  nnp => sub { sys('prctl', 'set no_new_privs', 38, 1, 0, 0, 0); },
+  seccomp => sub {
+    my $f = pack('H*', shift); my $prog = pack('S x6 Q', length($f) / 8, unpack('Q', pack('p', $f)));
+    sys('seccomp', 'install the seccomp filter', 1, 0, $prog);
   },
   env => sub { %ENV = map { my ($k, $v) = split /=/, $_, 2; ($k, $v // '') } @_; },
   exec => sub {
@@ -158,9 +167,9 @@ fail(125, 'no exec instruction');
  * @throws KernelFeatureMissingError on an architecture without a syscall table here.
  */
 export function initProgram(arch: string = process.arch): string {
-  const table = SYSCALLS[arch];
-  if (!table) throw new KernelFeatureMissingError('container init', `no syscall table for architecture ${arch} (have: ${Object.keys(SYSCALLS).join(', ')})`);
-  const numbers = Object.entries(table).map(([k, v]) => `${k} => ${v}`).join(', ');
+  const table = syscallTable(arch);
+  if (!table) throw new KernelFeatureMissingError('container init', `no syscall table for architecture ${arch} (have: ${SYSCALL_ARCHES.join(', ')})`);
+  const numbers = SYSCALLS.map((k) => `${k} => ${table.get(k)!}`).join(', ');
   return `our %N = (${numbers});\n${PROGRAM}`;
 }
 

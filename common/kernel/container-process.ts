@@ -31,8 +31,6 @@ export type RootfsStep =
   | { op: 'mount'; source: string; fstype: string; target: string; flags?: MountFlag[]; data?: string }
   /** Bind a host path; the target is created as a directory or file like the source. */
   | { op: 'bind'; source: string; target: string; readonly?: boolean }
-  /** A character device node (`mode` without the type bits). */
-  | { op: 'mknod'; path: string; mode: number; major: number; minor: number }
   | { op: 'symlink'; target: string; path: string }
   /** Hide a path: an empty read-only tmpfs over a directory, /dev/null over a file; absent paths are skipped. */
   | { op: 'mask'; path: string }
@@ -46,8 +44,17 @@ export interface ProcessSpec {
   env: string[];
   /** Working directory inside the container. */
   workdir: string;
-  /** Capability numbers to keep (bounding, effective, permitted, inheritable); `all` keeps every one. */
+  /**
+   * Capability numbers to keep (bounding, effective, permitted, inheritable), as far as this process
+   * has them; `all` keeps every one it has.
+   */
   capabilities: number[] | 'all';
+  /** The identity the command runs as (default: the caller's, root); caps are cleared for a non-root uid. */
+  user?: { uid: number; gid: number; groups: number[] };
+  /** Set `no_new_privs`: setuid bits and file capabilities no longer raise privileges. */
+  noNewPrivileges?: boolean;
+  /** A classic BPF seccomp filter (`struct sock_filter` array) installed right before exec. */
+  seccomp?: Buffer;
 }
 
 /** A new container: fresh pid, mount, UTS and IPC namespaces, a root pivoted into `rootfs.target`. */
@@ -57,7 +64,7 @@ export interface NewContainerSpec extends ProcessSpec {
   hostname: string;
   /**
    * The overlay that becomes `/` (upper, work and target directories are created if missing); it is
-   * mounted inside the container's mount namespace only, so it dies with the container.
+   * mounted `nodev` inside the container's mount namespace only, so it dies with the container.
    */
   rootfs: OverlaySpec;
   /** Run after `/` is mounted and before pivot_root, in order. */
@@ -119,8 +126,6 @@ function stepOp(s: RootfsStep): InitOp {
       return ['mount', s.source, s.fstype, flagsValue(s.flags), s.data ?? '', s.target];
     case 'bind':
       return ['bind', s.source, s.target, s.readonly ? 'ro' : 'rw'];
-    case 'mknod':
-      return ['mknod', s.path, s.mode.toString(8), String(s.major), String(s.minor)];
     case 'symlink':
       return ['symlink', s.target, s.path];
     case 'mask':
@@ -129,9 +134,23 @@ function stepOp(s: RootfsStep): InitOp {
   }
 }
 
+/**
+ * Installing a filter needs no_new_privs or CAP_SYS_ADMIN: with no_new_privs it is the last step
+ * before exec, without it it comes before the capabilities are dropped (as runc does).
+ */
 function execOps(spec: ProcessSpec, makeWorkdir: boolean): InitOp[] {
   if (spec.argv.length === 0) throw new RangeError('argv must name a command');
-  return [['chdir', spec.workdir, makeWorkdir ? '1' : '0'], ...capsOps(spec.capabilities), ['env', ...spec.env], ['exec', ...spec.argv]];
+  const seccomp: InitOp[] = spec.seccomp ? [['seccomp', spec.seccomp.toString('hex')]] : [];
+  const user: InitOp[] = spec.user ? [['user', String(spec.user.uid), String(spec.user.gid), ...spec.user.groups.map(String)]] : [];
+  return [
+    ['chdir', spec.workdir, makeWorkdir ? '1' : '0'],
+    ...(spec.noNewPrivileges ? [] : seccomp),
+    ...capsOps(spec.capabilities),
+    ...user,
+    ...(spec.noNewPrivileges ? [['nnp'] as InitOp, ...seccomp] : []),
+    ['env', ...spec.env],
+    ['exec', ...spec.argv],
+  ];
 }
 
 /** The instructions for a new container. Pure; exported for tests. */

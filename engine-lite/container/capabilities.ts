@@ -20,6 +20,11 @@ const DEFAULT_CAPS = [
   'NET_BIND_SERVICE', 'SYS_CHROOT', 'KILL', 'AUDIT_WRITE',
 ];
 
+/** The names (without CAP_) of capability numbers, or of all of them. */
+export function capabilityNames(caps: readonly number[] | 'all'): string[] {
+  return caps === 'all' ? [...NAMES] : caps.map((c) => NAMES[c]!);
+}
+
 /** `net_admin`, `CAP_NET_ADMIN` → `NET_ADMIN`; `ALL` stays. @throws InvalidArgumentError */
 function canonical(name: string): string {
   const n = name.toUpperCase().replace(/^CAP_/, '');

@@ -17,6 +17,8 @@ import { resolveCapabilities } from './capabilities.js';
 import { parseCpus, parseMemory, parsePidsLimit } from './limits.js';
 import { checkDuplicateDestinations, parseMountFlag, parseVolumeFlag, type MountRequest } from './mount-spec.js';
 import { exposedPorts, parseExpose, parsePublish } from './port-spec.js';
+import { parseSecurityOpts } from './security.js';
+import { resolveImageUser } from './user.js';
 
 /**
  * `run`'s image, command and flags, as the CLI collects them (commander's names for docker's flags;
@@ -55,6 +57,9 @@ export interface RunRequest {
   capAdd: string[];
   capDrop: string[];
   privileged?: boolean;
+  securityOpt: string[];
+  readOnly?: boolean;
+  user?: string;
   stopSignal?: string;
   stopTimeout?: string;
 }
@@ -75,7 +80,7 @@ function setEnv(env: string[], entry: string): void {
  * TERM with a TTY, `--env-file`s and `-e`s (`-e K` copies K from this process's environment when
  * set), then HOME=/root if unset.
  */
-export async function buildEnv(image: ImageRecord, req: RunRequest, hostname: string, hostEnv: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+export async function buildEnv(image: ImageRecord, req: RunRequest, hostname: string, hostEnv: NodeJS.ProcessEnv = process.env, home = '/root'): Promise<string[]> {
   const env = [...(image.config.env ?? [])];
   if (!env.some((e) => keyOf(e) === 'PATH')) env.unshift(DEFAULT_PATH);
   setEnv(env, `HOSTNAME=${hostname}`);
@@ -92,7 +97,7 @@ export async function buildEnv(image: ImageRecord, req: RunRequest, hostname: st
     if (e.includes('=')) setEnv(env, e);
     else if (hostEnv[e] !== undefined) setEnv(env, `${e}=${hostEnv[e]}`);
   }
-  if (!env.some((e) => keyOf(e) === 'HOME')) env.push('HOME=/root');
+  if (!env.some((e) => keyOf(e) === 'HOME')) env.push(`HOME=${home}`);
   return env;
 }
 
@@ -216,6 +221,8 @@ async function buildRecord(engine: Engine, req: RunRequest): Promise<{ record: C
   for (const h of req.addHost) {
     if (!/^[^:]+:.+$/.test(h) || parseIp(h.slice(h.indexOf(':') + 1)) === undefined) throw new InvalidArgumentError(`invalid argument "${h}" for "--add-host" flag: expected host:ip`);
   }
+  const security = await parseSecurityOpts(req.securityOpt);
+  const user = req.user === undefined || req.user === '' ? undefined : await resolveImageUser(req.user, image.rootfs);
   const mounts = await resolveMounts(req);
   const record: ContainerRecord = {
     v: 1,
@@ -226,13 +233,14 @@ async function buildRecord(engine: Engine, req: RunRequest): Promise<{ record: C
     config: {
       entrypoint,
       cmd,
-      env: await buildEnv(image, req, hostname),
+      env: await buildEnv(image, req, hostname, process.env, user?.home),
       workdir: req.workdir ?? image.config.workdir ?? '/',
       hostname,
       tty: req.tty ?? false,
       openStdin: req.interactive ?? false,
       stopSignal: checkSignal(req.stopSignal ?? 'SIGTERM'),
       stopTimeout: req.stopTimeout === undefined ? 10 : Number(req.stopTimeout),
+      ...(user ? { user: req.user, userIds: { uid: user.uid, gid: user.gid, groups: user.groups } } : {}),
     },
     host: {
       memory: req.memory === undefined ? 0 : parseMemory(req.memory),
@@ -242,6 +250,10 @@ async function buildRecord(engine: Engine, req: RunRequest): Promise<{ record: C
       privileged: req.privileged ?? false,
       capAdd: req.capAdd,
       capDrop: req.capDrop,
+      securityOpt: req.securityOpt,
+      ...(security.seccomp ? { seccomp: security.seccomp } : {}),
+      noNewPrivileges: security.noNewPrivileges,
+      readonlyRootfs: req.readOnly ?? false,
       dns: req.dns,
       dnsSearch: req.dnsSearch,
       dnsOptions: req.dnsOption,

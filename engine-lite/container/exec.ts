@@ -7,8 +7,8 @@ import { addProcess } from '../../common/kernel/cgroup.js';
 import { launchInContainer } from '../../common/kernel/container-process.js';
 import { ConflictError } from '../errors.js';
 import type { ContainerRecord } from '../state/records.js';
-import { resolveCapabilities } from './capabilities.js';
 import { isRunning } from './status.js';
+import { processSecurity } from './security.js';
 import { startError } from './start.js';
 
 /** `exec` flags. */
@@ -43,7 +43,7 @@ export async function execInContainer(c: ContainerRecord, req: ExecRequest): Pro
         argv: req.command,
         env,
         workdir: req.workdir ?? c.config.workdir,
-        capabilities: resolveCapabilities({ privileged: c.host.privileged, add: c.host.capAdd, drop: c.host.capDrop }),
+        ...processSecurity(c),
       },
       { stdio: [req.interactive && !req.detach ? 'inherit' : 'ignore', req.detach ? 'ignore' : 'inherit', req.detach ? 'ignore' : 'inherit'], detached: req.detach },
     );

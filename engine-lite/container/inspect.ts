@@ -79,6 +79,8 @@ export function inspectContainer(engine: Engine, c: ContainerRecord, networks: R
       Privileged: c.host.privileged,
       CapAdd: c.host.capAdd,
       CapDrop: c.host.capDrop,
+      SecurityOpt: c.host.securityOpt ?? [],
+      ReadonlyRootfs: c.host.readonlyRootfs ?? false,
       Dns: c.host.dns,
       DnsSearch: c.host.dnsSearch,
       DnsOptions: c.host.dnsOptions,
@@ -97,6 +99,7 @@ export function inspectContainer(engine: Engine, c: ContainerRecord, networks: R
     })),
     Config: {
       Hostname: c.config.hostname,
+      User: c.config.user ?? '',
       Tty: c.config.tty,
       OpenStdin: c.config.openStdin,
       Env: c.config.env,

@@ -7,13 +7,20 @@ describe('rootfsSteps', () => {
   it('builds docker’s mount table: /proc, /dev, read-only /sys, /etc files, then masks', () => {
     const steps = rootfsSteps({ privileged: false, etc, mounts: [] });
     expect(steps[0]).toEqual({ op: 'mount', source: 'proc', fstype: 'proc', target: '/proc', flags: ['nosuid', 'noexec', 'nodev'] });
-    expect(steps.filter((s) => s.op === 'mknod').map((s) => (s.op === 'mknod' ? s.path : ''))).toEqual([
-      '/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty',
-    ]);
+    expect(steps.find((s) => s.op === 'mount' && s.target === '/dev')).toMatchObject({ flags: ['nosuid', 'nodev'] });
+    expect(steps.filter((s) => s.op === 'bind' && s.target.startsWith('/dev/')).map((s) => (s.op === 'bind' ? [s.source, s.target] : []))).toEqual(
+      ['null', 'zero', 'full', 'random', 'urandom', 'tty'].map((d) => [`/dev/${d}`, `/dev/${d}`]),
+    );
     expect(steps.find((s) => s.op === 'mount' && s.target === '/sys')).toMatchObject({ flags: ['ro', 'nosuid', 'nodev', 'noexec'] });
     expect(steps).toContainEqual({ op: 'bind', source: '/s/hosts', target: '/etc/hosts' });
     expect(steps).toContainEqual({ op: 'mask', path: '/proc/kcore' });
     expect(steps.at(-1)).toEqual({ op: 'readonly', path: '/proc/sysrq-trigger' });
+  });
+
+  it('makes the root read-only last with --read-only', () => {
+    const steps = rootfsSteps({ privileged: false, readonlyRoot: true, etc, mounts: [] });
+    expect(steps.at(-1)).toEqual({ op: 'mount', source: 'none', fstype: 'none', target: '/', flags: ['remount', 'bind', 'ro'] });
+    expect(rootfsSteps({ privileged: false, etc, mounts: [] }).some((s) => s.op === 'mount' && s.target === '/')).toBe(false);
   });
 
   it('mounts parents before children, and masks nothing when privileged', () => {

@@ -22,14 +22,12 @@ export interface PlannedMount {
   tmpfsOptions?: string;
 }
 
-const DEVICES: [string, number, number][] = [
-  ['null', 1, 3],
-  ['zero', 1, 5],
-  ['full', 1, 7],
-  ['random', 1, 8],
-  ['urandom', 1, 9],
-  ['tty', 5, 0],
-];
+/**
+ * Device nodes, bound from the host's /dev. The root and /dev are mounted `nodev`, so a node a
+ * container makes with mknod cannot be opened: this stands in for the device cgroup with which
+ * docker refuses every other device (e.g. the host's disks).
+ */
+const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
 
 const LINKS: [string, string][] = [
   ['/proc/self/fd', '/dev/fd'],
@@ -49,11 +47,11 @@ const READONLY = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysr
 const depth = (p: string) => p.split('/').filter(Boolean).length;
 
 /** The steps that build the root filesystem after `/` is mounted. */
-export function rootfsSteps(opts: { privileged: boolean; etc: EtcFiles; mounts: readonly PlannedMount[] }): RootfsStep[] {
+export function rootfsSteps(opts: { privileged: boolean; readonlyRoot?: boolean; etc: EtcFiles; mounts: readonly PlannedMount[] }): RootfsStep[] {
   const steps: RootfsStep[] = [
     { op: 'mount', source: 'proc', fstype: 'proc', target: '/proc', flags: ['nosuid', 'noexec', 'nodev'] },
-    { op: 'mount', source: 'tmpfs', fstype: 'tmpfs', target: '/dev', flags: ['nosuid'], data: 'mode=755,size=65536k' },
-    ...DEVICES.map(([name, major, minor]): RootfsStep => ({ op: 'mknod', path: `/dev/${name}`, mode: 0o666, major, minor })),
+    { op: 'mount', source: 'tmpfs', fstype: 'tmpfs', target: '/dev', flags: ['nosuid', 'nodev'], data: 'mode=755,size=65536k' },
+    ...DEVICES.map((name): RootfsStep => ({ op: 'bind', source: `/dev/${name}`, target: `/dev/${name}` })),
     ...LINKS.map(([target, path]): RootfsStep => ({ op: 'symlink', target, path })),
     { op: 'mount', source: 'devpts', fstype: 'devpts', target: '/dev/pts', flags: ['nosuid', 'noexec'], data: 'newinstance,ptmxmode=0666,mode=0620,gid=5' },
     { op: 'mount', source: 'shm', fstype: 'tmpfs', target: '/dev/shm', flags: ['nosuid', 'nodev', 'noexec'], data: 'mode=1777,size=65536k' },
@@ -75,5 +73,7 @@ export function rootfsSteps(opts: { privileged: boolean; etc: EtcFiles; mounts: 
   if (!opts.privileged) {
     steps.push(...MASKED.map((path): RootfsStep => ({ op: 'mask', path })), ...READONLY.map((path): RootfsStep => ({ op: 'readonly', path })));
   }
+  // `--read-only`: the root itself, last (its submounts keep their own flags), as runc does.
+  if (opts.readonlyRoot) steps.push({ op: 'mount', source: 'none', fstype: 'none', target: '/', flags: ['remount', 'bind', 'ro'] });
   return steps;
 }

@@ -13,9 +13,9 @@ import { shortId } from '../ids.js';
 import { findImage } from '../image/images.js';
 import { procRef } from '../state/proc-ref.js';
 import type { ContainerRecord } from '../state/records.js';
-import { resolveCapabilities } from './capabilities.js';
 import { etcPaths, writeEtcFiles } from './etc-files.js';
 import { rootfsSteps, type PlannedMount } from './rootfs-plan.js';
+import { processSecurity } from './security.js';
 
 /** Saves the record of `c` (progress of a start or teardown). */
 export const persistFn = (engine: Engine, c: ContainerRecord) => () => engine.state.containers.put(c.id, c);
@@ -90,11 +90,11 @@ async function containerSpec(engine: Engine, c: ContainerRecord): Promise<NewCon
     network: c.host.networkMode === 'host' ? 'host' : c.netns ? { netns: c.netns } : 'new',
     hostname: c.config.hostname,
     rootfs: { lower: [image.rootfs], upper: `${dir}/upper`, work: `${dir}/work`, target: `${dir}/rootfs` },
-    steps: rootfsSteps({ privileged: c.host.privileged, etc: etcPaths(dir), mounts }),
+    steps: rootfsSteps({ privileged: c.host.privileged, readonlyRoot: c.host.readonlyRootfs ?? false, etc: etcPaths(dir), mounts }),
     argv: [...c.config.entrypoint, ...c.config.cmd],
     env: c.config.env,
     workdir: c.config.workdir,
-    capabilities: resolveCapabilities({ privileged: c.host.privileged, add: c.host.capAdd, drop: c.host.capDrop }),
+    ...processSecurity(c),
   };
 }
 

@@ -174,6 +174,9 @@ export interface ContainerRecord {
     openStdin: boolean;
     stopSignal: string;
     stopTimeout: number;
+    /** `--user` as given, and what it resolved to in the image (absent: root). */
+    user?: string;
+    userIds?: { uid: number; gid: number; groups: number[] };
   };
   host: {
     memory: number;
@@ -183,6 +186,13 @@ export interface ContainerRecord {
     privileged: boolean;
     capAdd: string[];
     capDrop: string[];
+    /** `--security-opt` as given. */
+    securityOpt?: string[];
+    /** `unconfined` or a seccomp profile's JSON text; absent: docker's default profile. */
+    seccomp?: string;
+    /** false only with `--security-opt no-new-privileges=false` (absent: on). */
+    noNewPrivileges?: boolean;
+    readonlyRootfs?: boolean;
     dns: string[];
     dnsSearch: string[];
     dnsOptions: string[];
