@@ -137,6 +137,7 @@ export function buildProgram(runServe?: ServeAction): Command {
   registerStatusCommand(program);
   registerIpamCommands(program);
   registerVolumeCommands(program);
+  registerDoctorCommand(program);
   registerServiceCommands(program, KINDS, parseKinds);
   return program;
 }
