@@ -66,7 +66,6 @@ describe.skipIf(!isRoot)('tsnet doctor', () => {
     await mustRun(['ip', 'link', 'add', stray, 'type', 'bridge']);
 
     const broken = await doctor();
-    console.log(broken.stdout);
     expect(broken.code).toBe(1);
     const lines = broken.stdout.trim().split('\n');
     expect(lines.find((l) => l.includes(`veth ${veth}`))).toMatch(/expected a veth on tsbr-\S+ with MTU \d+, found no such link/);
