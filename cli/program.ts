@@ -10,6 +10,7 @@ import { parseClusterStore } from '../common/cluster/etcd-url.js';
 import { packageVersion } from '../common/package-info.js';
 import { DEFAULT_PLUGINS_DIR, DEFAULT_STATE_DIR, type PluginKind } from '../common/plugin.js';
 import { connectionOf, DEFAULT_DOCKER_HOST } from '../docker-sync/docker-host.js';
+import { registerDoctorCommand } from './doctor.js';
 import { registerIpamCommands } from '../ipam/cli.js';
 import { registerStatusCommand } from '../network-driver/cli.js';
 import { registerVolumeCommands } from '../volume-driver/cli.js';
@@ -145,6 +146,7 @@ export function buildProgram(runServe?: ServeAction): Command {
   registerStatusCommand(program);
   registerIpamCommands(program);
   registerVolumeCommands(program);
+  registerDoctorCommand(program);
   registerServiceCommands(program, KINDS, parseKinds);
   return program;
 }

@@ -72,6 +72,11 @@ export class DockerApi {
     return this.#inspectEach(list.map((c) => c.Id), (id) => this.#docker.getContainer(id).inspect() as Promise<DockerContainer>);
   }
 
+  /** Every volume, with its driver. */
+  async volumes(): Promise<Array<{ Name: string; Driver: string }>> {
+    return (await this.#docker.listVolumes()).Volumes ?? [];
+  }
+
   /** `docker start` of container `id`. */
   async start(id: string): Promise<void> {
     await this.#docker.getContainer(id).start();

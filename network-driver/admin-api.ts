@@ -3,12 +3,18 @@
  * NetworkDriver but never advertised to Docker (the CLI cannot open the plugin's locked LevelDB).
  */
 import { z } from 'zod';
+import type { Finding } from '../common/finding.js';
 import { ADMIN_INTERFACE } from '../common/plugin.js';
 import { defineInterface } from '../common/protocol/api.js';
+import { empty } from '../common/protocol/fields.js';
 
 export const tsnetNetworkRequests = {
   /** `NetworkID`: a network ID or its prefix; `""` for all. */
   Status: z.object({ NetworkID: z.string().default('') }),
+  /** `tsnet doctor`: how the kernel differs from the records. Read-only. */
+  Check: empty,
+  /** `tsnet doctor --fix`: rebuild what the records describe, remove what no record owns. */
+  Repair: empty,
 };
 
 /** One endpoint as status shows it. */
@@ -34,6 +40,8 @@ export interface NetworkStatusView {
 
 export interface TsnetNetworkResponses {
   Status: { Networks: NetworkStatusView[] };
+  Check: { Findings: Finding[] };
+  Repair: object;
 }
 
 export const TsnetNetworkSpec = defineInterface(ADMIN_INTERFACE.network, tsnetNetworkRequests);

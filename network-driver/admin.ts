@@ -21,6 +21,11 @@ export function bindNetworkAdmin(driver: NetworkDriver): BoundInterface {
         Details: mode,
       })),
     }),
+    check: async () => ({ Findings: await driver.check() }),
+    repair: async () => {
+      await driver.repair();
+      return {};
+    },
   };
   return bindInterface(TsnetNetworkSpec, impl);
 }

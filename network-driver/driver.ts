@@ -4,6 +4,7 @@
  * create returns what exists, a delete or leave of something unknown succeeds (dockerd replays those
  * after restarts, plugin-protocol.md §1.6).
  */
+import type { Finding } from '../common/finding.js';
 import { KeyedMutex } from '../common/keyed-mutex.js';
 import { ipv6Disabled } from '../common/kernel/sysctl.js';
 import type { Logger } from '../common/log.js';
@@ -80,6 +81,42 @@ export class NetworkDriver implements NetworkDriverApi {
       }
     }
     this.#log.info('restored', { networks: nets.length, endpoints: eps.length - orphans.length });
+  }
+
+  /** `tsnet doctor`: every mode's differences between its stored networks and endpoints and the kernel. Read-only. */
+  async check(): Promise<Finding[]> {
+    const { nets, eps } = await this.#all();
+    const out: Finding[] = [];
+    for (const mode of this.#modes.values()) {
+      if (!mode.check) continue;
+      const mine = nets.filter((n) => n.mode === mode.name);
+      const ids = new Set(mine.map((n) => n.id));
+      out.push(...(await mode.check(mine, eps.filter((e) => ids.has(e.networkId)))));
+    }
+    return out;
+  }
+
+  /**
+   * `tsnet doctor --fix`: the start-up reconcile again (rebuilds what the store describes, removes this
+   * instance's leftovers), then each mode's repair of what reconcile leaves (re-made veths, strays).
+   * Holds every network's lock, so no request changes a network meanwhile.
+   */
+  async repair(): Promise<void> {
+    const work = async () => {
+      await this.restore();
+      const { nets, eps } = await this.#all();
+      for (const mode of this.#modes.values()) {
+        const mine = nets.filter((n) => n.mode === mode.name);
+        const ids = new Set(mine.map((n) => n.id));
+        await mode.repair?.(mine, eps.filter((e) => ids.has(e.networkId)));
+      }
+    };
+    const ids = (await this.#networks.entries()).map(([id]) => id).sort();
+    await ids.reduce<() => Promise<void>>((inner, id) => () => this.#lock.run(id, inner), work)();
+  }
+
+  async #all(): Promise<{ nets: NetworkRecord[]; eps: EndpointRecord[] }> {
+    return { nets: (await this.#networks.entries()).map(([, n]) => n), eps: (await this.#endpoints.entries()).map(([, e]) => e) };
   }
 
   /** Every network (or the one whose ID starts with `idPrefix`) with its endpoints and its mode's status. */

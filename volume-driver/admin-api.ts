@@ -5,6 +5,7 @@
  * from or into it in its own process.
  */
 import { z } from 'zod';
+import type { Finding } from '../common/finding.js';
 import { ADMIN_INTERFACE } from '../common/plugin.js';
 import { defineInterface, type Handlers } from '../common/protocol/api.js';
 import { empty } from '../common/protocol/fields.js';
@@ -22,6 +23,10 @@ export const adminRequests = {
   Release: z.object({ Name: name, Lease: z.string().min(1, 'must name the lease') }),
   /** The container mount IDs each volume holds, for serve's agreement with Docker (docker-sync/). */
   Mounts: empty,
+  /** `tsnet doctor`: how the host differs from the volume records. Read-only. */
+  Check: empty,
+  /** `tsnet doctor --fix`: reconcile again (mount what records say, remove what none owns). */
+  Repair: empty,
 };
 
 /** What each `TsnetVolume` method answers. */
@@ -32,6 +37,8 @@ export interface AdminResponses {
   Release: object;
   /** Mount ID → Mounts minus Unmounts with it, per volume (volumes with no mount included). */
   Mounts: { Volumes: Array<{ Name: string; Mounts: Record<string, number> }> };
+  Check: { Findings: Finding[] };
+  Repair: object;
 }
 
 /** The interface as the plugin server binds it (not listed in `/Plugin.Activate`). */

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { ConflictError, NotFoundError, UnsupportedError } from '../common/protocol/errors.js';
 import type { AdminResponses, VolumeAdminApi } from './admin-api.js';
+import { checkVolumes, repairVolumes } from './check.js';
 import { inVolume, type DriverDeps, type VolumeDriver } from './driver.js';
 import { releaseVolume } from './lifecycle.js';
 import { describeUsers, dropDeadLeases, mountCount, usersOf } from './record.js';
@@ -74,6 +75,15 @@ export class VolumeAdmin implements VolumeAdminApi {
       log.info('lease released', { volume: Name, lease: Lease });
       return {};
     });
+  }
+
+  async check(): Promise<AdminResponses['Check']> {
+    return { Findings: await checkVolumes(this.#d) };
+  }
+
+  async repair(): Promise<AdminResponses['Repair']> {
+    await repairVolumes(this.#d);
+    return {};
   }
 
   async mounts(): Promise<AdminResponses['Mounts']> {

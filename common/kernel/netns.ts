@@ -3,7 +3,8 @@
  * Node cannot switch namespaces in-process (a namespace belongs to a thread), so work inside a
  * namespace is done by `ip -n NAME …` or `nsenter --net=PATH …` through {@link run}.
  */
-import { access, readdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { access, mkdir, readdir, symlink, unlink } from 'node:fs/promises';
 import { run, CommandError } from './exec.js';
 
 export const NETNS_DIR = '/run/netns';
@@ -56,4 +57,21 @@ export async function listNetns(prefix = ''): Promise<string[]> {
 /** Runs `argv` inside the named namespace's network stack (`ip netns exec`), resolving with its output. */
 export function runInNetns(name: string, argv: readonly string[], step = 'run in') {
   return run(['ip', 'netns', 'exec', name, ...argv], { object: `netns "${name}"`, step });
+}
+
+/**
+ * Runs `fn` with the namespace file at `path` (a sandbox key such as `/var/run/docker/netns/…`)
+ * reachable as a named namespace (a `ts…` symlink in /run/netns), so the link functions' `netns`
+ * option can act inside it; the name is removed afterwards.
+ */
+export async function withNetnsAt<T>(path: string, fn: (name: string) => Promise<T>): Promise<T> {
+  await access(path);
+  const name = `tsns-${randomBytes(4).toString('hex')}`;
+  await mkdir(NETNS_DIR, { recursive: true });
+  await symlink(path, netnsPath(name));
+  try {
+    return await fn(name);
+  } finally {
+    await unlink(netnsPath(name)).catch(() => undefined);
+  }
 }

@@ -84,3 +84,34 @@ export async function listNftTables(prefix = NFT_TABLE_PREFIX, opts: NetnsOption
   }
   return tables;
 }
+
+/** A value of `nft -j` output: a plain value, a concatenation, a map pair, a prefix, a range or an element with options. */
+type NftJsonValue = string | number | NftJsonValue[] | { concat?: NftJsonValue[]; prefix?: { addr: string; len: number }; range?: NftJsonValue[]; elem?: { val: NftJsonValue } };
+
+/** An element as the suite's scripts write it: `a . b` for a concatenation, `key : value` for a map element. */
+function renderNftValue(v: NftJsonValue): string {
+  if (typeof v === 'string' || typeof v === 'number') return String(v);
+  if (Array.isArray(v)) return v.map(renderNftValue).join(' : ');
+  if (v.concat) return v.concat.map(renderNftValue).join(' . ');
+  if (v.prefix) return `${v.prefix.addr}/${v.prefix.len}`;
+  if (v.range) return v.range.map(renderNftValue).join('-');
+  if (v.elem) return renderNftValue(v.elem.val);
+  return JSON.stringify(v);
+}
+
+/**
+ * The elements of every set and map of `inet <table>` (a `tsnet…` table), each written as the suite's
+ * scripts write it (`tcp . 8080 : 10.0.0.2 . 80`, interface names unquoted); undefined when the table
+ * does not exist. Read-only.
+ */
+export async function listNftElements(table: string, opts: NetnsOption = {}): Promise<Map<string, string[]> | undefined> {
+  if (!table.startsWith(NFT_TABLE_PREFIX) || !/^[A-Za-z0-9_-]+$/.test(table)) throw new KernelArgumentError('table', `"${table}" is not a table named "${NFT_TABLE_PREFIX}…"`);
+  if (!(await listNftTables(table, opts)).some((t) => t.family === 'inet' && t.name === table)) return undefined;
+  const out = JSON.parse(await nft(opts, ['-j', 'list', 'table', 'inet', table], 'list table of')) as { nftables: Array<Record<string, { name: string; elem?: NftJsonValue[] }>> };
+  const sets = new Map<string, string[]>();
+  for (const item of out.nftables) {
+    const s = item.set ?? item.map;
+    if (s) sets.set(s.name, (s.elem ?? []).map(renderNftValue));
+  }
+  return sets;
+}

@@ -4,6 +4,7 @@
  * decides what its kernel objects are and asks common/kernel to make them. Every method must be
  * idempotent: Docker retries, and restore() re-runs them after a crash.
  */
+import type { Finding } from '../../common/finding.js';
 import type { JoinResponse } from '../../common/protocol/network-api.js';
 import type { EndpointRecord, NetworkRecord } from '../records.js';
 
@@ -41,6 +42,10 @@ export interface NetworkMode {
   operInfo(net: NetworkRecord, ep: EndpointRecord): Record<string, unknown>;
   /** On start-up: makes the kernel match the stored networks and endpoints, and removes what no record owns. */
   restore(nets: NetworkRecord[], endpoints: EndpointRecord[]): Promise<void>;
+  /** `tsnet doctor`: how the kernel differs from the stored networks and endpoints of this mode. Read-only. */
+  check?(nets: NetworkRecord[], endpoints: EndpointRecord[]): Promise<Finding[]>;
+  /** `tsnet doctor --fix`, after restore ran: repairs what restore does not (a deleted veth of a running container). */
+  repair?(nets: NetworkRecord[], endpoints: EndpointRecord[]): Promise<void>;
   /** What `tsnet status` shows of a network beyond its record (overlay: VTEPs, peers, programmed entries). */
   status?(net: NetworkRecord): Promise<Record<string, unknown>>;
   /** Stops background work (watches, retries) on shutdown; kernel state stays. */

@@ -10,6 +10,7 @@ import { acceptedNames } from '../shared/options.js';
 import { uplinkMtu } from '../shared/uplink.js';
 import { BackgroundWork } from './background.js';
 import type { BridgeContext } from './context.js';
+import { checkBridge, checkStrays, removeStrays, replugEndpoints } from './check.js';
 import { createEndpoint, deleteEndpoint, operInfo } from './endpoint.js';
 import { BridgeFirewall } from './firewall.js';
 import { firewallNames } from './firewall-plan.js';
@@ -83,11 +84,25 @@ export function bridgePhases(ctx: BridgeContext): BridgePhases {
     revokeExternalConnectivity: (_net, ep) => portPhase.revoke(ctx, ep),
     operInfo,
     restore: (nets, eps) => restore(ctx, nets, eps),
+    check: (nets, eps) => checkBridge(ctx, nets, eps),
+    repair: (nets, eps) => replugEndpoints(ctx, nets, eps),
   };
 }
 
 /** Builds bridge mode over the given kernel seam. */
 export function createBridgeMode(opts: BridgeModeOptions): NetworkMode {
   const ctx = createBridgeContext(opts, { bridgeMac: bridgeMacFor(opts.tag), firewallTag: opts.tag });
-  return { name: 'bridge', optionNames: acceptedNames(BRIDGE_OPTIONS), parseOptions: parseBridgeOptions, ...bridgePhases(ctx) };
+  const phases = bridgePhases(ctx);
+  return {
+    name: 'bridge',
+    optionNames: acceptedNames(BRIDGE_OPTIONS),
+    parseOptions: parseBridgeOptions,
+    ...phases,
+    // Stray `tsbr-…` bridges are bridge mode's to report (once, not again by overlay, which shares the prefix).
+    check: async (nets, eps) => [...(await checkBridge(ctx, nets, eps)), ...(await checkStrays(ctx))],
+    repair: async (nets, eps) => {
+      await replugEndpoints(ctx, nets, eps);
+      await removeStrays(ctx);
+    },
+  };
 }

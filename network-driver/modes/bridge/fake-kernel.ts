@@ -15,6 +15,10 @@ export interface FakeKernel extends BridgeKernel {
   sysctls: Map<string, string>;
   /** Every nft script applied, in order. */
   scripts: string[][];
+  /** The nftables tables the scripts left, as table → set or map → elements (interface names unquoted). */
+  nftTables: Map<string, Map<string, string[]>>;
+  /** Endpoints plugged into sandboxes by plugIntoSandbox, as `sandboxKey peer`. */
+  plugged: string[];
   /** Handoff chains present, as `family/NAME`. */
   chains: Set<string>;
   /** Host ports a process listens on, as `family/proto/port`. */
@@ -35,6 +39,8 @@ export function fakeKernel(): FakeKernel {
     addresses: new Map(),
     sysctls: new Map(),
     scripts: [],
+    nftTables: new Map(),
+    plugged: [],
     chains: new Set(),
     busyPorts: new Set(),
     failOn: new Set(),
@@ -87,6 +93,24 @@ export function fakeKernel(): FakeKernel {
     async nft(lines) {
       record('nft', lines.length);
       k.scripts.push([...lines]);
+      for (const line of lines) applyLine(line);
+    },
+    async listAddresses(link) {
+      record('listAddresses', link);
+      return (k.addresses.get(link) ?? []).map((cidr) => {
+        const [address = '', len = '0'] = cidr.split('/');
+        return { family: address.includes(':') ? 6 : 4, address, prefixLength: Number(len), cidr, scope: 'global' as const };
+      });
+    },
+    async nftElements(table) {
+      record('nftElements', table);
+      const t = k.nftTables.get(table);
+      return t && new Map([...t].map(([set, els]) => [set, [...els]]));
+    },
+    async plugIntoSandbox(sandboxKey, peer, cfg) {
+      record('plugIntoSandbox', sandboxKey, peer, cfg);
+      k.plugged.push(`${sandboxKey} ${peer}`);
+      return `${cfg.prefix}0`;
     },
     async applyChains(chains, jumps, family) {
       record('applyChains', chains.map((c) => c.name).join(','), jumps.map((j) => `${j.from}->${j.to}`).join(','), family);
@@ -101,6 +125,25 @@ export function fakeKernel(): FakeKernel {
       return k.busyPorts.has(`${t.family}/${t.proto}/${t.hostPort}`) ? 'in-use' : 'free';
     },
   };
+  /** The part of nft's semantics the scripts use: tables, sets and maps with their elements. */
+  function applyLine(line: string): void {
+    const m = /^(add|delete|flush) (table|set|map|element|chain|rule) inet (\S+)(?: (\S+))?(?: \{ (.*) \})?/.exec(line);
+    if (!m) return;
+    const [, verb, what, table = '', name = '', body = ''] = m;
+    if (what === 'table') {
+      if (verb === 'add' && !k.nftTables.has(table)) k.nftTables.set(table, new Map());
+      if (verb === 'delete') k.nftTables.delete(table);
+      return;
+    }
+    const t = k.nftTables.get(table);
+    if (!t) throw new Error(`fake kernel: nft: no table ${table}`);
+    if ((what === 'set' || what === 'map') && verb === 'add' && !t.has(name)) t.set(name, []);
+    if (what !== 'element') return;
+    const el = body.replaceAll('"', '');
+    const els = t.get(name) ?? [];
+    if (verb === 'add' && !els.includes(el)) t.set(name, [...els, el]);
+    if (verb === 'delete') t.set(name, els.filter((e) => e !== el && !e.startsWith(`${el} : `)));
+  }
   function record(name: string, ...args: unknown[]): void {
     const line = [name, ...args.map((a) => (typeof a === 'object' ? JSON.stringify(a) : String(a)))].join(' ');
     k.calls.push(line);

@@ -146,6 +146,20 @@ function portElement(p: PortRule): { map: string; key: string; element: string }
   return { map, key, element: `${key} : ${p.containerIp} . ${p.containerPort}` };
 }
 
+/**
+ * Every (set or map, element) pair the table holds for these networks and ports, elements written as
+ * nft lists them (interface names unquoted): what `tsnet doctor` compares the table with.
+ */
+export function expectedElements(nets: readonly NetworkFirewall[], ports: readonly PortRule[]): [set: string, element: string][] {
+  return [
+    ...nets.flatMap((net) => networkElements(net).map(([set, el]): [string, string] => [set, el.replaceAll('"', '')])),
+    ...ports.map((p): [string, string] => {
+      const { map, element } = portElement(p);
+      return [map, element];
+    }),
+  ];
+}
+
 /** Publishes ports. Idempotent for the same mappings; fails (nothing applied) if a key maps elsewhere. */
 export function addPortsScript(n: FirewallNames, ports: readonly PortRule[]): string[] {
   return ports.map((p) => {

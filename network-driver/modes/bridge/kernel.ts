@@ -6,10 +6,11 @@
  */
 import { setHairpin } from '../../../common/kernel/bridge-port.js';
 import { applyChains, deleteChains, type ChainSpec, type JumpSpec } from '../../../common/kernel/firewall.js';
-import type { LinkInfo, NetnsOption, RouteInfo } from '../../../common/kernel/link-types.js';
+import type { AddressInfo, LinkInfo, NetnsOption, RouteInfo } from '../../../common/kernel/link-types.js';
 import { deleteLinkOutOfProcess } from '../../../common/kernel/link-delete.js';
 import { links } from '../../../common/kernel/links-api.js';
-import { applyNft } from '../../../common/kernel/nftables.js';
+import { withNetnsAt } from '../../../common/kernel/netns.js';
+import { applyNft, listNftElements } from '../../../common/kernel/nftables.js';
 import { ensureSysctl } from '../../../common/kernel/sysctl.js';
 import { probePort, type PortProbe, type ProbeResult } from './port-probe.js';
 
@@ -33,8 +34,43 @@ export interface BridgeKernel {
   applyChains(chains: ChainSpec[], jumps: JumpSpec[], family: 4 | 6): Promise<void>;
   /** Deletes owned filter-table chains and the jumps to them; missing ones count as deleted. */
   deleteChains(names: string[], family: 4 | 6): Promise<void>;
+  listAddresses(link: string): Promise<AddressInfo[]>;
+  /** The elements of each set and map of our nftables table, as the scripts write them; undefined without the table. */
+  nftElements(table: string): Promise<Map<string, string[]> | undefined>;
+  /**
+   * Moves `peer` into the namespace at `sandboxKey` as the first free `<prefix><n>`, with its MAC,
+   * addresses and default routes, as dockerd does after Join (used by `tsnet doctor --fix` when the
+   * endpoint's veth was deleted under a running container). Returns the name it got there.
+   */
+  plugIntoSandbox(sandboxKey: string, peer: string, cfg: SandboxConfig): Promise<string>;
   /** Whether nothing on the host listens on a port we are about to publish. */
   probePort: PortProbe;
+}
+
+/** How a re-made endpoint interface is set up inside its container. */
+export interface SandboxConfig {
+  prefix: string;
+  mac: string;
+  addresses: string[];
+  gateway4?: string;
+  gateway6?: string;
+}
+
+/** See {@link BridgeKernel.plugIntoSandbox}. */
+async function plugIntoSandbox(sandboxKey: string, peer: string, cfg: SandboxConfig): Promise<string> {
+  return withNetnsAt(sandboxKey, async (netns) => {
+    const taken = new Set((await links.listLinks('', { netns })).map((l) => l.name));
+    let n = 0;
+    while (taken.has(`${cfg.prefix}${n}`)) n++;
+    const ifname = `${cfg.prefix}${n}`;
+    await links.moveToNetns(peer, netns, { newName: ifname });
+    if (cfg.mac) await links.setMac(ifname, cfg.mac, { netns });
+    for (const cidr of cfg.addresses) await links.ensureAddress(ifname, cidr, { netns, nodad: cidr.includes(':') });
+    await links.setUp(ifname, { netns });
+    if (cfg.gateway4) await links.ensureRoute({ dst: '0.0.0.0/0', via: cfg.gateway4, dev: ifname }, { netns });
+    if (cfg.gateway6) await links.ensureRoute({ dst: '::/0', via: cfg.gateway6, dev: ifname }, { netns });
+    return ifname;
+  });
 }
 
 /**
@@ -58,6 +94,9 @@ export function hostBridgeKernel(opts: NetnsOption = {}): BridgeKernel {
     nft: async (lines) => void (await applyNft(lines, ns)),
     applyChains: async (chains, jumps, family) => void (await applyChains(chains, { family, jumps, ...ns })),
     deleteChains: async (names, family) => void (await deleteChains(names, { family, tables: ['filter'], ...ns })),
+    listAddresses: (link) => links.listAddresses(link, ns),
+    nftElements: (table) => listNftElements(table, ns),
+    plugIntoSandbox,
     probePort: ns.netns === undefined ? probePort : async (): Promise<ProbeResult> => 'free',
   };
 }
