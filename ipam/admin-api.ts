@@ -4,6 +4,7 @@
  * it), so it asks the plugin. Counts are decimal strings: an IPv6 pool's size does not fit a JSON number.
  */
 import { z } from 'zod';
+import { ADMIN_INTERFACE } from '../common/plugin.js';
 import { defineInterface } from '../common/protocol/api.js';
 import { empty } from '../common/protocol/fields.js';
 
@@ -66,7 +67,7 @@ export interface TsnetIpamResponses {
 }
 
 /** The admin interface, bound by admin.ts and called by cli.ts. */
-export const TsnetIpamSpec = defineInterface('TsnetIpam', tsnetIpamRequests);
+export const TsnetIpamSpec = defineInterface(ADMIN_INTERFACE.ipam, tsnetIpamRequests);
 
 /** The wire call name of an admin method, e.g. `TsnetIpam.List`. */
 export const adminCall = (method: keyof typeof tsnetIpamRequests) => `${TsnetIpamSpec.name}.${method}`;

@@ -3,11 +3,9 @@
  * holds. The plugin locks its LevelDB, so every command asks it over its socket (`TsnetIpam.*`); gc reads
  * Docker's view here in the CLI, never from inside a plugin request.
  */
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { SOCKET_NAMES } from '../common/plugin.js';
-import { callPlugin } from '../common/protocol/client.js';
-import { adminCall, type GcItemView, type PoolView, type TsnetIpamResponses } from './admin-api.js';
+import { adminCall, pluginsDirOption } from '../common/admin-cli.js';
+import type { GcItemView, PoolView, TsnetIpamResponses } from './admin-api.js';
 import { readDockerUse } from './docker-view.js';
 import { formatTable } from './table.js';
 
@@ -21,17 +19,8 @@ interface CommonOptions {
   json?: boolean;
 }
 
-const DEFAULT_PLUGINS_DIR = '/run/docker/plugins';
-
-function ask<M extends keyof TsnetIpamResponses>(o: CommonOptions, method: M, req: object): Promise<TsnetIpamResponses[M]> {
-  const socket = join(o.pluginsDir, SOCKET_NAMES.ipam);
-  return callPlugin<TsnetIpamResponses[M]>(socket, adminCall(method), req).catch((err: unknown) => {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ECONNREFUSED') {
-      throw new Error(`cannot reach tsipam at ${socket} (${code}): is \`tsnet serve\` running? Use --plugins-dir to point elsewhere`);
-    }
-    throw err;
-  });
+function ask<M extends keyof TsnetIpamResponses & string>(o: CommonOptions, method: M, req: object): Promise<TsnetIpamResponses[M]> {
+  return adminCall<TsnetIpamResponses[M]>(o.pluginsDir, 'ipam', method, req);
 }
 
 function poolRows(pools: readonly PoolView[]): string {
@@ -73,7 +62,7 @@ function gcReport(items: readonly GcItemView[], dryRun: boolean): string {
 export function registerIpamCommands(program: Command, out: CliOutput = process.stdout): void {
   const ipam = program.command('ipam').description('inspect and clean up what tsipam holds (asks the running plugin)');
   const common = (cmd: Command) =>
-    cmd.option('--plugins-dir <dir>', 'where the plugin sockets are', DEFAULT_PLUGINS_DIR).option('--json', 'print JSON for scripts');
+    cmd.addOption(pluginsDirOption()).option('--json', 'print JSON for scripts');
   const print = (o: CommonOptions, value: unknown, text: string) => out.write(o.json ? `${JSON.stringify(value, null, 2)}\n` : text);
 
   common(ipam.command('ls').description('list pools with used and free address counts')).action(async (o: CommonOptions) => {

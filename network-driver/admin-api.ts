@@ -3,6 +3,7 @@
  * NetworkDriver but never advertised to Docker (the CLI cannot open the plugin's locked LevelDB).
  */
 import { z } from 'zod';
+import { ADMIN_INTERFACE } from '../common/plugin.js';
 import { defineInterface } from '../common/protocol/api.js';
 
 export const tsnetNetworkRequests = {
@@ -33,4 +34,4 @@ export interface TsnetNetworkResponses {
   Status: { Networks: NetworkStatusView[] };
 }
 
-export const TsnetNetworkSpec = defineInterface('TsnetNetwork', tsnetNetworkRequests);
+export const TsnetNetworkSpec = defineInterface(ADMIN_INTERFACE.network, tsnetNetworkRequests);

@@ -1,14 +1,13 @@
 /**
  * @module `tsnet status [NETWORK]`: the networks the running tsnet has, their endpoints and, for
  * overlays, the local VTEP, the remote hosts and the FDB/neighbour entries programmed on the VXLAN
- * device. Asks the plugin over its socket (`TsnetNetwork.Status`); `--json` prints the reply whole.
+ * device. Asks the plugin over its socket (`TsnetNetwork.Status`, found by common/admin-cli); `--json`
+ * prints the reply whole.
  */
-import { join } from 'node:path';
 import type { Command } from 'commander';
-import { SOCKET_NAMES } from '../common/plugin.js';
-import { callPlugin } from '../common/protocol/client.js';
+import { adminCall, pluginsDirOption } from '../common/admin-cli.js';
 import type { OverlayStatus } from './modes/overlay/overlay-mode.js';
-import { TsnetNetworkSpec, type NetworkStatusView, type TsnetNetworkResponses } from './admin-api.js';
+import type { NetworkStatusView, TsnetNetworkResponses } from './admin-api.js';
 
 /** Where the command writes; tests capture it. */
 export interface StatusOutput {
@@ -34,11 +33,10 @@ export function registerStatusCommand(program: Command, out: StatusOutput = proc
   program
     .command('status [network]')
     .description('show the networks of the running tsnet; for overlays the VTEPs, peers and programmed FDB/neighbour entries')
-    .option('--plugins-dir <dir>', 'where the plugin sockets are', '/run/docker/plugins')
+    .addOption(pluginsDirOption())
     .option('--json', 'print the reply as JSON')
     .action(async (network: string | undefined, o: { pluginsDir: string; json?: boolean }) => {
-      const socket = join(o.pluginsDir, SOCKET_NAMES.network);
-      const reply = await callPlugin<TsnetNetworkResponses['Status']>(socket, `${TsnetNetworkSpec.name}.Status`, { NetworkID: network ?? '' });
+      const reply = await adminCall<TsnetNetworkResponses['Status']>(o.pluginsDir, 'network', 'Status', { NetworkID: network ?? '' });
       out.write(o.json ? `${JSON.stringify(reply, null, 2)}\n` : `${reply.Networks.map(formatStatus).join('\n\n') || 'no networks'}\n`);
     });
 }

@@ -5,6 +5,7 @@
  * from or into it in its own process.
  */
 import { z } from 'zod';
+import { ADMIN_INTERFACE } from '../common/plugin.js';
 import { defineInterface, type Handlers } from '../common/protocol/api.js';
 import type { DetailedVolume } from './status.js';
 
@@ -29,6 +30,6 @@ export interface AdminResponses {
 }
 
 /** The interface as the plugin server binds it (not listed in `/Plugin.Activate`). */
-export const VolumeAdminSpec = defineInterface('TsnetVolume', adminRequests);
+export const VolumeAdminSpec = defineInterface(ADMIN_INTERFACE.volume, adminRequests);
 /** What the plugin implements: one camelCase method per request. */
 export type VolumeAdminApi = Handlers<typeof adminRequests, AdminResponses>;

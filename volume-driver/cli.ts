@@ -4,11 +4,9 @@
  * scripts, a progress bar on a terminal.
  */
 import { createReadStream, createWriteStream, fstatSync, openSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { SOCKET_NAMES } from '../common/plugin.js';
-import { callPlugin, PluginCallError } from '../common/protocol/client.js';
+import { adminCall, pluginsDirOption } from '../common/admin-cli.js';
 import type { AdminResponses } from './admin-api.js';
 import { formatTable } from './cli-table.js';
 import { Progress } from './progress.js';
@@ -16,30 +14,13 @@ import { formatSize } from './size.js';
 import type { DetailedVolume } from './status.js';
 import { createArgs, extractArgs, runTar } from './tar-stream.js';
 
-const DEFAULT_PLUGINS_DIR = '/run/docker/plugins';
-
 interface SocketOptions {
   pluginsDir: string;
 }
 
-const socketOf = (o: SocketOptions) => join(o.pluginsDir, SOCKET_NAMES.volume);
-
-/**
- * Calls `TsnetVolume.<method>` on the plugin; its refusal is reported in its own words, and a
- * missing socket or a dead plugin as such.
- */
-async function ask<T>(o: SocketOptions, method: string, req: object): Promise<T> {
-  const socket = socketOf(o);
-  try {
-    return await callPlugin<T>(socket, `TsnetVolume.${method}`, req);
-  } catch (err) {
-    if (err instanceof PluginCallError) throw new Error(err.message.slice(err.call.length + 2), { cause: err });
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ECONNREFUSED') {
-      throw new Error(`tsvol is not running: nothing answers on ${socket} (start it with \`tsnet serve\`, or pass --plugins-dir)`, { cause: err });
-    }
-    throw err;
-  }
+/** Calls `TsnetVolume.<method>` on the plugin (see common/admin-cli for how it is found and what errors say). */
+function ask<T>(o: SocketOptions, method: string, req: object): Promise<T> {
+  return adminCall<T>(o.pluginsDir, 'volume', method, req);
 }
 
 /** One row of `tsnet volume ls`. */
@@ -132,7 +113,7 @@ async function listVolumes(o: SocketOptions & { json?: boolean }): Promise<void>
 /** Adds `tsnet volume ls|export|import` to `program`. */
 export function registerVolumeCommands(program: Command): void {
   const volume = program.command('volume').description('tsvol volumes: usage, export and import (asks the running plugin)');
-  const socketOption = (cmd: Command) => cmd.option('--plugins-dir <dir>', 'where the plugin sockets are', DEFAULT_PLUGINS_DIR);
+  const socketOption = (cmd: Command) => cmd.addOption(pluginsDirOption());
   socketOption(volume.command('ls').description('list volumes with type, size limit, usage and mount count'))
     .option('--json', 'print JSON (the full Status of each volume) instead of a table')
     .action(listVolumes);

@@ -45,3 +45,10 @@ export class UnsupportedError extends PluginError {
     super(message, { code: 'ERR_UNSUPPORTED', ...opts });
   }
 }
+
+/** The plugin is still starting (reconciling) or failed to start; the call changed nothing. HTTP 503. */
+export class NotReadyError extends PluginError {
+  constructor(message: string, opts: { cause?: unknown } = {}) {
+    super(message, { code: 'ERR_NOT_READY', status: 503, ...opts });
+  }
+}

@@ -3,6 +3,7 @@
  * `Err` (a 200 with `Err` would count as success for IPAM).
  */
 import { z } from 'zod';
+import { DOCKER_INTERFACE } from '../plugin.js';
 import { bindInterface, defineInterface, type Handlers } from './api.js';
 import { empty, ip, optionalCidr, optionalIp, stringOptions } from './fields.js';
 
@@ -38,6 +39,6 @@ export interface IpamResponses {
   ReleaseAddress: object;
 }
 
-export const IpamDriverSpec = defineInterface('IpamDriver', ipamRequests);
+export const IpamDriverSpec = defineInterface(DOCKER_INTERFACE.ipam, ipamRequests);
 export type IpamDriverApi = Handlers<typeof ipamRequests, IpamResponses>;
 export const bindIpamDriver = (impl: IpamDriverApi) => bindInterface(IpamDriverSpec, impl);

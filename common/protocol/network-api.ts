@@ -3,6 +3,7 @@
  * shared/docs/plugin-protocol.md §2. Requests are validated with these schemas before a driver sees them.
  */
 import { z } from 'zod';
+import { DOCKER_INTERFACE } from '../plugin.js';
 import { bindInterface, defineInterface, type Handlers } from './api.js';
 import { cidr, empty, id, optionalCidr, optionalMac, options, stringOptions } from './fields.js';
 
@@ -91,6 +92,6 @@ export interface NetworkResponses {
   DiscoverDelete: object;
 }
 
-export const NetworkDriverSpec = defineInterface('NetworkDriver', networkRequests);
+export const NetworkDriverSpec = defineInterface(DOCKER_INTERFACE.network, networkRequests);
 export type NetworkDriverApi = Handlers<typeof networkRequests, NetworkResponses>;
 export const bindNetworkDriver = (impl: NetworkDriverApi) => bindInterface(NetworkDriverSpec, impl);

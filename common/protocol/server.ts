@@ -7,6 +7,10 @@
  * body that does not parse or validate (the driver never sees it), 404 for an unknown method, 413 for
  * an oversized body, 500 + `{"Err"}` for a failed operation. One JSON log line per request.
  *
+ * An interface may be served before its implementation exists (a {@link PendingInterface}: its plugin
+ * is still reconciling). `Plugin.Activate` answers at once from the interface names; every other call
+ * to it is read and parsed, then waits for the implementation (or the refusal `bound()` rejects with).
+ *
  * Built on node:http rather than express: the protocol is a fixed table of POST routes whose bodies
  * must be read without regard to Content-Type, so express's router and body parsers would be bypassed
  * anyway; node:http keeps start-up and per-call cost minimal (see bench/protocol-latency.ts).
@@ -15,7 +19,7 @@ import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
-import type { BoundInterface } from './api.js';
+import type { BoundInterface, InterfaceName } from './api.js';
 import { InvalidRequestError, PluginError } from './errors.js';
 import { describeIssues } from './validate.js';
 import { errorFields, type Logger } from '../log.js';
@@ -23,9 +27,19 @@ import { errorFields, type Logger } from '../log.js';
 export const CONTENT_TYPE = 'application/vnd.docker.plugins.v1.2+json';
 export const DEFAULT_MAX_BODY = 1024 * 1024;
 
+/** An interface whose implementation is still being built: calls to it wait for `bound()`. */
+export interface PendingInterface {
+  name: InterfaceName;
+  /** Resolves with the implementation once ready; rejects with the error to answer (e.g. a PluginError 503). */
+  bound(): Promise<BoundInterface>;
+}
+
+/** What a socket serves: interfaces ready now, or ones whose calls wait. */
+export type ServedInterface = BoundInterface | PendingInterface;
+
 export interface PluginServerOptions {
   socketPath: string;
-  interfaces: BoundInterface[];
+  interfaces: ServedInterface[];
   log: Logger;
   /** Largest accepted request body in bytes (default 1 MiB). */
   maxBodyBytes?: number;
@@ -107,7 +121,7 @@ async function prepareSocketPath(path: string): Promise<void> {
 export class PluginServer {
   readonly socketPath: string;
   readonly #server: Server;
-  readonly #interfaces: Map<string, BoundInterface>;
+  readonly #interfaces: Map<string, ServedInterface>;
   readonly #log: Logger;
   readonly #maxBody: number;
   #closing: Promise<void> | undefined;
@@ -146,8 +160,8 @@ export class PluginServer {
   }
 
   /**
-   * Stops accepting, lets in-flight requests finish, and removes the socket file (libuv unlinks a
-   * listening unix socket when it closes). Idempotent.
+   * Stops accepting, lets in-flight requests finish (their connections close after the answer), and
+   * removes the socket file (libuv unlinks a listening unix socket when it closes). Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= new Promise<void>((resolve) => {
@@ -174,6 +188,8 @@ export class PluginServer {
       payload = { Err: err instanceof Error ? err.message : String(err) };
     }
     const json = JSON.stringify(payload);
+    // Closing: a keep-alive connection would stay idle after this answer and hold close() open.
+    if (this.#closing) res.setHeader('Connection', 'close');
     res.writeHead(status, { 'Content-Type': CONTENT_TYPE, 'Content-Length': Buffer.byteLength(json) });
     res.end(json);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -188,15 +204,17 @@ export class PluginServer {
   async #dispatch(path: string, text: string, seen: (body: unknown) => void): Promise<object> {
     if (path === '/Plugin.Activate') return { Implements: [...this.#interfaces.keys()].filter((n) => !n.startsWith('Tsnet')) };
     const m = /^\/([A-Za-z]+)\.([A-Za-z]+)$/.exec(path);
-    const method = m && this.#interfaces.get(m[1]!)?.methods.get(m[2]!);
-    if (!m || !method) {
-      throw new PluginError(`unknown method ${path}: this plugin implements ${[...this.#interfaces.keys()].join(', ')}`, {
+    const served = m && this.#interfaces.get(m[1]!);
+    const unknown = () =>
+      new PluginError(`unknown method ${path}: this plugin implements ${[...this.#interfaces.keys()].join(', ')}`, {
         status: 404,
         code: 'ERR_UNKNOWN_METHOD',
       });
-    }
+    if (!m || !served) throw unknown();
     const raw = parseJson(text);
     seen(raw);
+    const method = ('methods' in served ? served : await served.bound()).methods.get(m[2]!);
+    if (!method) throw unknown();
     const parsed = method.schema.safeParse(raw);
     if (!parsed.success) throw new InvalidRequestError(`invalid ${m[1]}.${m[2]} request: ${describeIssues(parsed.error)}`);
     return (await method.handle(parsed.data)) ?? {};

@@ -3,6 +3,7 @@
  * by dockerd for plugin drivers, so the driver applies Docker's naming rule itself.
  */
 import { z } from 'zod';
+import { DOCKER_INTERFACE } from '../plugin.js';
 import { bindInterface, defineInterface, type Handlers } from './api.js';
 import { empty, id, stringOptions } from './fields.js';
 
@@ -43,6 +44,6 @@ export interface VolumeResponses {
   Capabilities: { Capabilities: { Scope: 'local' | 'global' } };
 }
 
-export const VolumeDriverSpec = defineInterface('VolumeDriver', volumeRequests);
+export const VolumeDriverSpec = defineInterface(DOCKER_INTERFACE.volume, volumeRequests);
 export type VolumeDriverApi = Handlers<typeof volumeRequests, VolumeResponses>;
 export const bindVolumeDriver = (impl: VolumeDriverApi) => bindInterface(VolumeDriverSpec, impl);

@@ -24,7 +24,7 @@ import { startTestEtcd, type TestEtcd } from '../../common/testing/etcd.js';
 import { freeSubnets } from '../../common/testing/subnets.js';
 import { engineLiteCliPath } from './engine-lite-runtime.js';
 import { managedProcess } from './managed-process.js';
-import { cliPath, pluginAnswers, pluginCall, type PluginCallOptions, type PluginReply, type SuiteHandle } from './plugin-harness.js';
+import { cliPath, pluginCall, pluginReady, type PluginCallOptions, type PluginReply, type SuiteHandle } from './plugin-harness.js';
 import { killFixtureProcesses } from './process-sweep.js';
 import { cliMethods, type Runtime } from './runtime.js';
 import { buildBusyboxRootfs, mountsMatching, mustRun, TEST_IMAGE, tryRun, unmountLazy, type TryRunResult } from './system.js';
@@ -214,7 +214,7 @@ function makeHost(
     ...(opts.serveArgs?.(index) ?? []),
   ];
   const proc = managedProcess(argv, {
-    ready: async () => (await Promise.all(served.map((k) => pluginAnswers(sockets[k])))).every(Boolean),
+    ready: async () => (await Promise.all(served.map((k) => pluginReady(sockets[k], k)))).every(Boolean),
   });
   const inNetns = ['nsenter', `--net=${netnsPath(u.netns)}`, '--'];
   const engineState = join(dir, 'engine');

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { detachDevices, listLoops } from '../../common/kernel/loop.js';
 import { isUnder } from '../../common/kernel/mount-info.js';
 import { postRaw } from '../../common/protocol/client.js';
-import { SOCKET_NAMES, type PluginKind } from '../../common/plugin.js';
+import { READY_CALL, SOCKET_NAMES, type PluginKind } from '../../common/plugin.js';
 import { mountsMatching, mustRun, pollUntil, repoRoot, tryRun, unmountLazy, waitForExit, type TryRunResult } from './system.js';
 
 const ALL_KINDS: readonly PluginKind[] = ['network', 'ipam', 'volume'];
@@ -35,7 +35,7 @@ export interface StartSuiteOptions {
    * [--only …]` is appended. For testing the harness itself with a fake server.
    */
   command?: string[];
-  /** How long to wait for the sockets to answer `Plugin.Activate`; default 30 s. */
+  /** How long to wait for the plugins to be ready (reconciled); default 30 s. */
   readyTimeoutMs?: number;
 }
 
@@ -53,7 +53,7 @@ export interface SuiteHandle {
   readonly served: readonly PluginKind[];
   /** Pid of the current process, undefined while none runs. */
   readonly pid: number | undefined;
-  /** Stops the process gracefully (if it runs) and starts it again with the same folders; resolves when it answers. */
+  /** Stops the process gracefully (if it runs) and starts it again with the same folders; resolves when it has reconciled. */
   restart(): Promise<void>;
   /** Kills the process with SIGKILL (no cleanup on its side) and waits for it to be gone. */
   kill9(): Promise<void>;
@@ -72,8 +72,8 @@ export function cliPath(): string {
 }
 
 /**
- * Starts `tsnet serve` in a fresh `/tmp/tstest-<hex>/{plugins,state}`, waits until every served socket
- * answers `POST /Plugin.Activate`, then writes `/etc/docker/plugins/tstest<hex>{net,ipam,vol}.spec`.
+ * Starts `tsnet serve` in a fresh `/tmp/tstest-<hex>/{plugins,state}`, waits until every served plugin
+ * is ready (has reconciled: answers its {@link READY_CALL}), then writes `/etc/docker/plugins/tstest<hex>{net,ipam,vol}.spec`.
  * Rejects with the process's output if it exits or does not answer in time (nothing is left behind then).
  */
 export async function startSuite(opts: StartSuiteOptions = {}): Promise<SuiteHandle> {
@@ -105,7 +105,7 @@ export async function startSuite(opts: StartSuiteOptions = {}): Promise<SuiteHan
     c.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
     c.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
     const answers = async () => {
-      for (const k of served) if (!(await pluginAnswers(sockets[k]))) return false;
+      for (const k of served) if (!(await pluginReady(sockets[k], k))) return false;
       return true;
     };
     const gone = () => spawnError !== undefined || c.exitCode !== null || c.signalCode !== null;
@@ -173,6 +173,19 @@ export async function pluginAnswers(socketPath: string): Promise<boolean> {
   if (!existsSync(socketPath)) return false;
   try {
     return (await pluginCall(socketPath, 'Plugin.Activate', undefined, { timeoutMs: 2_000 })).status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether the plugin of `kind` on `socketPath` is ready: `tsnet serve` listens (and answers
+ * `Plugin.Activate`) before a plugin has reconciled, but holds its other calls until then.
+ */
+export async function pluginReady(socketPath: string, kind: PluginKind): Promise<boolean> {
+  if (!existsSync(socketPath)) return false;
+  try {
+    return (await pluginCall(socketPath, READY_CALL[kind], undefined, { timeoutMs: 30_000 })).status === 200;
   } catch {
     return false;
   }

@@ -1,0 +1,110 @@
+/**
+ * @module The `tsnet` program: `serve` runs the plugins; the other subcommands inspect and manage
+ * their state (each plugin registers its own group). Every `serve` flag can also be given as
+ * `TSNET_<FLAG>` (`--state-dir` → `TSNET_STATE_DIR`): a flag beats the environment, the environment
+ * beats the default, and an empty value counts as unset (`docker plugin set` cannot unset).
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseClusterStore } from '../common/cluster/etcd-url.js';
+import { DEFAULT_PLUGINS_DIR, type PluginKind } from '../common/plugin.js';
+import { registerIpamCommands } from '../ipam/cli.js';
+import { registerStatusCommand } from '../network-driver/cli.js';
+import { registerVolumeCommands } from '../volume-driver/cli.js';
+import type { ClusterOptions, ServeOptions } from './serve.js';
+
+const KINDS: PluginKind[] = ['network', 'ipam', 'volume'];
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+function parseKinds(value: string): PluginKind[] {
+  const kinds = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const k of kinds) {
+    if (!KINDS.includes(k as PluginKind)) throw new InvalidArgumentError(`unknown plugin "${k}" (valid: ${KINDS.join(', ')})`);
+  }
+  if (kinds.length === 0) throw new InvalidArgumentError(`name at least one plugin (${KINDS.join(', ')})`);
+  return [...new Set(kinds)] as PluginKind[];
+}
+
+/** A whole number of seconds, at least `min`. */
+function seconds(min: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || n < min) throw new InvalidArgumentError(`expected a whole number of seconds, at least ${min}`);
+    return n;
+  };
+}
+
+function clusterStore(value: string): string[] {
+  try {
+    return parseClusterStore(value);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+/** A socket file name inside the plugins directory (no path). */
+function socketName(value: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value)) throw new InvalidArgumentError(`expected a file name such as tsnet.sock (letters, digits, ".", "_", "-"), got "${value}"`);
+  return value;
+}
+
+interface ClusterFlags {
+  clusterStore?: string[];
+  advertiseAddr?: string;
+  clusterTtl: number;
+  clusterGrace: number;
+}
+
+/** The cluster options of `serve`, checked together; undefined without `--cluster-store`. */
+function clusterOptions(o: ClusterFlags): ClusterOptions | undefined {
+  if (!o.clusterStore) {
+    if (o.advertiseAddr !== undefined) throw new Error('--advertise-addr needs --cluster-store (it is the address other hosts reach this one at)');
+    return undefined;
+  }
+  if (o.advertiseAddr === undefined) throw new Error('--cluster-store needs --advertise-addr: the IP address or interface other hosts reach this one at (the VXLAN endpoint)');
+  if (o.clusterGrace < o.clusterTtl) throw new Error(`--cluster-grace (${o.clusterGrace} s) must not be shorter than --cluster-ttl (${o.clusterTtl} s)`);
+  return { endpoints: o.clusterStore, advertise: o.advertiseAddr, ttlSeconds: o.clusterTtl, graceSeconds: o.clusterGrace };
+}
+
+/** `--flag-name` → `TSNET_FLAG_NAME`. */
+export const envName = (flag: string) => `TSNET_${flag.replace(/^--/, '').replace(/-/g, '_').toUpperCase()}`;
+
+/** An option of `serve` that can also be set as `TSNET_<FLAG>`. */
+function serveOption(flags: string, description: string): Option {
+  return new Option(flags, description).env(envName(flags.split(' ')[0]!));
+}
+
+/** Removes the `TSNET_*` variables set to "" from `env`, so they count as unset. */
+function dropEmptySettings(env: NodeJS.ProcessEnv): void {
+  for (const [key, value] of Object.entries(env)) if (key.startsWith('TSNET_') && value === '') delete env[key];
+}
+
+/** What `serve` runs; the real one unless a test passes another. */
+export type ServeAction = (opts: ServeOptions) => Promise<void>;
+
+export function buildProgram(runServe?: ServeAction): Command {
+  const program = new Command('tsnet').description('Docker network, IPAM and volume plugins (tsnet, tsipam, tsvol)');
+  // Commander reads the environment as each subcommand parses, so this runs first.
+  program.hook('preSubcommand', () => dropEmptySettings(process.env));
+  program
+    .command('serve')
+    .description('serve the plugins in the foreground until SIGTERM/SIGINT; every option can also be set as TSNET_<OPTION>')
+    .addOption(serveOption('--plugins-dir <dir>', 'where the plugin sockets are created').default(DEFAULT_PLUGINS_DIR))
+    .addOption(serveOption('--state-dir <dir>', 'where state (LevelDB, volumes) is kept').default('/var/lib/tsnet'))
+    .addOption(serveOption('--only <plugins>', `comma-separated subset of ${KINDS.join(',')}`).argParser(parseKinds).default(KINDS, KINDS.join(',')))
+    .addOption(serveOption('--socket <name>', 'serve every chosen plugin on this one socket in the plugins dir (a managed plugin: tsnet.sock)').argParser(socketName))
+    .addOption(serveOption('--log-level <level>', 'log level').choices(LEVELS).default('info'))
+    .addOption(serveOption('--cluster-store <url>', 'multi-host: etcd to share overlay networks and address pools in (etcd://host:port[,host:port…])').argParser(clusterStore))
+    .addOption(serveOption('--advertise-addr <ip|iface>', 'multi-host: the address (or interface) other hosts reach this one at; required with --cluster-store'))
+    .addOption(serveOption('--cluster-ttl <seconds>', "multi-host: how soon other hosts forget this host's endpoints after it dies").argParser(seconds(3)).default(10))
+    .addOption(serveOption('--cluster-grace <seconds>', "multi-host: how long this host's addresses stay reserved after it was last seen").argParser(seconds(3)).default(3600))
+    .action(async (o: Omit<ServeOptions, 'cluster'> & ClusterFlags) => {
+      const { clusterStore: _s, advertiseAddr: _a, clusterTtl: _t, clusterGrace: _g, ...rest } = o;
+      const cluster = clusterOptions(o);
+      const serve = runServe ?? (await import('./serve.js')).serveForever;
+      await serve({ ...rest, ...(cluster ? { cluster } : {}) });
+    });
+  registerStatusCommand(program);
+  registerIpamCommands(program);
+  registerVolumeCommands(program);
+  return program;
+}
