@@ -6,7 +6,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 
 # What the tests use; the integration setup also starts dockerd if none answers.
-sh scripts/ensure-packages.sh docker.io busybox-static iptables nftables iproute2 util-linux mount e2fsprogs tar perl-base etcd-server iperf3 || exit 2
+sh scripts/ensure-packages.sh docker.io busybox-static iptables nftables iproute2 util-linux mount e2fsprogs tar perl-base etcd-server iperf3 procps docker-registry || exit 2
 [ -d node_modules ] && [ node_modules -nt package-lock.json ] || npm ci --no-audit --no-fund || exit 2
 
 if ! npx tsc -p .; then

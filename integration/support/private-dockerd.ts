@@ -19,8 +19,11 @@ export interface PrivateDockerd {
   readonly host: string;
   /** A docker runtime bound to this daemon; `drivers` are the given harness names. */
   runtime(drivers: Runtime['drivers'], image: string): Runtime;
-  /** Stops the daemon (SIGTERM) and starts it again on the same data root; resolves when it answers. */
-  restart(): Promise<void>;
+  /**
+   * Stops the daemon (SIGTERM) and starts it again on the same data root; resolves when it answers.
+   * `whileDown` runs in between (e.g. to take away what a reboot takes away).
+   */
+  restart(whileDown?: () => Promise<void>): Promise<void>;
   /** Stops the daemon and removes everything it had. Idempotent. */
   stop(): Promise<void>;
 }
@@ -75,8 +78,9 @@ export async function startPrivateDockerd(image: string): Promise<PrivateDockerd
     dir,
     host,
     runtime: (drivers, img) => ({ name: 'docker', image: img, drivers, ...cliMethods(['docker', '-H', host]) }),
-    async restart() {
+    async restart(whileDown) {
       await halt();
+      await whileDown?.();
       await launch();
     },
     stop,
