@@ -155,11 +155,16 @@ describe.skipIf(!isRoot)('tsnet as a Docker managed plugin', () => {
     // The new reference differs from the old one (tsnet:latest): without --skip-remote-check the CLI
     // asks "Plugin images do not match, are you sure?" on stdin.
     await docker.ok(['plugin', 'upgrade', '--grant-all-permissions', '--skip-remote-check', PLUGIN, v2]);
-    await docker.ok(['plugin', 'enable', PLUGIN]);
     const after = await docker.ok(['plugin', 'inspect', '-f', '{{.PluginReference}}', PLUGIN]);
     expect(after).not.toBe(before);
     expect(after).toContain(v2);
-    expect(await docker.ok(['plugin', 'inspect', '-f', '{{range .Settings.Mounts}}{{if eq .Name "state"}}{{.Source}}{{end}}{{end}}', PLUGIN])).toBe(stateDir);
+    // dockerd 20.10 takes the new version's settings: state.source is back to its default and must
+    // be set again before enable (README), or the plugin would start on /var/lib/tsnet.
+    const source = () => docker.ok(['plugin', 'inspect', '-f', '{{range .Settings.Mounts}}{{if eq .Name "state"}}{{.Source}}{{end}}{{end}}', PLUGIN]);
+    expect(await source()).toBe('/var/lib/tsnet');
+    await docker.ok(['plugin', 'set', PLUGIN, `state.source=${stateDir}`]);
+    await docker.ok(['plugin', 'enable', PLUGIN]);
+    expect(await source()).toBe(stateDir);
     await expectAllBack(20_000);
   }, 300_000);
 

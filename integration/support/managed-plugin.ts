@@ -10,6 +10,7 @@ import { mkdir, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { detachDevices, listLoops } from '../../common/kernel/loop.js';
 import { isUnder } from '../../common/kernel/mount-info.js';
+import { DEFAULT_PLUGINS_DIR } from '../../common/plugin.js';
 import { unmountUnder } from '../../common/kernel/mount.js';
 import { bridgeMacFor } from '../../network-driver/modes/bridge/bridge-mode.js';
 import { firewallNames } from '../../network-driver/modes/bridge/firewall-plan.js';
@@ -51,12 +52,15 @@ export async function pluginId(pd: PrivateDockerd, name: string): Promise<string
   return dockerOf(pd).ok(['plugin', 'inspect', '-f', '{{.Id}}', name]);
 }
 
-/** Where dockerd makes the plugin's socket directory (what `tsnet --plugins-dir` takes). */
+/**
+ * Where dockerd makes the plugin's socket directory (what `tsnet --plugins-dir` takes): always
+ * `/run/docker/plugins/<id>`, whatever the daemon's `--exec-root` (dockerd 20.10 getPluginExecRoot).
+ */
 export async function pluginSocketDir(pd: PrivateDockerd, name: string): Promise<string> {
-  return join(pd.dir, 'exec', 'plugins', await pluginId(pd, name));
+  return join(DEFAULT_PLUGINS_DIR, await pluginId(pd, name));
 }
 
-/** Points the plugin's state mount at `stateDir` (made here) and enables it. */
+/** Points the plugin's state mount at `stateDir` (made here; dockerd does not create it) and enables it. */
 export async function enablePlugin(pd: PrivateDockerd, name: string, stateDir: string): Promise<void> {
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
   const docker = dockerOf(pd);
