@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildProgram, envName } from './program.js';
 import type { ServeOptions } from './serve.js';
 
-const SETTINGS = ['PLUGINS_DIR', 'STATE_DIR', 'ONLY', 'SOCKET', 'LOG_LEVEL', 'CLUSTER_STORE', 'ADVERTISE_ADDR', 'CLUSTER_TTL', 'CLUSTER_GRACE', 'DOCKER_HOST', 'ENGINE_LITE_STATE', 'METRICS_ADDR'].map((s) => `TSNET_${s}`);
+const SETTINGS = ['PLUGINS_DIR', 'STATE_DIR', 'ONLY', 'SOCKET', 'MOUNT_DIR', 'LOG_LEVEL', 'CLUSTER_STORE', 'ADVERTISE_ADDR', 'CLUSTER_TTL', 'CLUSTER_GRACE', 'DOCKER_HOST', 'ENGINE_LITE_STATE', 'METRICS_ADDR'].map((s) => `TSNET_${s}`);
 /** Variables read besides the options' own: TSNET_HEAL=false is `--no-heal`. */
 const OTHERS = ['TSNET_HEAL'];
 const saved = Object.fromEntries([...SETTINGS, ...OTHERS].map((k) => [k, process.env[k]]));
@@ -51,6 +51,7 @@ describe('tsnet serve settings', () => {
       TSNET_STATE_DIR: '/srv/state',
       TSNET_ONLY: 'ipam, volume',
       TSNET_SOCKET: 'tsnet.sock',
+      TSNET_MOUNT_DIR: '/mnt/tsvol',
       TSNET_LOG_LEVEL: 'debug',
       TSNET_CLUSTER_STORE: 'etcd://10.0.0.1:2379,10.0.0.2',
       TSNET_ADVERTISE_ADDR: 'eth1',
@@ -66,6 +67,7 @@ describe('tsnet serve settings', () => {
       stateDir: '/srv/state',
       only: ['ipam', 'volume'],
       socket: 'tsnet.sock',
+      mountDir: '/mnt/tsvol',
       logLevel: 'debug',
       cluster: { endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'], advertise: 'eth1', ttlSeconds: 5, graceSeconds: 60 },
       sync: { engineLiteState: '/srv/el', heal: false },

@@ -122,6 +122,7 @@ export function buildProgram(runServe?: ServeAction): Command {
     .addOption(serveOption('--state-dir <dir>', 'where state (LevelDB, volumes) is kept').default(DEFAULT_STATE_DIR))
     .addOption(serveOption('--only <plugins>', `comma-separated subset of ${KINDS.join(',')}`).argParser(parseKinds).default(KINDS, KINDS.join(',')))
     .addOption(serveOption('--socket <name>', 'serve every chosen plugin on this one socket in the plugins dir (a managed plugin: tsnet.sock)').argParser(socketName))
+    .addOption(serveOption('--mount-dir <dir>', 'tsvol: give dockerd volume Mountpoints as <dir>/<name>, bind mounts made at Mount and undone at the last Unmount (a managed plugin: its propagatedMount)'))
     .addOption(serveOption('--log-level <level>', 'log level').choices(LEVELS).default('info'))
     .addOption(serveOption('--cluster-store <url>', 'multi-host: etcd to share overlay networks and address pools in (etcd://host:port[,host:port…])').argParser(clusterStore))
     .addOption(serveOption('--advertise-addr <ip|iface>', 'multi-host: the address (or interface) other hosts reach this one at; required with --cluster-store'))

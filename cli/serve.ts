@@ -44,6 +44,8 @@ export interface ServeOptions {
   logLevel: Level;
   /** One socket, `<pluginsDir>/<socket>`, serving every chosen plugin; absent: one socket per plugin. */
   socket?: string;
+  /** tsvol: publish volume Mountpoints under this directory (see PluginContext.mountDir). */
+  mountDir?: string;
   /** Multi-host: the cluster store and this host's place in it. Absent: single host. */
   cluster?: ClusterOptions;
   /** How long a call waits for its plugin to finish reconciling before it is refused (default 60 s). */
@@ -164,7 +166,7 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
     const store: Store = await LevelStore.open(join(stateDir, 'db'));
     closers.push(() => store.close());
     await migrateStore(store, { what: `the ${kind} state in ${join(stateDir, 'db')}`, log: plog });
-    const instance = await factory({ stateDir, store, log: plog, ...(session ? { cluster: session } : {}) });
+    const instance = await factory({ stateDir, store, log: plog, ...(session ? { cluster: session } : {}), ...(opts.mountDir !== undefined && { mountDir: opts.mountDir }) });
     closers.push(async () => instance.close?.());
     checkInterfaces(kind, instance.interfaces);
     plog.info('reconciled', { stateDir, reconcileMs: Math.round(performance.now() - t0), sinceStartMs: sinceStart() });

@@ -19,6 +19,11 @@ export interface PluginContext {
   log: Logger;
   /** This host's session in the cluster store (`--cluster-store`); absent: single host, nothing shared. */
   cluster?: ClusterSession;
+  /**
+   * tsvol: where volume Mountpoints are published, `<mountDir>/<name>` (`--mount-dir`; a managed
+   * plugin's propagatedMount). Absent: a volume's Mountpoint is its data directory.
+   */
+  mountDir?: string;
 }
 
 export interface PluginInstance {

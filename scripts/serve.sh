@@ -15,9 +15,5 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
 
 sh scripts/ensure-packages.sh iproute2 iptables nftables util-linux mount e2fsprogs tar
 
-[ -d node_modules ] && [ node_modules -nt package-lock.json ] || npm ci --no-audit --no-fund
-# Rebuild when any TypeScript source is newer than the last build.
-if [ ! -f dist/cli/tsnet.js ] || [ -n "$(find . -name '*.ts' -not -path './node_modules/*' -not -path './dist/*' -newer dist/cli/tsnet.js | head -n 1)" ]; then
-  npx tsc -p .
-fi
+sh scripts/ensure-build.sh
 exec node dist/cli/tsnet.js serve "$@"

@@ -17,8 +17,10 @@ import {
   deactivateVolume,
   destroyVolume,
   isEmptyLeftover,
+  publishVolume,
   releaseVolume,
   trashVolumeDir,
+  unpublishVolume,
 } from './lifecycle.js';
 import { parseVolumeOptions } from './options.js';
 import { describeUsers, dropDeadLeases, mountCount, usersOf, type VolumeRecord } from './record.js';
@@ -130,6 +132,7 @@ export class VolumeDriver implements VolumeDriverApi {
         throw new ConflictError(`volume "${Name}" is in use (${describeUsers(rec)}); stop the containers using it and try again`);
       }
       await inVolume(Name, async () => {
+        await unpublishVolume(host, paths);
         await deactivateVolume(host, paths, rec.spec);
         await assertNoMounts(host, paths.dir);
         const trash = await trashVolumeDir(paths);
@@ -147,11 +150,14 @@ export class VolumeDriver implements VolumeDriverApi {
     const paths = table.paths(Name);
     return table.lock([Name], async () => {
       const rec = table.ready(Name);
-      await inVolume(Name, () => activateVolume(host, paths, rec.spec));
+      await inVolume(Name, async () => {
+        await activateVolume(host, paths, rec.spec);
+        await publishVolume(host, paths);
+      });
       rec.mounts[ID] = (rec.mounts[ID] ?? 0) + 1;
       await table.save(rec);
       log.info('volume mounted', { volume: Name, id: ID.slice(0, 12), mounts: mountCount(rec) });
-      return { Mountpoint: paths.data };
+      return { Mountpoint: paths.mountpoint };
     });
   }
 
@@ -172,7 +178,12 @@ export class VolumeDriver implements VolumeDriverApi {
       }
       if (count > 1) rec.mounts[ID] = count - 1;
       else delete rec.mounts[ID];
-      if (usersOf(rec) === 0) await inVolume(Name, () => releaseVolume(host, paths, rec.spec));
+      if (usersOf(rec) === 0) {
+        await inVolume(Name, async () => {
+          await unpublishVolume(host, paths);
+          await releaseVolume(host, paths, rec.spec);
+        });
+      }
       await table.save(rec);
       log.info('volume unmounted', { volume: Name, id: ID.slice(0, 12), mounts: mountCount(rec) });
       return {};
@@ -180,9 +191,9 @@ export class VolumeDriver implements VolumeDriverApi {
   }
 
   async path({ Name }: { Name: string }): Promise<VolumeResponses['Path']> {
-    const { data } = this.#d.table.paths(Name);
+    const { mountpoint } = this.#d.table.paths(Name);
     this.#d.table.ready(Name);
-    return { Mountpoint: data };
+    return { Mountpoint: mountpoint };
   }
 
   async get({ Name }: { Name: string }): Promise<{ Volume: DetailedVolume }> {
@@ -195,7 +206,7 @@ export class VolumeDriver implements VolumeDriverApi {
     const paths = table.paths(name);
     const rec = table.ready(name);
     const Status = await inVolume(name, () => volumeStatus(rec, paths, { host, meter }, opts));
-    return { Name: name, Mountpoint: paths.data, CreatedAt: rec.createdAt, Status };
+    return { Name: name, Mountpoint: paths.mountpoint, CreatedAt: rec.createdAt, Status };
   }
 
   async list(): Promise<VolumeResponses['List']> {

@@ -59,6 +59,10 @@ export function createFakeHost(): FakeHost {
       fake.mounts.delete(target);
       fake.loops = fake.loops.filter((l) => l.backingFile !== image);
     },
+    async bind(src: string, dst: string) {
+      step('bind', `${src} ${dst}`);
+      if (!fake.mounts.has(dst)) fake.mounts.set(dst, `bind ${src}`);
+    },
     async unmount(target: string) {
       step('unmount', target);
       fake.mounts.delete(target);

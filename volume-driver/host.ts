@@ -7,7 +7,7 @@
 import { chmod, chown, readFile, statfs } from 'node:fs/promises';
 import { run } from '../common/kernel/exec.js';
 import { attachLoop, detachDevices, detachLoop, ensureLoopFs, listLoops, type LoopDevice } from '../common/kernel/loop.js';
-import { ensureMount, isMountpoint, listMounts, mountTmpfs, unmount, type TmpfsOptions } from '../common/kernel/mount.js';
+import { bindMount, ensureMount, isMountpoint, listMounts, mountTmpfs, unmount, type TmpfsOptions } from '../common/kernel/mount.js';
 import { isUnder } from '../common/kernel/mount-info.js';
 
 export type { LoopDevice } from '../common/kernel/loop.js';
@@ -41,6 +41,8 @@ export interface VolumeHost {
   mountImage(image: string, target: string): Promise<void>;
   /** Unmounts `target` and detaches the loop devices of `image`. */
   unmountImage(image: string, target: string): Promise<void>;
+  /** Bind-mounts `src` on `dst` (a directory, made if missing) unless it is bound there already. */
+  bind(src: string, dst: string): Promise<void>;
   /** Unmounts everything at `target`, lazily (containers keep their own bind mounts). */
   unmount(target: string): Promise<void>;
   isMountpoint(path: string): Promise<boolean>;
@@ -82,6 +84,7 @@ export function createHost(): VolumeHost {
       await unmount(target);
       await detachLoop(image);
     },
+    bind: async (src, dst) => void (await bindMount(src, dst)),
     unmount: async (target) => void (await unmount(target, { lazy: true })),
     isMountpoint,
     async mountsUnder(prefix) {

@@ -10,6 +10,10 @@
  * | tmpfs           | empty `_data` directory         | tmpfs mounted on `_data`   | tmpfs unmounted |
  *
  * Remove unmounts, moves the directory aside to `.trash-…`, forgets the record, then deletes the trash.
+ *
+ * With a mount dir (`--mount-dir`, a managed plugin's propagatedMount), a volume in use is also
+ * published: `_data` bound on `<mountDir>/<name>`, the Mountpoint dockerd is given, made at Mount (and
+ * at reconcile), undone at the last Unmount. The data itself stays under the state directory.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
@@ -66,6 +70,20 @@ export async function activateVolume(host: VolumeHost, paths: VolumePaths, spec:
 /** What the last Unmount does: a tmpfs volume is unmounted (its content is gone); others stay. */
 export async function releaseVolume(host: VolumeHost, paths: VolumePaths, spec: VolumeSpec): Promise<void> {
   if (spec.type === 'tmpfs') await host.unmount(paths.data);
+}
+
+/** Binds the volume's data on its Mountpoint when that is elsewhere (a mount dir). Idempotent. */
+export async function publishVolume(host: VolumeHost, paths: VolumePaths): Promise<void> {
+  if (paths.mountpoint !== paths.data) await host.bind(paths.data, paths.mountpoint);
+}
+
+/** Undoes {@link publishVolume}: unmounts (lazily) and removes the Mountpoint directory. Idempotent. */
+export async function unpublishVolume(host: VolumeHost, paths: VolumePaths): Promise<void> {
+  if (paths.mountpoint === paths.data) return;
+  await host.unmount(paths.mountpoint);
+  await rmdir(paths.mountpoint).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
 }
 
 /** Unmounts what the volume has mounted (its ext4 image, detaching the loop device, or its tmpfs). Idempotent. */

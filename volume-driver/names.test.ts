@@ -21,7 +21,12 @@ describe('volume names', () => {
       dir: '/var/lib/tsnet/volume/volumes/v1',
       data: '/var/lib/tsnet/volume/volumes/v1/_data',
       image: '/var/lib/tsnet/volume/volumes/v1/disk.ext4',
+      mountpoint: '/var/lib/tsnet/volume/volumes/v1/_data',
     });
+  });
+
+  it('gives <mountDir>/<name> as the Mountpoint when a mount dir is set', () => {
+    expect(volumePaths('/r', 'v1', '/mnt/tsvol/').mountpoint).toBe('/mnt/tsvol/v1');
   });
 
   it('never builds a path from a name that would leave the root', () => {

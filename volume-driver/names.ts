@@ -32,23 +32,29 @@ export function checkVolumeName(name: string): void {
 export interface VolumePaths {
   /** The volume's own directory, `<root>/<name>`, mode 0700. */
   dir: string;
-  /** What containers see (the Mountpoint): `<dir>/_data`, a tmpfs or ext4 mount point for those types. */
+  /** The volume's content: `<dir>/_data`, a tmpfs or ext4 mount point for those types. */
   data: string;
+  /**
+   * What dockerd is given as the Mountpoint: `data`, or with a mount dir `<mountDir>/<name>`, a bind
+   * mount of `data` that exists while the volume is in use (see lifecycle.ts publishVolume).
+   */
+  mountpoint: string;
   /** The sparse ext4 image of a size-limited local volume. */
   image: string;
 }
 
 /**
- * The paths of volume `name` under `root` (the volumes root). Checks the name first, then that the
- * result is a direct child of `root`, so a name can never escape it.
+ * The paths of volume `name` under `root` (the volumes root) and, when given, `mountDir`. Checks the
+ * name first, then that the result is a direct child of `root`, so a name can never escape it.
  * @throws InvalidRequestError for a bad name.
  */
-export function volumePaths(root: string, name: string): VolumePaths {
+export function volumePaths(root: string, name: string, mountDir?: string): VolumePaths {
   checkVolumeName(name);
   const base = resolve(root);
   const dir = resolve(base, name);
   if (dirname(dir) !== base || dir !== join(base, name)) {
     throw new InvalidRequestError(`invalid volume name ${JSON.stringify(name)}: it would leave the volumes directory`);
   }
-  return { dir, data: join(dir, '_data'), image: join(dir, 'disk.ext4') };
+  const data = join(dir, '_data');
+  return { dir, data, image: join(dir, 'disk.ext4'), mountpoint: mountDir === undefined ? data : join(resolve(mountDir), name) };
 }

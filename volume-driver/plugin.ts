@@ -23,12 +23,15 @@ export interface OpenVolumesOptions {
   stateDir: string;
   store: Store;
   log: Logger;
+  /** Where Mountpoints are published (`--mount-dir`); absent: the data directories themselves. */
+  mountDir?: string;
   host?: VolumeHost;
 }
 
 /**
  * Loads the volumes of `stateDir` (kept in `<stateDir>/volumes`, mode 0700), reconciles them with
- * the host, and returns the driver and its admin interface.
+ * the host (publishing volumes in use under `mountDir` again), and returns the driver and its admin
+ * interface.
  */
 export async function openVolumes(opts: OpenVolumesOptions): Promise<{ driver: VolumeDriver; admin: VolumeAdmin }> {
   const host = opts.host ?? createHost();
@@ -41,7 +44,9 @@ export async function openVolumes(opts: OpenVolumesOptions): Promise<{ driver: V
       log.warn('could not measure volume usage', { path, err: (err as Error).message });
       throw err;
     });
-  const deps = { table: await VolumeTable.load(opts.store, root), host, meter: new UsageMeter(measure), log, bootId: await host.bootId() };
+  if (opts.mountDir !== undefined) await mkdir(opts.mountDir, { recursive: true });
+  const mountDir = opts.mountDir === undefined ? undefined : await realpath(opts.mountDir);
+  const deps = { table: await VolumeTable.load(opts.store, root, mountDir), host, meter: new UsageMeter(measure), log, bootId: await host.bootId() };
   await reconcile(deps);
   const driver = new VolumeDriver(deps);
   return { driver, admin: new VolumeAdmin(deps, driver) };

@@ -4,7 +4,8 @@
  * - leases of processes that are gone are dropped;
  * - after a reboot (new boot ID) mount counts are moved to `staleMounts`: those containers are not
  *   running any more, and dockerd's clean-up Unmounts for them are accepted once;
- * - volumes in use get their filesystem back (idempotent, so after a `kill -9` nothing under a
+ * - volumes in use get their filesystem back (and, with a mount dir, their published Mountpoint;
+ *   published Mountpoints of volumes not in use are removed) (idempotent, so after a `kill -9` nothing under a
  *   running container is touched), unused tmpfs volumes are unmounted (an empty tmpfs volume still
  *   exists, so dockerd's Get at its start never makes Docker forget it), size-limited volumes are
  *   mounted again;
@@ -17,7 +18,17 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { errorFields } from '../common/log.js';
 import type { DriverDeps } from './driver.js';
-import { activateVolume, alwaysMounted, deleteTree, destroyVolume, isEmptyLeftover, releaseVolume, trashOwner } from './lifecycle.js';
+import {
+  activateVolume,
+  alwaysMounted,
+  deleteTree,
+  destroyVolume,
+  isEmptyLeftover,
+  publishVolume,
+  releaseVolume,
+  trashOwner,
+  unpublishVolume,
+} from './lifecycle.js';
 import { VOLUME_NAME_RULE } from './names.js';
 import { dropDeadLeases, usersOf, type VolumeRecord } from './record.js';
 
@@ -69,6 +80,8 @@ async function reconcileOne(deps: DriverDeps, rec: VolumeRecord, trashed: Readon
   }
   if (usersOf(rec) > 0 || alwaysMounted(rec.spec)) await activateVolume(host, paths, rec.spec);
   else await releaseVolume(host, paths, rec.spec);
+  if (usersOf(rec) > 0) await publishVolume(host, paths);
+  else await unpublishVolume(host, paths);
   if (JSON.stringify(rec) !== before) await table.save(rec);
 }
 
@@ -81,6 +94,14 @@ export async function reconcile(deps: DriverDeps): Promise<void> {
     await reconcileOne(deps, rec, trashed).catch((err: unknown) => log.warn('could not reconcile volume', { volume: rec.name, ...errorFields(err) }));
   }
   const known = new Set(table.all().map((r) => r.name));
+  if (table.mountDir !== undefined) {
+    const inUse = new Set(table.all().filter((r) => usersOf(r) > 0).map((r) => r.name));
+    for (const point of await host.mountsUnder(table.mountDir)) {
+      if (point === table.mountDir || inUse.has(ownerName(table.mountDir, point))) continue;
+      log.warn('unmounting a published Mountpoint no volume in use owns', { mountPoint: point });
+      await host.unmount(point).catch((err: unknown) => log.warn('could not unmount', { mountPoint: point, ...errorFields(err) }));
+    }
+  }
   for (const point of await host.mountsUnder(table.root)) {
     if (point === table.root || known.has(ownerName(table.root, point))) continue;
     log.warn('unmounting a mount no volume owns', { mountPoint: point });

@@ -20,6 +20,8 @@ export interface UnitFixture {
   stateDir: string;
   /** The volumes root, `<stateDir>/volumes`. */
   root: string;
+  /** `<stateDir>/mnt` when created with `mountDir`, else undefined. */
+  mountDir: string | undefined;
   store: MemoryStore;
   host: FakeHost;
   driver: VolumeDriver;
@@ -35,13 +37,15 @@ export interface UnitFixture {
   cleanup(): Promise<void>;
 }
 
-/** A fresh fixture with the plugin opened once. */
-export async function createUnitFixture(): Promise<UnitFixture> {
+/** A fresh fixture with the plugin opened once; with `mountDir`, Mountpoints are published under `<stateDir>/mnt`. */
+export async function createUnitFixture(opts: { mountDir?: boolean } = {}): Promise<UnitFixture> {
   const stateDir = await mkdtemp(join(tmpdir(), 'tstest-vol-unit-'));
+  const mountDir = opts.mountDir ? join(stateDir, 'mnt') : undefined;
   const log = createLogger({ stream: new PassThrough() });
   const fx: UnitFixture = {
     stateDir,
     root: join(stateDir, 'volumes'),
+    mountDir,
     store: new MemoryStore(),
     host: createFakeHost(),
     driver: undefined as unknown as VolumeDriver,
@@ -50,7 +54,7 @@ export async function createUnitFixture(): Promise<UnitFixture> {
     create: (Name, Opts = null) => fx.driver.create(volumeRequests.Create.parse({ Name, Opts })),
     records: () => fx.store.collection<VolumeRecord>(VOLUMES_COLLECTION).entries(),
     async reopen() {
-      ({ driver: fx.driver, admin: fx.admin } = await openVolumes({ stateDir, store: fx.store, log, host: fx.host }));
+      ({ driver: fx.driver, admin: fx.admin } = await openVolumes({ stateDir, store: fx.store, log, host: fx.host, ...(mountDir !== undefined && { mountDir }) }));
     },
     cleanup: () => rm(stateDir, { recursive: true, force: true }),
   };

@@ -14,20 +14,23 @@ import { VOLUMES_COLLECTION, type VolumeRecord } from './record.js';
 export class VolumeTable {
   /** The volumes root: `<stateDir>/volumes`. */
   readonly root: string;
+  /** Where Mountpoints are published (`--mount-dir`); undefined: a volume's data directory is its Mountpoint. */
+  readonly mountDir: string | undefined;
   readonly #col: Collection<VolumeRecord>;
   readonly #records = new Map<string, VolumeRecord>();
   readonly #mutex = new KeyedMutex();
   /** List's answer, kept until a volume appears, disappears or changes state (dockerd lists often). */
   #listed: Array<{ Name: string; Mountpoint: string }> | undefined;
 
-  private constructor(store: Store, root: string) {
+  private constructor(store: Store, root: string, mountDir: string | undefined) {
     this.#col = store.collection<VolumeRecord>(VOLUMES_COLLECTION);
     this.root = root;
+    this.mountDir = mountDir;
   }
 
   /** Reads every record from `store`. */
-  static async load(store: Store, root: string): Promise<VolumeTable> {
-    const table = new VolumeTable(store, root);
+  static async load(store: Store, root: string, mountDir?: string): Promise<VolumeTable> {
+    const table = new VolumeTable(store, root, mountDir);
     for (const [name, rec] of await table.#col.entries()) table.#records.set(name, rec);
     return table;
   }
@@ -58,9 +61,9 @@ export class VolumeTable {
     return [...this.#records.values()].filter((r) => r.state === 'ready').map((r) => r.name).sort();
   }
 
-  /** Name and data path of every ready volume, ordered by name; cached between changes. */
+  /** Name and Mountpoint of every ready volume, ordered by name; cached between changes. */
   listed(): ReadonlyArray<{ Name: string; Mountpoint: string }> {
-    this.#listed ??= this.readyNames().map((Name) => ({ Name, Mountpoint: this.paths(Name).data }));
+    this.#listed ??= this.readyNames().map((Name) => ({ Name, Mountpoint: this.paths(Name).mountpoint }));
     return this.#listed;
   }
 
@@ -80,7 +83,7 @@ export class VolumeTable {
 
   /** The paths of volume `name` (checking the name). */
   paths(name: string): VolumePaths {
-    return volumePaths(this.root, name);
+    return volumePaths(this.root, name, this.mountDir);
   }
 
   /**
