@@ -211,6 +211,10 @@ async function buildRecord(engine: Engine, req: RunRequest): Promise<{ record: C
   const entrypoint = req.entrypoint === undefined ? (image.config.entrypoint ?? []) : req.entrypoint === '' ? [] : [req.entrypoint];
   const cmd = req.command.length > 0 ? req.command : req.entrypoint === undefined ? (image.config.cmd ?? []) : [];
   if (entrypoint.length + cmd.length === 0) throw new InvalidArgumentError('No command specified');
+  if (image.config.user !== undefined && !/^(0|root)(:(0|root))?$/.test(image.config.user)) {
+    // Refused rather than run as root: the init helper cannot switch users yet.
+    throw new InvalidArgumentError(`image ${req.image} runs as USER ${image.config.user}, which engine-lite cannot switch to yet`);
+  }
   const bindings = req.publish.flatMap(parsePublish);
   resolveCapabilities({ privileged: req.privileged ?? false, add: req.capAdd, drop: req.capDrop });
   for (const h of req.addHost) {
@@ -248,7 +252,7 @@ async function buildRecord(engine: Engine, req: RunRequest): Promise<{ record: C
       extraHosts: req.addHost,
       networkMode: mode,
       portBindings: bindings,
-      exposedPorts: exposedPorts(bindings, req.expose.flatMap(parseExpose)),
+      exposedPorts: exposedPorts(bindings, [...(image.config.exposedPorts ?? []), ...req.expose].flatMap(parseExpose)),
     },
     mounts: mounts.map(({ anonymous: _a, volumeOptions: _o, ...m }) => m),
     attachments,
