@@ -4,7 +4,6 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { KernelError } from './errors.js';
 
 export interface RunOptions {
@@ -63,10 +62,26 @@ export function run(argv: readonly string[], opts: RunOptions): Promise<RunResul
 /**
  * Runs `argv[0]` with `input` piped into its standard input (e.g. an archive into `tar -x`),
  * resolving with its output, or rejecting with {@link CommandError}, or with the error of `input`
- * itself (the program is then killed).
+ * itself (the program is then killed). `input` is always read to its end, even when the program
+ * stops reading early (tar stops at the end-of-archive blocks), so whatever counts or hashes it
+ * upstream sees all of it.
  */
 export function runPiped(argv: readonly string[], input: Readable, opts: Omit<RunOptions, 'input'>): Promise<RunResult> {
-  return spawnFed(argv, opts, (stdin) => pipeline(input, stdin));
+  return spawnFed(argv, opts, async (stdin) => {
+    let open = true;
+    stdin.once('close', () => (open = false));
+    for await (const chunk of input) {
+      if (!open || stdin.write(chunk)) continue;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          stdin.off('drain', done).off('close', done);
+          resolve();
+        };
+        stdin.on('drain', done).on('close', done);
+      });
+    }
+    if (open) stdin.end();
+  });
 }
 
 /** Spawns `argv` and hands its stdin to `feed`; a failure of `feed` other than a broken pipe fails the run. */

@@ -2,9 +2,9 @@
  * @module Unpacking image layers for overlayfs: GNU tar extracts a layer (owners, modes, device
  * nodes, hard links and xattrs kept), then the OCI whiteouts it carries become what overlayfs reads:
  * `.wh.NAME` → a 0:0 character device NAME, `.wh..wh..opq` → `trusted.overlay.opaque=y` on its
- * directory (other `.wh..wh.*` entries, AUFS bookkeeping, are dropped). Node has no mknod or
- * setxattr, so the conversion is a short perl program making the two raw syscalls, one process per
- * layer. Both programs run through {@link run}.
+ * directory (other `.wh..wh.*` entries, AUFS bookkeeping, are dropped), the directories' times kept
+ * as the layer gives them. Node has no mknod or setxattr, so the conversion is a short perl program
+ * making the two raw syscalls, one process per layer. Both programs run through {@link run}.
  */
 import type { Readable } from 'node:stream';
 import { KernelFeatureMissingError } from './errors.js';
@@ -18,12 +18,14 @@ const SYSCALLS: Record<string, { mknodat: number; lsetxattr: number }> = {
 
 // `%N` is prepended by whiteoutProgram(). Prints the number of whiteouts and opaque dirs converted.
 const WHITEOUT_PROGRAM = String.raw`
-use strict; use File::Find; use File::Path qw(remove_tree);
+use strict; use File::Find; use File::Path qw(remove_tree); use Time::HiRes ();
 my $root = shift; my @found;
 find({ no_chdir => 1, wanted => sub { push @found, $File::Find::name if m{/\.wh\.[^/]*$} } }, $root);
 my ($wh, $opq, $attr, $yes) = (0, 0, 'trusted.overlay.opaque', 'y');
+my %times; # directory → [atime, mtime] as tar left them, restored at the end
 for my $p (sort { length($b) <=> length($a) } @found) {
   my ($dir, $base) = $p =~ m{^(.*)/([^/]*)$};
+  $times{$dir} //= [(Time::HiRes::lstat($dir))[8, 9]];
   if ($base eq '.wh..wh..opq') {
     unlink($p) or die "remove $p: $!\n";
     syscall($N{lsetxattr}, $dir, $attr, $yes, 1, 0) == 0 or die "mark $dir opaque: $!\n";
@@ -38,6 +40,7 @@ for my $p (sort { length($b) <=> length($a) } @found) {
     $wh++;
   }
 }
+for my $dir (sort { length($b) <=> length($a) } keys %times) { Time::HiRes::utime($times{$dir}[0], $times{$dir}[1], $dir) or die "restore times of $dir: $!\n"; }
 print "$wh $opq\n";
 `;
 
