@@ -9,12 +9,10 @@
  * the state lock. A failure removes the staging directory and leaves the store as it was.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { PassThrough, Transform, Writable, type Readable } from 'node:stream';
+import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { convertWhiteouts, extractTar } from '../../common/kernel/layer-fs.js';
 import { overlayOptions } from '../../common/kernel/mount-info.js';
 import { EngineError, InvalidArgumentError } from '../errors.js';
@@ -23,6 +21,7 @@ import type { State } from '../state/store.js';
 import { normalizeImageName } from './images.js';
 import { addLayer, lowerDirs } from './layers.js';
 import { ProgressBar } from './progress.js';
+import { streamTar } from './tar-stream.js';
 
 /** One image of an archive, with paths relative to the archive's root. */
 export interface ArchiveImage {
@@ -33,7 +32,6 @@ export interface ArchiveImage {
   layers: { path: string; digest?: string }[];
 }
 
-const HEX64 = /^[0-9a-f]{64}$/;
 const BLOB_PATH = /^blobs\/sha256\/([0-9a-f]{64})$/;
 
 /** The digest a `blobs/sha256/<hex>` or `<hex>.json` path names, if it names one. */
@@ -161,48 +159,6 @@ export function parseImageConfig(text: string, what: string): { diffIds: string[
   return { diffIds, config, ...(typeof json.created === 'string' ? { created: json.created } : {}) };
 }
 
-/** Whether the file starts with gzip's magic bytes. */
-async function isGzip(file: string): Promise<boolean> {
-  const fh = await open(file, 'r');
-  try {
-    const { buffer, bytesRead } = await fh.read(Buffer.alloc(2), 0, 2, 0);
-    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b;
-  } finally {
-    await fh.close();
-  }
-}
-
-/** A pass-through that hashes (sha256) and counts what flows through it. */
-function digester(onChunk?: (n: number) => void): Transform & { result(): { digest: string; bytes: number } } {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const t = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      onChunk?.(chunk.length);
-      done(null, chunk);
-    },
-  });
-  return Object.assign(t, { result: () => ({ digest: hash.digest('hex'), bytes }) });
-}
-
-/**
- * Streams the layer file `file` (plain or gzip) once, hashing the blob and the uncompressed tar, into
- * `sink` (tar, or a discard when the store has the layer). Resolves with both digests and the tar's size.
- */
-async function readLayer(file: string, sink: (tar: Readable) => Promise<void>, bar: ProgressBar): Promise<{ blob: string; diff: string; bytes: number }> {
-  const blob = digester((n) => bar.advance(n));
-  const diff = digester();
-  const out = new PassThrough();
-  const stages: (Readable | Transform)[] = [createReadStream(file), blob, ...((await isGzip(file)) ? [createGunzip()] : []), diff];
-  const feeding = pipeline([...stages, out] as [Readable, ...Transform[], PassThrough]);
-  await Promise.all([feeding, sink(out)]);
-  const b = blob.result();
-  const d = diff.result();
-  return { blob: b.digest, diff: d.digest, bytes: d.bytes };
-}
-
 const discard = (s: Readable) => pipeline(s, new Writable({ write: (_c, _e, done) => done() }));
 
 /** Result of {@link loadImages}: the images recorded and how many layers were new to the store. */
@@ -243,9 +199,7 @@ export async function loadImages(state: State, source: string, opts: { progress:
     if (!st.isDirectory()) {
       root = join(staging.dir, 'archive');
       await mkdir(root);
-      const input = createReadStream(source);
-      const gz = await isGzip(source);
-      await extractTar(gz ? input.pipe(createGunzip()) : input, root, `archive "${source}"`).catch((err: Error) => {
+      await streamTar(source, (tar) => extractTar(tar, root, `archive "${source}"`)).catch((err: Error) => {
         throw new InvalidArgumentError(`${source}: not a readable tar archive (truncated or corrupt?): ${err.message}`);
       });
     }
@@ -320,7 +274,7 @@ async function stageImage(state: State, root: string, source: string, image: Arc
     }
     let got;
     try {
-      got = await readLayer(file, sink, bar);
+      got = await streamTar(file, sink, (n) => bar.advance(n));
     } catch (err) {
       throw bad(source, `${what} cannot be read (truncated or corrupt?): ${(err as Error).message}`);
     }
