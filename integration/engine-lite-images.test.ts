@@ -1,5 +1,5 @@
 /**
- * Layered images end to end: `docker build` makes a multi-layer image FROM the busybox test image (a
+ * @module Layered images end to end: `docker build` makes a multi-layer image FROM the busybox test image (a
  * file added in one layer, changed in the next, deleted in a third; a directory replaced, which
  * overlay2 saves as an opaque directory; ENV, WORKDIR, CMD, EXPOSE), `docker save` exports it, and
  * engine-lite loads it, from the docker archive and from an OCI image layout made of it by the
