@@ -82,4 +82,13 @@ describe('overlayOptions', () => {
   it.each([[['/a:b']], [['/a,b']], [['rel']], [[]]])('rejects lower %j', (lower) => {
     expect(() => overlayOptions(lower, '/u', '/w')).toThrow(KernelArgumentError);
   });
+
+  it('refuses more lower directories than overlayfs stacks or mount(2) options can carry', () => {
+    const dirs = (n: number, len: number) => Array.from({ length: n }, (_, i) => `/${String(i).padStart(len - 1, 'x')}`);
+    expect(overlayOptions(dirs(500, 4), '/u', '/w')[0]).toHaveLength(9 + 500 * 5 - 1);
+    expect(() => overlayOptions(dirs(501, 4), '/u', '/w')).toThrow('overlayfs stacks at most 500');
+    const fits = overlayOptions(dirs(90, 40), '/u', '/w').join(',');
+    expect(fits.length).toBeLessThanOrEqual(4095);
+    expect(() => overlayOptions(dirs(100, 40), '/u', '/w')).toThrow(/4131 bytes of overlay options, mount\(2\) takes at most 4095/);
+  });
 });

@@ -116,11 +116,26 @@ function checkOverlayPath(option: string, path: string): void {
   if (/[,:\\\n]/.test(path)) throw new KernelArgumentError(option, `"${path}" contains ",", ":", "\\" or a line break, which overlay options cannot carry`);
 }
 
-/** The options of an overlay mount: `lowerdir=a:b,upperdir=…,workdir=…`. Throws {@link KernelArgumentError}. */
+/** overlayfs stacks at most this many lower directories (OVL_MAX_STACK). */
+export const OVERLAY_MAX_LOWER = 500;
+
+/** mount(2) copies at most one page of options, NUL included (4096 bytes on x86_64 and most arm64). */
+export const MOUNT_OPTIONS_MAX = 4095;
+
+/**
+ * The options of an overlay mount: `lowerdir=a:b,upperdir=…,workdir=…`. Throws {@link KernelArgumentError},
+ * also when the lower directories are more than overlayfs stacks or the options longer than mount(2) takes.
+ */
 export function overlayOptions(lower: readonly string[], upper: string, work: string): string[] {
   if (lower.length === 0) throw new KernelArgumentError('lower', 'needs at least one directory');
+  if (lower.length > OVERLAY_MAX_LOWER) throw new KernelArgumentError('lower', `${lower.length} directories, overlayfs stacks at most ${OVERLAY_MAX_LOWER}`);
   lower.forEach((l) => checkOverlayPath('lower', l));
   checkOverlayPath('upper', upper);
   checkOverlayPath('work', work);
-  return [`lowerdir=${lower.join(':')}`, `upperdir=${upper}`, `workdir=${work}`];
+  const options = [`lowerdir=${lower.join(':')}`, `upperdir=${upper}`, `workdir=${work}`];
+  const length = Buffer.byteLength(options.join(','));
+  if (length > MOUNT_OPTIONS_MAX) {
+    throw new KernelArgumentError('lower', `${lower.length} directories make ${length} bytes of overlay options, mount(2) takes at most ${MOUNT_OPTIONS_MAX}`);
+  }
+  return options;
 }

@@ -1,20 +1,30 @@
 /**
- * @module `image import/ls/inspect/rm` (with docker's top-level shortcuts `import`, `images`,
- * `rmi`) and the generic `inspect`.
+ * @module `image import/load/ls/inspect/rm` (with docker's top-level shortcuts `import`, `load`,
+ * `images`, `rmi`) and the generic `inspect`.
  */
 import type { Command } from 'commander';
 import type { ImageRecord } from '../state/records.js';
 import { collect, engine, forEachRef, printRows, printViews } from './common.js';
 
 /** An image as `docker image inspect` shows it. */
-function imageView(i: ImageRecord): Record<string, unknown> {
+async function imageView(i: ImageRecord): Promise<Record<string, unknown>> {
+  const { lowerDirs } = await import('../image/layers.js');
+  const c = i.config;
   return {
     Id: `sha256:${i.id}`,
     RepoTags: i.name ? [i.name] : [],
     Created: i.created,
     Size: i.size,
-    Config: { Cmd: i.config.cmd ?? null, Entrypoint: i.config.entrypoint ?? null, Env: i.config.env ?? [], WorkingDir: i.config.workdir ?? '' },
-    GraphDriver: { Name: 'overlay', Data: { LowerDir: i.rootfs } },
+    Config: {
+      Cmd: c.cmd ?? null,
+      Entrypoint: c.entrypoint ?? null,
+      Env: c.env ?? [],
+      WorkingDir: c.workdir ?? '',
+      User: c.user ?? '',
+      ExposedPorts: c.exposedPorts ? Object.fromEntries(c.exposedPorts.map((p) => [p, {}])) : null,
+    },
+    GraphDriver: { Name: 'overlay', Data: { LowerDir: lowerDirs(engine().state, i).join(':') } },
+    RootFS: { Type: 'layers', Layers: (i.layers ?? []).map((d) => `sha256:${d}`) },
   };
 }
 
@@ -24,14 +34,48 @@ async function importAction(source: string, name: string, o: { change: string[] 
   process.stdout.write(`sha256:${image.id}\n`);
 }
 
+async function loadAction(file: string | undefined, o: { input?: string }): Promise<void> {
+  const { loadImages } = await import('../image/load.js');
+  const { state } = engine();
+  const source = o.input ?? file;
+  let spooled: string | undefined;
+  try {
+    if (source === undefined) {
+      // docker load reads stdin without -i: spool it, the archive is read more than once.
+      const { randomBytes } = await import('node:crypto');
+      const { createWriteStream } = await import('node:fs');
+      const { pipeline } = await import('node:stream/promises');
+      spooled = `${state.images.dir}/.stdin-${randomBytes(6).toString('hex')}.tar`;
+      await pipeline(process.stdin, createWriteStream(spooled, { mode: 0o600 }));
+    }
+    const result = await loadImages(state, source ?? spooled!, { progress: process.stderr });
+    for (const i of result.images) process.stdout.write(i.name ? `Loaded image: ${i.name}\n` : `Loaded image ID: sha256:${i.id}\n`);
+  } finally {
+    if (spooled) await (await import('node:fs/promises')).rm(spooled, { force: true });
+  }
+}
+
 async function listAction(o: { quiet?: boolean; format?: string }): Promise<void> {
   const { ago } = await import('../format.js');
   const { formatBytes } = await import('../image/progress.js');
-  const images = (await engine().state.images.list()).sort((a, b) => b.created.localeCompare(a.created));
+  const { imageUsage } = await import('../image/layers.js');
+  const { state } = engine();
+  const images = (await state.images.list()).sort((a, b) => b.created.localeCompare(a.created));
+  const usage = imageUsage(images, images.some((i) => i.layers) ? await state.layers.list() : []);
   const rows = images.map((i) => {
     const colon = i.name.lastIndexOf(':');
     const [repo, tag] = i.name ? [i.name.slice(0, colon), i.name.slice(colon + 1)] : ['<none>', '<none>'];
-    return { Repository: repo, Tag: tag, ID: i.id.slice(0, 12), CreatedSince: ago(i.created), Size: formatBytes(i.size) };
+    const u = usage.get(i.id)!;
+    return {
+      Repository: repo,
+      Tag: tag,
+      ID: i.id.slice(0, 12),
+      CreatedSince: ago(i.created),
+      Size: formatBytes(i.size),
+      SharedSize: formatBytes(u.shared),
+      UniqueSize: formatBytes(u.unique),
+      Layers: String(i.layers?.length ?? 1),
+    };
   });
   await printRows(rows, o.quiet ? '{{.ID}}' : o.format, [
     ['REPOSITORY', 'Repository'],
@@ -39,6 +83,8 @@ async function listAction(o: { quiet?: boolean; format?: string }): Promise<void
     ['IMAGE ID', 'ID'],
     ['CREATED', 'CreatedSince'],
     ['SIZE', 'Size'],
+    ['SHARED SIZE', 'SharedSize'],
+    ['UNIQUE SIZE', 'UniqueSize'],
   ]);
 }
 
@@ -94,8 +140,19 @@ export function addImageCommands(program: Command): void {
       .option('-c, --change <instruction>', 'apply a CMD, ENTRYPOINT, ENV or WORKDIR instruction', collect, [])
       .action(importAction);
   }
+  for (const cmd of [image.command('load'), program.command('load')]) {
+    cmd
+      .description('Load images from a docker save archive (tar, plain or gzip, or unpacked) or an OCI image layout (directory or tar)')
+      .argument('[file|dir]', 'the archive (or use -i; default: standard input)')
+      .option('-i, --input <file|dir>', 'read from this archive instead of standard input')
+      .action(loadAction);
+  }
   for (const cmd of [image.command('ls').alias('list'), program.command('images')]) {
-    cmd.description('List images').option('-q, --quiet', 'only show image IDs').option('--format <template>', 'Go-template subset: {{.Repository}}, {{.Tag}}, {{.ID}}').action(listAction);
+    cmd
+      .description('List images, with the bytes each shares with other images (layers two or more list) and the bytes only it uses')
+      .option('-q, --quiet', 'only show image IDs')
+      .option('--format <template>', 'Go-template subset: {{.Repository}}, {{.Tag}}, {{.ID}}, {{.Size}}, {{.SharedSize}}, {{.UniqueSize}}, {{.Layers}}')
+      .action(listAction);
   }
   image.command('rm').alias('remove').description('Remove images').argument('<image...>').action(removeAction);
   program.command('rmi').description('Remove images').argument('<image...>').action(removeAction);

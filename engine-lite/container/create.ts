@@ -19,6 +19,7 @@ import { checkDuplicateDestinations, parseMountFlag, parseVolumeFlag, type Mount
 import { exposedPorts, parseExpose, parsePublish } from './port-spec.js';
 import { parseSecurityOpts } from './security.js';
 import { resolveImageUser } from './user.js';
+import { lowerDirs } from '../image/layers.js';
 
 /**
  * `run`'s image, command and flags, as the CLI collects them (commander's names for docker's flags;
@@ -222,7 +223,9 @@ async function buildRecord(engine: Engine, req: RunRequest): Promise<{ record: C
     if (!/^[^:]+:.+$/.test(h) || parseIp(h.slice(h.indexOf(':') + 1)) === undefined) throw new InvalidArgumentError(`invalid argument "${h}" for "--add-host" flag: expected host:ip`);
   }
   const security = await parseSecurityOpts(req.securityOpt);
-  const user = req.user === undefined || req.user === '' ? undefined : await resolveImageUser(req.user, image.rootfs);
+  // `--user` overrides the image's USER, as in docker.
+  const userSpec = req.user !== undefined && req.user !== '' ? req.user : image.config.user;
+  const user = userSpec === undefined ? undefined : await resolveImageUser(userSpec, lowerDirs(engine.state, image));
   const mounts = await resolveMounts(req);
   const record: ContainerRecord = {
     v: 1,
@@ -240,7 +243,7 @@ async function buildRecord(engine: Engine, req: RunRequest): Promise<{ record: C
       openStdin: req.interactive ?? false,
       stopSignal: checkSignal(req.stopSignal ?? 'SIGTERM'),
       stopTimeout: req.stopTimeout === undefined ? 10 : Number(req.stopTimeout),
-      ...(user ? { user: req.user, userIds: { uid: user.uid, gid: user.gid, groups: user.groups } } : {}),
+      ...(user ? { user: userSpec, userIds: { uid: user.uid, gid: user.gid, groups: user.groups } } : {}),
     },
     host: {
       memory: req.memory === undefined ? 0 : parseMemory(req.memory),
@@ -260,7 +263,7 @@ async function buildRecord(engine: Engine, req: RunRequest): Promise<{ record: C
       extraHosts: req.addHost,
       networkMode: mode,
       portBindings: bindings,
-      exposedPorts: exposedPorts(bindings, req.expose.flatMap(parseExpose)),
+      exposedPorts: exposedPorts(bindings, [...(image.config.exposedPorts ?? []), ...req.expose].flatMap(parseExpose)),
     },
     mounts: mounts.map(({ anonymous: _a, volumeOptions: _o, ...m }) => m),
     attachments,

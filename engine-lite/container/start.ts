@@ -11,6 +11,7 @@ import type { Engine } from '../engine.js';
 import { CommandStartError } from '../errors.js';
 import { shortId } from '../ids.js';
 import { findImage } from '../image/images.js';
+import { lowerDirs } from '../image/layers.js';
 import { procRef } from '../state/proc-ref.js';
 import type { ContainerRecord } from '../state/records.js';
 import { etcPaths, writeEtcFiles } from './etc-files.js';
@@ -89,7 +90,7 @@ async function containerSpec(engine: Engine, c: ContainerRecord): Promise<NewCon
   return {
     network: c.host.networkMode === 'host' ? 'host' : c.netns ? { netns: c.netns } : 'new',
     hostname: c.config.hostname,
-    rootfs: { lower: [image.rootfs], upper: `${dir}/upper`, work: `${dir}/work`, target: `${dir}/rootfs` },
+    rootfs: { lower: lowerDirs(engine.state, image), upper: `${dir}/upper`, work: `${dir}/work`, target: `${dir}/rootfs` },
     steps: rootfsSteps({ privileged: c.host.privileged, readonlyRoot: c.host.readonlyRootfs ?? false, etc: etcPaths(dir), mounts }),
     argv: [...c.config.entrypoint, ...c.config.cmd],
     env: c.config.env,

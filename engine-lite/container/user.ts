@@ -39,8 +39,17 @@ export function resolveUser(spec: string, passwd: string, group: string): Resolv
   return out;
 }
 
-/** {@link resolveUser} with the files of the image unpacked at `rootfs`. */
-export async function resolveImageUser(spec: string, rootfs: string): Promise<ResolvedUser> {
-  const read = (f: string) => readFile(join(rootfs, 'etc', f), 'utf8').catch(() => '');
+/**
+ * {@link resolveUser} with the image's files: `lowers` are its root filesystem directories, top layer
+ * first (one for an imported image); each file is read from the topmost layer that has it.
+ */
+export async function resolveImageUser(spec: string, lowers: readonly string[]): Promise<ResolvedUser> {
+  const read = async (f: string) => {
+    for (const dir of lowers) {
+      const text = await readFile(join(dir, 'etc', f), 'utf8').catch(() => undefined);
+      if (text !== undefined) return text;
+    }
+    return '';
+  };
   return resolveUser(spec, await read('passwd'), await read('group'));
 }

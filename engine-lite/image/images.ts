@@ -1,11 +1,12 @@
 /**
  * @module Image names and lookup: `busybox` means `busybox:latest`, as in docker; an image is also
- * found by its ID or a unique ID prefix (with or without `sha256:`).
+ * found by its ID or a unique ID prefix (with or without `sha256:`). Removal frees what only that image used.
  */
 import { rm } from 'node:fs/promises';
 import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
 import type { ImageRecord } from '../state/records.js';
 import type { State } from '../state/store.js';
+import { freeLayers } from './layers.js';
 
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const NAME_RE = new RegExp(`^(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?${COMPONENT}(?:/${COMPONENT})*(?::[\\w][\\w.-]{0,127})?$`);
@@ -33,8 +34,8 @@ export async function findImage(state: State, ref: string): Promise<ImageRecord>
 }
 
 /**
- * Removes an image and, if engine-lite owns it, its root filesystem. Refused while a container
- * uses it.
+ * Removes an image and, if engine-lite owns it, its root filesystem, or the layers no other image
+ * uses. Refused while a container uses it.
  * @throws NotFoundError, ConflictError
  */
 export async function removeImage(state: State, ref: string): Promise<ImageRecord> {
@@ -46,6 +47,7 @@ export async function removeImage(state: State, ref: string): Promise<ImageRecor
     }
     await state.images.remove(image.id);
     await rm(state.imageDir(image.id), { recursive: true, force: true });
+    if (image.layers) await freeLayers(state);
     return image;
   });
 }

@@ -1,23 +1,20 @@
 /**
  * @module `engine-lite image import`: a root filesystem tarball (`docker export` style, plain or
- * gzip), unpacked by GNU tar into the state directory with a progress bar on a terminal, or a
- * directory used in place by reference (nothing is copied; it must not change while containers use
- * it). `--change` sets CMD, ENTRYPOINT, ENV and WORKDIR, as `docker import --change` does.
+ * gzip), unpacked by GNU tar (common/kernel/layer-fs.ts) into the state directory with a progress
+ * bar on a terminal, or a directory used in place by reference (nothing is copied; it must not
+ * change while containers use it). `--change` sets CMD, ENTRYPOINT, ENV and WORKDIR, as `docker import --change` does.
  */
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { lstat, mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { extractTar } from '../../common/kernel/layer-fs.js';
 import { overlayOptions } from '../../common/kernel/mount-info.js';
 import { EngineError, InvalidArgumentError } from '../errors.js';
 import type { ImageConfig, ImageRecord } from '../state/records.js';
 import type { State } from '../state/store.js';
 import { normalizeImageName } from './images.js';
 import { ProgressBar } from './progress.js';
+import { streamTar } from './tar-stream.js';
 
 /** Options of {@link importImage}. */
 export interface ImportOptions {
@@ -88,41 +85,6 @@ async function treeSize(dir: string): Promise<number> {
   return total;
 }
 
-/** Unpacks `file` (tar or tar.gz) into `dir` with GNU tar; resolves with the sha256 of the file and its unpacked byte count. */
-async function untar(file: string, dir: string, bar: ProgressBar): Promise<{ digest: string; bytes: number }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      bar.advance(chunk.length);
-      done(null, chunk);
-    },
-  });
-  const head = await new Promise<Buffer>((resolve, reject) => {
-    const s = createReadStream(file, { start: 0, end: 1 });
-    const parts: Buffer[] = [];
-    s.on('data', (c) => parts.push(c as Buffer)).on('end', () => resolve(Buffer.concat(parts))).on('error', reject);
-  });
-  const gzip = head[0] === 0x1f && head[1] === 0x8b;
-  const tar = spawn('tar', ['-x', '-f', '-', '-C', dir, '--numeric-owner', '-p'], { stdio: ['pipe', 'ignore', 'pipe'] });
-  let stderr = '';
-  tar.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<number | null>((resolve, reject) => tar.on('error', reject).on('close', resolve));
-  const count = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      bytes += chunk.length;
-      done(null, chunk);
-    },
-  });
-  const stages = [createReadStream(file), meter, ...(gzip ? [createGunzip()] : []), count, tar.stdin];
-  const piped = pipeline(stages).catch((err: unknown) => err as Error);
-  const [pipeErr, code] = await Promise.all([piped, exited]);
-  if (code !== 0) throw new EngineError(`importing ${file}: tar failed: ${stderr.trim().split('\n')[0] ?? `exit ${code}`}`);
-  if (pipeErr) throw new EngineError(`importing ${file}: ${pipeErr.message}`);
-  return { digest: hash.digest('hex'), bytes };
-}
-
 /**
  * Imports `source` (a tar file or a directory) as image `name`. An existing image of that name keeps
  * its content but loses the name, as with docker.
@@ -146,7 +108,9 @@ export async function importImage(state: State, source: string, name: string, op
     try {
       await mkdir(join(tmp, 'rootfs'), { recursive: true, mode: 0o755 });
       const bar = new ProgressBar(opts.progress, 'Importing', st.size);
-      const { digest, bytes } = await untar(source, join(tmp, 'rootfs'), bar);
+      const { blob: digest, bytes } = await streamTar(source, (tar) => extractTar(tar, join(tmp, 'rootfs'), `archive "${source}"`), (n) => bar.advance(n)).catch((err: Error) => {
+        throw new EngineError(`importing ${source}: ${err.message}`, { cause: err });
+      });
       bar.finish();
       const dir = state.imageDir(digest);
       const existing = await state.images.get(digest);

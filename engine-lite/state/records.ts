@@ -6,19 +6,26 @@
  */
 import type { ProcRef } from './proc-ref.js';
 
-/** An imported image: a root filesystem directory and the config `docker import --change` can set. */
+/**
+ * An image: either imported (one root filesystem directory and the config `docker import --change`
+ * can set) or loaded (`layers` from the layer store and the config of a `docker save`/OCI image).
+ */
 export interface ImageRecord {
   v: 1;
+  /** Imported: sha256 of the tarball (or random for a directory); loaded: the config's digest, as docker. */
   id: string;
-  /** `repo:tag`; empty once another import took the name. */
+  /** `repo:tag`; empty once another import or load took the name. */
   name: string;
   created: string;
-  /** The root filesystem: inside the state directory, or a directory imported by reference. */
+  /** Imported: the root filesystem, inside the state directory or a directory imported by reference; loaded: empty. */
   rootfs: string;
   /** Whether `rootfs` belongs to engine-lite (removed with the image). */
   owned: boolean;
+  /** Bytes: the unpacked tarball (imported), the sum of the layers' uncompressed tar sizes (loaded). */
   size: number;
   config: ImageConfig;
+  /** Loaded images: the layers' diff IDs (hex sha256 of each uncompressed layer tar), bottom first. */
+  layers?: string[];
 }
 
 export interface ImageConfig {
@@ -26,6 +33,20 @@ export interface ImageConfig {
   entrypoint?: string[];
   env?: string[];
   workdir?: string;
+  /** `USER` (name, UID, `name:group`, …) as the image config gives it. */
+  user?: string;
+  /** `EXPOSE`d ports as `80/tcp`. */
+  exposedPorts?: string[];
+}
+
+/** One unpacked layer in the store (`layers/<diffId>/`), shared by every image that lists it. */
+export interface LayerRecord {
+  v: 1;
+  /** Hex sha256 of the uncompressed layer tar. */
+  diffId: string;
+  /** Bytes of the uncompressed layer tar. */
+  size: number;
+  created: string;
 }
 
 /** One IPAM pool a network holds, with what was requested from it on the network's behalf. */

@@ -6,7 +6,8 @@
  *
  * Layout: `containers/<id>/config.json` (with the container's writable layer, log files and
  * /etc files beside it), `networks/<id>.json`, `volumes/<name>.json`, `images/<id>/image.json` (with
- * `rootfs/`). Keys are %-escaped (`encodeURIComponent`) into file names: volume names are whatever the
+ * `rootfs/` for an imported image), `layers/<diffId>/layer.json` (with the unpacked `diff/`) and
+ * `l/<diffId prefix>` symlinks to the layers' `diff/` (short overlay lower paths). Keys are %-escaped (`encodeURIComponent`) into file names: volume names are whatever the
  * driver accepts (dockerd checks names only for its `local` driver), `../x` and `a/b` included.
  */
 import { randomBytes } from 'node:crypto';
@@ -14,7 +15,7 @@ import { mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:
 import { dirname, join } from 'node:path';
 import { NotFoundError } from '../errors.js';
 import { StateLock } from './lock.js';
-import type { ContainerRecord, ImageRecord, NetworkRecord, VolumeRecord } from './records.js';
+import type { ContainerRecord, ImageRecord, LayerRecord, NetworkRecord, VolumeRecord } from './records.js';
 
 const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
 
@@ -98,6 +99,7 @@ export class State {
   readonly networks: RecordDir<NetworkRecord>;
   readonly volumes: RecordDir<VolumeRecord>;
   readonly images: RecordDir<ImageRecord>;
+  readonly layers: RecordDir<LayerRecord>;
 
   private constructor(dir: string) {
     this.dir = dir;
@@ -106,6 +108,7 @@ export class State {
     this.networks = new RecordDir('network', join(dir, 'networks'));
     this.volumes = new RecordDir('volume', join(dir, 'volumes'));
     this.images = new RecordDir('image', join(dir, 'images'), 'image.json');
+    this.layers = new RecordDir('layer', join(dir, 'layers'), 'layer.json');
   }
 
   /** Opens (creating if needed) the state directory `dir`. */
@@ -113,7 +116,7 @@ export class State {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const real = await realpath(dir);
     const state = new State(real);
-    await Promise.all(['containers', 'networks', 'volumes', 'images'].map((d) => mkdir(join(real, d), { recursive: true, mode: 0o700 })));
+    await Promise.all(['containers', 'networks', 'volumes', 'images', 'layers', 'l'].map((d) => mkdir(join(real, d), { recursive: true, mode: 0o700 })));
     return state;
   }
 
@@ -131,6 +134,19 @@ export class State {
   /** The directory of image `id`. */
   imageDir(id: string): string {
     return join(this.images.dir, id);
+  }
+
+  /** The directory of layer `diffId` (record and `diff/`). */
+  layerDir(diffId: string): string {
+    return join(this.layers.dir, diffId);
+  }
+
+  /**
+   * The short symlink `l/<first 16 hex of diffId>` → `../layers/<diffId>/diff` that overlay options
+   * name instead of the layer's own path, so that more layers fit in one page of mount options.
+   */
+  layerLink(diffId: string): string {
+    return join(this.dir, 'l', diffId.slice(0, 16));
   }
 
   /**
