@@ -66,7 +66,7 @@ async function dockerFindings(o: DoctorOptions): Promise<Finding[]> {
   const dockerNets = new Set(theirs.map((n) => n.Id));
   for (const net of ours) if (!dockerNets.has(net.ID)) out.push(mismatch(`network ${short(net.ID)}`, 'a Docker network (tsnet has the record)', 'none'));
   const vols = (await adminCall<AdminResponses['List']>(o.pluginsDir, 'volume', 'List', { Fresh: false }).catch(() => ({ Volumes: [] }))).Volumes.map((v) => v.Name);
-  const dockerVols = (await docker.volumes()).filter((v) => names.has(v.Driver)).map((v) => v.Name);
+  const dockerVols = (await docker.volumes([...names])).filter((v) => names.has(v.Driver)).map((v) => v.Name);
   for (const v of dockerVols) if (!vols.includes(v)) out.push(mismatch(`volume ${v}`, 'a tsvol record (Docker has the volume)', 'none'));
   for (const v of vols) if (!dockerVols.includes(v)) out.push(mismatch(`volume ${v}`, 'a Docker volume (tsvol has the record)', 'none'));
   return out;

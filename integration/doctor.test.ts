@@ -53,7 +53,7 @@ describe.skipIf(!isRoot)('tsnet doctor', () => {
     await pollUntil(async () => (await readLocal('127.0.0.1', port).catch(() => '')) === 'hello', { timeoutMs: 10_000 });
 
     const clean = await doctor();
-    expect(clean.stdout).toContain('no drift');
+    expect(clean.stdout, clean.stderr).toContain('no drift');
     expect(clean.code).toBe(0);
 
     const endpointId = (await rt.ok(['inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").EndpointID}}`, ctr])).trim();
