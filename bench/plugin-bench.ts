@@ -22,7 +22,7 @@ import { postRaw } from '../common/protocol/client.js';
 import { freeSubnets } from '../common/testing/subnets.js';
 import { buildPlugin, dockerOf, enablePlugin, pluginSocketDir, takeAwayWhatARebootTakes } from '../integration/support/managed-plugin.js';
 import { startPrivateDockerd } from '../integration/support/private-dockerd.js';
-import { pollUntil, tryRun } from '../integration/support/system.js';
+import { ensurePackages, pollUntil, tryRun } from '../integration/support/system.js';
 import { percentile, printTable } from './stats.js';
 
 const runs = Number(process.argv[2] ?? 5);
@@ -46,6 +46,8 @@ async function answersAll(socket: string): Promise<boolean> {
   return true;
 }
 
+// The reboot figure pings every container from the host: a fresh machine has no ping.
+await ensurePackages(['iputils-ping']);
 const pd = await startPrivateDockerd(IMAGE);
 const docker = dockerOf(pd);
 try {
