@@ -44,14 +44,17 @@ async function loadAction(file: string | undefined, o: { input?: string }): Prom
       // docker load reads stdin without -i: spool it, the archive is read more than once.
       const { randomBytes } = await import('node:crypto');
       const { createWriteStream } = await import('node:fs');
+      const { mkdir } = await import('node:fs/promises');
       const { pipeline } = await import('node:stream/promises');
-      spooled = `${state.images.dir}/.stdin-${randomBytes(6).toString('hex')}.tar`;
-      await pipeline(process.stdin, createWriteStream(spooled, { mode: 0o600 }));
+      // A directory, like every entry of images/ that is not an image (it has no image.json).
+      spooled = `${state.images.dir}/.stdin-${randomBytes(6).toString('hex')}`;
+      await mkdir(spooled, { mode: 0o700 });
+      await pipeline(process.stdin, createWriteStream(`${spooled}/archive`, { mode: 0o600 }));
     }
-    const result = await loadImages(state, source ?? spooled!, { progress: process.stderr });
+    const result = await loadImages(state, source ?? `${spooled}/archive`, { progress: process.stderr });
     for (const i of result.images) process.stdout.write(i.name ? `Loaded image: ${i.name}\n` : `Loaded image ID: sha256:${i.id}\n`);
   } finally {
-    if (spooled) await (await import('node:fs/promises')).rm(spooled, { force: true });
+    if (spooled) await (await import('node:fs/promises')).rm(spooled, { recursive: true, force: true });
   }
 }
 

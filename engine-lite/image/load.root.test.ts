@@ -5,7 +5,7 @@
  * and corrupt or truncated archives (refused, nothing left) are checked on the store itself.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../common/kernel/exec.js';
@@ -144,6 +144,11 @@ describe.skipIf(!isRoot)('image load (docker save archives)', () => {
     await truncate(file, Math.floor((await stat(file)).size / 2));
     await expect(loadImages(state, file, { progress })).rejects.toThrow(/not a readable tar archive \(truncated or corrupt\?\)|is missing/);
     expect(await snapshot()).toEqual(clean);
+    const evil = join(work, 'evil.d');
+    await mkdir(evil);
+    await symlink('/etc/passwd', join(evil, 'config.json'));
+    await writeFile(join(evil, 'manifest.json'), JSON.stringify([{ Config: 'config.json', RepoTags: ['tstest/evil:1'], Layers: [] }]));
+    await expect(loadImages(state, evil, { progress })).rejects.toThrow('path "config.json" leads out of the archive');
     await writeFile(join(work, 'junk.tar'), 'not an archive');
     await expect(loadImages(state, join(work, 'junk.tar'), { progress })).rejects.toThrow('not a readable tar archive');
     expect(await snapshot()).toEqual(clean);

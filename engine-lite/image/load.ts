@@ -9,8 +9,8 @@
  * the state lock. A failure removes the staging directory and leaves the store as it was.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
-import { join, relative, resolve } from 'node:path';
+import { mkdir, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { convertWhiteouts, extractTar } from '../../common/kernel/layer-fs.js';
@@ -168,12 +168,20 @@ export interface LoadResult {
   layersReused: number;
 }
 
-/** A path inside `root` named by an archive, refused when it would leave it. */
-function inside(root: string, path: string, what: string): string {
+/**
+ * The file an archive names by `path` below `root` (resolved), refused when the path or a symlink on
+ * the way leads out of the archive. A missing file resolves to its unresolved path (reading it fails).
+ */
+async function inside(root: string, path: string, what: string): Promise<string> {
+  const out = (p: string) => {
+    const rel = relative(root, p);
+    return rel === '' || rel === '..' || rel.startsWith('../') || isAbsolute(rel);
+  };
   const full = resolve(root, path);
-  const rel = relative(root, full);
-  if (rel === '' || rel.startsWith('..') || resolve(root, rel) !== full) throw bad(what, `path "${path}" leaves the archive`);
-  return full;
+  if (out(full)) throw bad(what, `path "${path}" leaves the archive`);
+  const real = await realpath(full).catch(() => full);
+  if (out(real)) throw bad(what, `path "${path}" leads out of the archive`);
+  return real;
 }
 
 /** How the staged work of one load is laid out. */
@@ -195,7 +203,7 @@ export async function loadImages(state: State, source: string, opts: { progress:
   const staging: Staging = { dir: join(state.images.dir, `.load-${randomBytes(6).toString('hex')}`), layers: new Map() };
   await mkdir(staging.dir, { mode: 0o700 });
   try {
-    let root = source;
+    let root = await realpath(source);
     if (!st.isDirectory()) {
       root = join(staging.dir, 'archive');
       await mkdir(root);
@@ -205,7 +213,7 @@ export async function loadImages(state: State, source: string, opts: { progress:
     }
     const has = (p: string) => stat(join(root, p)).then(() => true, () => false);
     const readJson = async (p: string) => {
-      const text = await readFile(inside(root, p, source), 'utf8').catch(() => {
+      const text = await readFile(await inside(root, p, source), 'utf8').catch(() => {
         throw bad(source, `${p} is missing`);
       });
       try {
@@ -219,7 +227,7 @@ export async function loadImages(state: State, source: string, opts: { progress:
     else if (await has('index.json')) archive = await parseOciLayout(readJson);
     else throw bad(source, 'neither a docker save archive (manifest.json) nor an OCI image layout (index.json)');
 
-    const total = (await Promise.all(archive.flatMap((a) => a.layers).map((l) => stat(inside(root, l.path, source)).then((s) => s.size, () => 0)))).reduce((a, b) => a + b, 0);
+    const total = (await Promise.all(archive.flatMap((a) => a.layers).map(async (l) => stat(await inside(root, l.path, source)).then((s) => s.size, () => 0)))).reduce((a, b) => a + b, 0);
     const bar = new ProgressBar(opts.progress, 'Loading', total);
     const records: ImageRecord[] = [];
     for (const image of archive) records.push(await stageImage(state, root, source, image, staging, bar));
@@ -236,7 +244,7 @@ export async function loadImages(state: State, source: string, opts: { progress:
 /** Checks one image of the archive and stages its new layers; returns its record (not yet written). */
 async function stageImage(state: State, root: string, source: string, image: ArchiveImage, staging: Staging, bar: ProgressBar): Promise<ImageRecord> {
   const label = image.names[0] ?? image.config.path;
-  const configText = await readFile(inside(root, image.config.path, source)).catch(() => {
+  const configText = await readFile(await inside(root, image.config.path, source)).catch(() => {
     throw bad(source, `${image.config.path} (config of ${label}) is missing`);
   });
   const id = createHash('sha256').update(configText).digest('hex');
@@ -258,7 +266,7 @@ async function stageImage(state: State, root: string, source: string, image: Arc
   for (const [i, layer] of image.layers.entries()) {
     const diffId = diffIds[i]!;
     const what = `layer ${i + 1}/${diffIds.length} of ${label} (${layer.path})`;
-    const file = inside(root, layer.path, source);
+    const file = await inside(root, layer.path, source);
     await stat(file).catch(() => {
       throw bad(source, `${what} is missing`);
     });
