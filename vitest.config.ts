@@ -1,6 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-const ignored = ['node_modules/**', 'dist/**'];
+// build/ holds the managed plugin's staging, with a copy of production node_modules.
+const ignored = ['**/node_modules/**', 'dist/**', 'build/**'];
 
 // Three projects (see README "Tests"): unit needs no root; root makes throwaway namespaces;
 // integration drives real dockerd and the built plugins, one file at a time.
