@@ -109,6 +109,8 @@ try {
   await docker.cli(['plugin', 'rm', '-f', 'tsnet']);
   await pd.stop();
   await unmountUnder(work, { lazy: true });
-  await detachDevices((await listLoops()).filter((l) => isUnder(l.backingFile, work)));
+  // A loop the plugin attached shows its backing file relative to the plugin's state bind mount
+  // (`/volume/volumes/<name>/disk.ext4`): found by the volumes' names (`tstest-pbv<i>-<hex>`) too.
+  await detachDevices((await listLoops()).filter((l) => isUnder(l.backingFile, work) || l.backingFile.includes(`-${hex}/`)));
   await rm(work, { recursive: true, force: true });
 }
