@@ -110,7 +110,8 @@ try {
   await pd.stop();
   await unmountUnder(work, { lazy: true });
   // A loop the plugin attached shows its backing file relative to the plugin's state bind mount
-  // (`/volume/volumes/<name>/disk.ext4`): found by the volumes' names (`tstest-pbv<i>-<hex>`) too.
-  await detachDevices((await listLoops()).filter((l) => isUnder(l.backingFile, work) || l.backingFile.includes(`-${hex}/`)));
+  // (`/volume/volumes/<name>/disk.ext4`, or `.trash-<name>-…/` once removed): found by the volumes'
+  // names (`tstest-pbv<i>-<hex>`) too.
+  await detachDevices((await listLoops()).filter((l) => isUnder(l.backingFile, work) || (l.backingFile.includes('tstest-pbv') && l.backingFile.includes(hex))));
   await rm(work, { recursive: true, force: true });
 }

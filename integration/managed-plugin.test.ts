@@ -92,8 +92,9 @@ afterAll(async () => {
   await registry?.stop();
   await unmountUnder(work, { lazy: true });
   // The host sees the backing file of a loop the plugin attached relative to the plugin's state bind
-  // mount (`/volume/volumes/<name>/disk.ext4`), so it is found by the volume's name as well.
-  await detachDevices((await listLoops()).filter((l) => isUnder(l.backingFile, work) || l.backingFile.includes(`/${vol}/`)));
+  // mount (`/volume/volumes/<name>/disk.ext4`, or `.trash-<name>-…/` once removed), so it is found by
+  // the volume's name as well.
+  await detachDevices((await listLoops()).filter((l) => isUnder(l.backingFile, work) || l.backingFile.includes(vol)));
   await rm(work, { recursive: true, force: true });
 });
 
