@@ -18,7 +18,7 @@ import { cliPath, DOCKER_SPEC_DIR } from './support/plugin-harness.js';
 import { startPrivateDockerd, type PrivateDockerd } from './support/private-dockerd.js';
 import { forgetInstanceKernelState, instanceBridges } from './support/reboot.js';
 import type { Runtime } from './support/runtime.js';
-import { mountsMatching, mustRun, pollUntil, tryRun, waitForExit } from './support/system.js';
+import { mountsMatching, mustRun, pollUntil, terminate, tryRun } from './support/system.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('service reboot test skipped: it needs root (links, mounts, dockerd)');
@@ -63,12 +63,7 @@ async function startLikeTheUnit(): Promise<number> {
 }
 
 async function stopSuite(): Promise<void> {
-  if (!suite || suite.exitCode !== null || suite.signalCode !== null) return;
-  suite.kill('SIGTERM');
-  if (!(await waitForExit(suite, 15_000))) {
-    suite.kill('SIGKILL');
-    await waitForExit(suite, 5_000);
-  }
+  if (suite) await terminate(suite, 15_000);
 }
 
 const wipeKernelState = () => forgetInstanceKernelState(dir, stateDir);

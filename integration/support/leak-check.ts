@@ -272,9 +272,19 @@ async function findMountLeaks(): Promise<Leak[]> {
   return ours.map((mp) => ({ kind: 'mount', name: mp, remove: () => unmountLazy(mp) }));
 }
 
-/** Loop devices whose backing file lies under one of {@link MOUNT_PREFIXES} (size-limited volumes). */
+/**
+ * A test volume's image as a managed plugin attached it: the host sees that backing file relative to
+ * the plugin's state bind mount, `/volume/volumes/<name>/…` (`.trash-<name>-…` once removed), and
+ * test volumes are named `tstest…`.
+ */
+const PLUGIN_TEST_IMAGE = /^\/volume\/volumes\/(\.trash-)?tstest[^/]*\//;
+
+/**
+ * Loop devices whose backing file lies under one of {@link MOUNT_PREFIXES} (size-limited volumes), or
+ * is a test volume's image attached inside a managed plugin.
+ */
 async function findLoopLeaks(): Promise<Leak[]> {
-  const loops = (await listLoops()).filter((l) => MOUNT_PREFIXES.some((p) => hasPrefix(l.backingFile, p)));
+  const loops = (await listLoops()).filter((l) => MOUNT_PREFIXES.some((p) => hasPrefix(l.backingFile, p)) || PLUGIN_TEST_IMAGE.test(l.backingFile));
   return loops.map((l) => ({
     kind: 'loop device',
     name: `${l.device} ${l.backingFile}${l.deleted ? ' (deleted)' : ''}`,

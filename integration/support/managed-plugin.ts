@@ -18,7 +18,7 @@ import { instanceTag } from '../../network-driver/modes/shared/instance.js';
 import { freePort } from '../../network-driver/modes/bridge/testing.js';
 import { isGone, listProcesses, splitRuleArgs } from './leak-check.js';
 import type { PrivateDockerd } from './private-dockerd.js';
-import { mustRun, pollUntil, repoRoot, runUnlessGone, tryRun, waitForExit } from './system.js';
+import { mustRun, pollUntil, repoRoot, runUnlessGone, terminate, tryRun } from './system.js';
 
 /** The state directory inside the plugin (config.json's `state` mount and TSNET_STATE_DIR). */
 export const PLUGIN_STATE_DIR = '/var/lib/tsnet';
@@ -84,11 +84,7 @@ export async function startRegistry(dir: string): Promise<LocalRegistry> {
   const log = openSync(join(dir, 'registry.log'), 'a');
   const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', log, log] });
   closeSync(log);
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    if (!(await waitForExit(child, 10_000))) child.kill('SIGKILL');
-  };
+  const stop = async () => void (await terminate(child, 10_000));
   const answers = () =>
     fetch(`http://${address}/v2/`, { signal: AbortSignal.timeout(2000) }).then(
       (r) => r.ok,

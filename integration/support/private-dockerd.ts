@@ -11,7 +11,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { unmountUnder } from '../../common/kernel/mount.js';
 import { cliMethods, type Runtime } from './runtime.js';
-import { buildBusyboxRootfs, mustRun, pollUntil, tryRun, waitForExit } from './system.js';
+import { buildBusyboxRootfs, mustRun, pollUntil, tryRun, terminate } from './system.js';
 
 export interface PrivateDockerd {
   readonly dir: string;
@@ -52,12 +52,7 @@ export async function startPrivateDockerd(image: string): Promise<PrivateDockerd
   }
 
   async function halt(): Promise<void> {
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    if (!(await waitForExit(child, 30_000))) {
-      child.kill('SIGKILL');
-      await waitForExit(child, 5_000);
-    }
+    if (child) await terminate(child, 30_000);
   }
 
   async function stop(): Promise<void> {

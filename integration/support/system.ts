@@ -134,6 +134,19 @@ export function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boo
   });
 }
 
+/**
+ * Sends `child` SIGTERM and, when it has not exited within `graceMs`, SIGKILL (then waits up to 5 s).
+ * Resolves true when SIGTERM was enough (or it had already exited).
+ */
+export async function terminate(child: ChildProcess, graceMs: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return true;
+  child.kill('SIGTERM');
+  if (await waitForExit(child, graceMs)) return true;
+  child.kill('SIGKILL');
+  await waitForExit(child, 5_000);
+  return false;
+}
+
 /** Polls `check` every `intervalMs` until it returns true; false when `timeoutMs` passed or `abort()` said so. */
 export async function pollUntil(
   check: () => Promise<boolean>,
