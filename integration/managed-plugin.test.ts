@@ -109,7 +109,7 @@ describe.skipIf(!isRoot)('tsnet as a Docker managed plugin', () => {
   });
 
   it('runs two --restart=always containers on a tsnet bridge network with tsnet addresses, one writing to a size-limited tsnet volume', async () => {
-    // The names users type (README): dockerd 20.10 resolves network and IPAM drivers of a managed
+    // The names users type (docs/install.md): dockerd 20.10 resolves network and IPAM drivers of a managed
     // plugin only by the full reference, NAME:TAG; volume drivers also by NAME.
     const refused = await docker.cli(['network', 'create', '-d', PLUGIN, '--subnet', subnet, net]);
     expect(refused.stderr).toMatch(/could not resolve driver tsnet/);
@@ -163,7 +163,7 @@ describe.skipIf(!isRoot)('tsnet as a Docker managed plugin', () => {
     expect(after).toContain(v2);
     // dockerd 20.10 keeps the old settings in `inspect` but builds the runtime spec from the new
     // config, whose state mount has its default source: enable would mount /var/lib/tsnet. Setting
-    // state.source again (README) puts it into the config too.
+    // state.source again (docs/install.md) puts it into the config too.
     await docker.ok(['plugin', 'set', PLUGIN, `state.source=${stateDir}`]);
     await docker.ok(['plugin', 'enable', PLUGIN]);
     expect(await docker.ok(['plugin', 'inspect', '-f', '{{range .Settings.Mounts}}{{if eq .Name "state"}}{{.Source}}{{end}}{{end}}', PLUGIN])).toBe(stateDir);

@@ -2,7 +2,7 @@
  * @module What Docker knows is in use, for `tsnet ipam gc` and serve's agreement with Docker: the
  * subnets of every network and every gateway, aux and container address, read through the suite's
  * Docker API wrapper. Never called inside a plugin request (dockerd may be waiting on the plugin:
- * plugin-protocol.md §1.6).
+ * docs/plugin-protocol.md §1.6).
  */
 import { DockerApi, type DockerNetwork } from '../docker-sync/docker-api.js';
 import type { KnownUse } from './gc.js';

@@ -62,7 +62,7 @@ export interface PoolPlan {
 export function addressRecord(req: AddressRequest, address: string, gateway: boolean, at: Date): AddressRecord {
   const name = req.options[OPTION.endpointName];
   const mac = req.options[OPTION.mac];
-  // Aux addresses come as a specific address with no options at all (plugin-protocol.md §3.2).
+  // Aux addresses come as a specific address with no options at all (docs/plugin-protocol.md §3.2).
   const kind: AddressKind = gateway ? 'gateway' : name || mac || req.address === '' ? 'endpoint' : 'aux';
   return { v: RECORD_VERSION, poolId: req.poolId, address, kind, ...(name && { name }), ...(mac && { mac }), at: at.toISOString() };
 }

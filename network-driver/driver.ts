@@ -2,7 +2,7 @@
  * @module tsnet's NetworkDriver: validates and persists networks and endpoints, serialises work per
  * network, and hands the kernel side to the network's mode. Every handler is idempotent: a repeated
  * create returns what exists, a delete or leave of something unknown succeeds (dockerd replays those
- * after restarts, plugin-protocol.md §1.6).
+ * after restarts, docs/plugin-protocol.md §1.6).
  */
 import type { Finding } from '../common/finding.js';
 import { KeyedMutex } from '../common/keyed-mutex.js';
@@ -234,7 +234,7 @@ export class NetworkDriver implements NetworkDriverApi {
         await mode.deleteEndpoint(net, stored).catch(() => undefined);
         throw err;
       }
-      // Docker rejects any field it already set, even with the same value (plugin-protocol.md §2.6).
+      // Docker rejects any field it already set, even with the same value (docs/plugin-protocol.md §2.6).
       return filledMac ? { Interface: { MacAddress: stored.mac } } : {};
     });
   }

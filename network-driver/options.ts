@@ -8,7 +8,7 @@ export const GENERIC = 'com.docker.network.generic';
 export const INTERNAL = 'com.docker.network.internal';
 export const ENABLE_IPV6 = 'com.docker.network.enable_ipv6';
 
-/** The mode used when `-o mode=` is not given, as in the README. */
+/** The mode used when `-o mode=` is not given, as docs/tsnet.md says. */
 export const DEFAULT_MODE = 'bridge';
 
 export interface NetworkOptions {

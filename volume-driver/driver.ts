@@ -1,5 +1,5 @@
 /**
- * @module tsvol's VolumeDriver (plugin-protocol.md §4): decisions and bookkeeping. Kernel work goes
+ * @module tsvol's VolumeDriver (docs/plugin-protocol.md §4): decisions and bookkeeping. Kernel work goes
  * through {@link VolumeHost} (see lifecycle.ts); records through {@link VolumeTable}, locked per
  * volume name. Mount counts are kept per (name, mount ID) because dockerd repeats IDs (§4.3): a tmpfs
  * is mounted on the first Mount and unmounted only when the last user is gone.

@@ -1,6 +1,6 @@
 /**
  * @module Volume names and where a volume lives on disk. dockerd does not check names for plugin
- * drivers (plugin-protocol.md §4.2), so this applies Docker's own rule before a name is ever used in a
+ * drivers (docs/plugin-protocol.md §4.2), so this applies Docker's own rule before a name is ever used in a
  * path, and then checks the joined path once more: no name can reach outside the volumes root.
  */
 import { dirname, join, resolve } from 'node:path';

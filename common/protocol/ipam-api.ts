@@ -1,5 +1,5 @@
 /**
- * @module The IpamDriver API; see shared/docs/plugin-protocol.md §3. Failures go out as HTTP 500 with
+ * @module The IpamDriver API; see docs/plugin-protocol.md §3. Failures go out as HTTP 500 with
  * `Err` (a 200 with `Err` would count as success for IPAM).
  */
 import { z } from 'zod';

@@ -1,6 +1,6 @@
 /**
  * @module The NetworkDriver API (libnetwork remote driver) as dockerd 20.10–29 speaks it; see
- * shared/docs/plugin-protocol.md §2. Requests are validated with these schemas before a driver sees them.
+ * docs/plugin-protocol.md §2. Requests are validated with these schemas before a driver sees them.
  */
 import { z } from 'zod';
 import { DOCKER_INTERFACE } from '../plugin.js';

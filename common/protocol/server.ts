@@ -1,7 +1,7 @@
 /**
  * @module The Docker plugin HTTP server on a unix socket, shared by tsnet, tsipam and tsvol.
  *
- * Follows what dockerd really sends (plugin-protocol.md §1): POST `/Interface.Method`, no
+ * Follows what dockerd really sends (docs/plugin-protocol.md §1): POST `/Interface.Method`, no
  * Content-Type, sometimes an empty body. Every body is parsed as JSON whatever the headers, and an
  * empty one counts as `{}`. Answers: 200 + JSON on success (at least `{}`), 400 + `{"Err"}` for a
  * body that does not parse or validate (the driver never sees it), 404 for an unknown method, 413 for

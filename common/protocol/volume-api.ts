@@ -1,5 +1,5 @@
 /**
- * @module The VolumeDriver API; see shared/docs/plugin-protocol.md §4. Volume names are not checked
+ * @module The VolumeDriver API; see docs/plugin-protocol.md §4. Volume names are not checked
  * by dockerd for plugin drivers, so the driver applies Docker's naming rule itself.
  */
 import { z } from 'zod';

@@ -1,8 +1,10 @@
 /**
  * @module The state store contract. Drivers keep every record they must not lose here, in named
  * collections of JSON values keyed by string. Writes are durable when the returned promise resolves,
- * so a plugin may answer Docker right after. A cluster-wide backend (etcd) is a second implementation
- * of the same contract, not a rewrite.
+ * so a plugin may answer Docker right after. Implemented by LevelStore (LevelDB, what every plugin
+ * uses) and MemoryStore (unit tests), both held to store.contract.ts. Cluster-wide data (overlay
+ * networks, cluster pools) does not go through this contract: it lives in etcd, reached through
+ * common/cluster (see docs/architecture.md "State and the store").
  */
 
 /** One write in an atomic {@link Store.batch}. */

@@ -1,5 +1,5 @@
 /**
- * @module Parsing `-p`/`--publish` and `--expose` into libnetwork's port shapes (plugin-protocol.md
+ * @module Parsing `-p`/`--publish` and `--expose` into libnetwork's port shapes (docs/plugin-protocol.md
  * §2.9): `Proto` is the IP protocol number, `HostPort`/`HostPortEnd` a host range, 0/0 for "the
  * plugin picks". Pure.
  */

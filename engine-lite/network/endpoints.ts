@@ -1,6 +1,6 @@
 /**
  * @module A container's endpoint on a network, the daemon side, in libnetwork's order
- * (plugin-protocol.md §2.6–2.10). Attach: IPAM RequestAddress (IPv4, then IPv6) → CreateEndpoint →
+ * (docs/plugin-protocol.md §2.6–2.10). Attach: IPAM RequestAddress (IPv4, then IPv6) → CreateEndpoint →
  * Join → move the interface in and configure it → ProgramExternalConnectivity if the endpoint
  * becomes the gateway endpoint. Detach, the reverse: Revoke → Leave (interface still inside) →
  * move it back → DeleteEndpoint → ReleaseAddress. Progress is recorded before each call that

@@ -1,5 +1,5 @@
 /**
- * @module `network create/ls/inspect/rm`, the daemon side (plugin-protocol.md §2.4, §2.12):
+ * @module `network create/ls/inspect/rm`, the daemon side (docs/plugin-protocol.md §2.4, §2.12):
  * activate the driver and IPAM, GwAllocCheck when offered, the IPAM calls, then CreateNetwork; on
  * any failure everything handed out is released and nothing is kept. `rm` is DeleteNetwork, then
  * the IPAM releases. `none` and `host` are built in, as in docker.

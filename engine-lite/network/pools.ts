@@ -1,5 +1,5 @@
 /**
- * @module A network's IPAM side, in libnetwork's order (plugin-protocol.md §3.3): one
+ * @module A network's IPAM side, in libnetwork's order (docs/plugin-protocol.md §3.3): one
  * GetDefaultAddressSpaces, then per config (IPv4, then IPv6 with `--ipv6`; one empty config when no
  * subnet of that family was given) GetDefaultAddressSpaces → RequestPool → gateway RequestAddress
  * (unless the pool's data names a gateway, or GwAllocCheck said skip) → one RequestAddress per aux

@@ -1,6 +1,6 @@
 /**
  * @module What dockerd does in the container's network namespace with a driver's Join answer
- * (plugin-protocol.md §2.8): move `SrcName` in under its new name, set the MAC and addresses, bring
+ * (docs/plugin-protocol.md §2.8): move `SrcName` in under its new name, set the MAC and addresses, bring
  * it up, add the static routes; point the default routes at the gateway endpoint; and on teardown
  * rename the interface back and return it to the host. All kernel work goes through common/kernel.
  */

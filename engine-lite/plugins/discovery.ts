@@ -1,5 +1,5 @@
 /**
- * @module Finding a v1 plugin by name the way dockerd does (plugin-protocol.md §1.1): a socket
+ * @module Finding a v1 plugin by name the way dockerd does (docs/plugin-protocol.md §1.1): a socket
  * `<plugins dir>/NAME.sock` or `<plugins dir>/NAME/NAME.sock`, then spec files `NAME.spec` /
  * `NAME.json` (also inside `NAME/`) in each spec directory, first hit wins. engine-lite reaches
  * plugins over unix sockets only; a spec naming a TCP or HTTPS address is reported, not used.

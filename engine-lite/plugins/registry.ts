@@ -1,5 +1,5 @@
 /**
- * @module The daemon side of plugin activation (plugin-protocol.md §1.4): find a plugin, POST
+ * @module The daemon side of plugin activation (docs/plugin-protocol.md §1.4): find a plugin, POST
  * `/Plugin.Activate`, check it implements the interface asked for, then ask the interface's
  * capabilities, once per engine-lite command (dockerd does it once per daemon lifetime). Calls go
  * through the suite's protocol client, with a timeout, and failures become PluginFailedError

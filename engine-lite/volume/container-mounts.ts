@@ -1,5 +1,5 @@
 /**
- * @module A container's volumes at start and stop (plugin-protocol.md §4.3): `Mount` with a fresh
+ * @module A container's volumes at start and stop (docs/plugin-protocol.md §4.3): `Mount` with a fresh
  * random 64-hex ID per mount (not the container ID), recorded before the call, then the returned
  * path is bind-mounted into the container; `Unmount` with the same ID when it stops.
  */

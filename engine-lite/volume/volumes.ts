@@ -1,5 +1,5 @@
 /**
- * @module Volumes, the daemon side (plugin-protocol.md §4.2): `volume create` asks the driver `Get`
+ * @module Volumes, the daemon side (docs/plugin-protocol.md §4.2): `volume create` asks the driver `Get`
  * first and `Create`s only when that fails; `ls` merges engine-lite's records with every volume
  * driver's `List`; `inspect` is `Get`; `rm` is refused while a container references the volume, then
  * `Remove`. Names are the driver's to judge: dockerd checks them only for its `local` driver, so a

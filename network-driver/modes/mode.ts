@@ -32,7 +32,7 @@ export interface NetworkMode {
   leave(net: NetworkRecord, ep: EndpointRecord): Promise<void>;
   /**
    * ProgramExternalConnectivity: the endpoint became its container's gateway endpoint; publish the
-   * ports in `options` (plugin-protocol.md §2.9). Returns the endpoint's whole mode state. A mode
+   * ports in `options` (docs/plugin-protocol.md §2.9). Returns the endpoint's whole mode state. A mode
    * without it answers `{}` (nothing to publish).
    */
   programExternalConnectivity?(net: NetworkRecord, ep: EndpointRecord, options: Record<string, unknown>): Promise<{ state: Record<string, unknown> }>;

@@ -2,7 +2,7 @@
  * @module `-o mode=bridge` (the default): Docker's bridge driver as a tsnet mode. One Linux bridge per
  * network, a veth pair per endpoint, an nftables firewall whose per-network and per-port cost is flat.
  * This file only wires the phases (network, endpoint, join-leave, ports, restore) to the NetworkMode
- * interface; see the "Mode `bridge`" section of the repository README for behaviour and design.
+ * interface; see docs/tsnet.md, "Mode `bridge`", for behaviour and design.
  */
 import type { Logger } from '../../../common/log.js';
 import type { NetworkMode } from '../mode.js';

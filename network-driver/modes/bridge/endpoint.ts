@@ -1,7 +1,7 @@
 /**
  * @module CreateEndpoint / DeleteEndpoint / EndpointOperInfo of bridge mode. CreateEndpoint only decides
  * (the MAC, the veth names); the veth is made in Join and deleted here in DeleteEndpoint, because Leave
- * comes while the container end is still inside the container (plugin-protocol.md §2.10).
+ * comes while the container end is still inside the container (docs/plugin-protocol.md §2.10).
  */
 import type { EndpointRecord, NetworkRecord } from '../../records.js';
 import { macFromIp } from '../shared/mac.js';

@@ -3,7 +3,7 @@
  * for one network and for published ports, and the one iptables chain that lets our traffic past a
  * FORWARD policy of DROP. Pure; firewall.ts applies them.
  *
- * Design (README "Firewall"): one `inet` table per plugin instance. Networks and ports are ELEMENTS of
+ * Design (docs/tsnet.md "Firewall"): one `inet` table per plugin instance. Networks and ports are ELEMENTS of
  * sets and maps, never rules or chains, so adding network N+1 or port N+1 is one small transaction whose
  * cost does not depend on N (nft re-reads chains, not elements, before each commit), and each packet
  * costs a few hash lookups however many networks exist.

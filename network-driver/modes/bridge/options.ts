@@ -28,7 +28,7 @@ export const OPT = {
   enableIpv6: 'com.docker.network.enable_ipv6',
 } as const;
 
-/** What bridge mode accepts after `-o mode=bridge`, in the order the README lists them. */
+/** What bridge mode accepts after `-o mode=bridge`, in the order docs/tsnet.md lists them. */
 export const BRIDGE_OPTIONS: readonly OptionSpec[] = [
   { name: OPT.bridgeName, aliases: ['bridge_name'], normalise: interfaceNameValue },
   { name: OPT.icc, aliases: ['icc', 'enable_icc'], normalise: booleanValue },

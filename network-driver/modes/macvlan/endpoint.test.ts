@@ -21,7 +21,7 @@ describe('macvlan endpoint', () => {
     await f.createNetwork({ parent: 'p0' });
     expect(await f.createEndpoint(NET, EP)).toEqual({ Interface: { MacAddress: '02:42:0a:09:08:05' } });
     expect(f.kernel.links.get(CHILD)).toMatchObject({ kind: 'macvlan', parent: 'p0', macvlanMode: 'bridge', mtu: 1400, mac: '02:42:0a:09:08:05', up: false });
-    // A replayed create must not echo the MAC again: Docker now has it (plugin-protocol.md §2.6).
+    // A replayed create must not echo the MAC again: Docker now has it (docs/plugin-protocol.md §2.6).
     expect(await f.createEndpoint(NET, EP, { mac: '02:42:0a:09:08:05' })).toEqual({});
   });
 

@@ -1,7 +1,7 @@
 /**
  * @module A container's macvlan child: made in CreateEndpoint in the host's namespace (down, with the
  * parent's MTU and the endpoint's MAC), handed to Docker by Join, deleted in DeleteEndpoint once
- * Docker has moved it back (plugin-protocol.md §2.10). With `host_access=true` the endpoint's
+ * Docker has moved it back (docs/plugin-protocol.md §2.10). With `host_access=true` the endpoint's
  * addresses also get host routes through the shim.
  */
 import { KernelError } from '../../../common/kernel/errors.js';

@@ -1,6 +1,6 @@
 /**
  * @module `host_access=true`. Linux never passes frames between a parent and its own macvlan children,
- * so a host cannot reach its macvlan containers (anchors.md §2K). The shim is one more macvlan child,
+ * so a host cannot reach its macvlan containers (docs/tsnet.md "Host access"). The shim is one more macvlan child,
  * in bridge mode, left in the host's namespace: the kernel switches frames between it and the
  * containers inside the parent's macvlan port, never on the wire. It gets an address of its own as a
  * /32 and /128 (so it claims no subnet route and cannot clash with an address the parent already has

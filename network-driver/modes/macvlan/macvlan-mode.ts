@@ -3,7 +3,7 @@
  * on that interface's LAN with their own MAC, routed by the LAN's router. Modes bridge (default),
  * private, vepa and passthru as Docker names them (`-o macvlan_mode=`); `parent=IFACE.VID` makes an
  * 802.1Q sub-interface; `-o host_access=true` adds a host shim so the host reaches its containers,
- * which Docker's macvlan cannot. See the "Mode `macvlan`" section of the repository README. Phases: network.ts, endpoint.ts,
+ * which Docker's macvlan cannot. See docs/tsnet.md, "Mode `macvlan`". Phases: network.ts, endpoint.ts,
  * join-leave.ts, restore.ts.
  */
 import { KeyedMutex } from '../../../common/keyed-mutex.js';

@@ -1,7 +1,7 @@
 /**
  * macvlan mode (through the real driver) against the real kernel, in throwaway namespaces: a "host"
  * namespace holding the parent, one end of a veth pair to a LAN namespace with the router, and one
- * namespace per "container", plumbed as dockerd does with a Join answer (plugin-protocol.md §2.8).
+ * namespace per "container", plumbed as dockerd does with a Join answer (docs/plugin-protocol.md §2.8).
  */
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ensureAddress, listAddresses } from '../../../common/kernel/addresses.js';

@@ -1,5 +1,5 @@
 /**
- * @module Start-up reconciliation (design.md "State and recovery"): every stored network gets its
+ * @module Start-up reconciliation (docs/architecture.md "Recovery"): every stored network gets its
  * parent checked (its VLAN sub-interface remade), its shim, shim addresses and host routes back; then
  * every link of this mode's shapes carrying this instance's tag (names.ts) that no record owns is deleted. A network that cannot be
  * restored (its parent is gone) is logged and kept: its records stay, and later calls say why they fail.

@@ -21,7 +21,7 @@ export const noneMode: NetworkMode = {
   createEndpoint: async () => ({ state: {} }),
   deleteEndpoint: async () => undefined,
   // An empty SrcName makes dockerd add no interface; DisableGatewayService stops it from adding
-  // one on docker_gwbridge for a network without a gateway (plugin-protocol.md §2.8 step 5).
+  // one on docker_gwbridge for a network without a gateway (docs/plugin-protocol.md §2.8 step 5).
   join: async () => ({ response: { InterfaceName: { SrcName: '', DstPrefix: '' }, DisableGatewayService: true }, state: {} }),
   leave: async () => undefined,
   operInfo: () => ({}),

@@ -6,7 +6,7 @@
  * so each container's gateway is its own host (an anycast gateway, egress by the host's NAT).
  *
  * Without `--cluster-store` the overlay is a single-host network (the VXLAN device has no peers), the
- * embedded default. See the README section "Mode `overlay`".
+ * embedded default. See docs/tsnet.md, "Mode `overlay`".
  */
 import type { ClusterSession } from '../../../common/cluster/types.js';
 import { formatIp, parseCidr, parseIp } from '../../../common/addr/parse.js';
