@@ -30,7 +30,7 @@ function proseLines(markdown: string): string[] {
 }
 
 /** GitHub's anchor for a heading's text: lower case, punctuation dropped, each space a `-`. */
-export function slug(heading: string): string {
+function slug(heading: string): string {
   return heading
     .toLowerCase()
     .replace(/[^\p{L}\p{N}\p{M}\s_-]/gu, '')
@@ -38,7 +38,7 @@ export function slug(heading: string): string {
 }
 
 /** Every anchor the headings of `markdown` get, repeated ones numbered `-1`, `-2`, … as GitHub does. */
-export function anchors(markdown: string): Set<string> {
+function anchors(markdown: string): Set<string> {
   const seen = new Map<string, number>();
   const out = new Set<string>();
   for (const line of proseLines(markdown)) {
@@ -53,7 +53,7 @@ export function anchors(markdown: string): Set<string> {
 }
 
 /** The targets of the Markdown links and images in `markdown`, outside code. */
-export function linkTargets(markdown: string): string[] {
+function linkTargets(markdown: string): string[] {
   const targets: string[] = [];
   for (const line of proseLines(markdown)) {
     const prose = line.replace(/`[^`]*`/g, '');
