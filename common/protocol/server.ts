@@ -83,23 +83,21 @@ function shortIds(body: unknown): Record<string, string> {
   return out;
 }
 
+/**
+ * Reads the body, keeping at most `limit` bytes. A longer body is read to its end and dropped before
+ * the 413 goes out: answering mid-body would close the connection under the sender, whose write then
+ * fails (EPIPE) before it can read why.
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
     req.on('data', (chunk: Buffer) => {
-      if (failed) return;
       size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        reject(new BodyTooLargeError(limit));
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= limit) chunks.push(chunk);
     });
-    req.on('end', () => failed || resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', (err) => failed || reject(err));
+    req.on('end', () => (size > limit ? reject(new BodyTooLargeError(limit)) : resolve(Buffer.concat(chunks).toString('utf8'))));
+    req.on('error', reject);
   });
 }
 
