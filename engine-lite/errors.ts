@@ -17,15 +17,15 @@ export class InvalidArgumentError extends EngineError {
 }
 
 /** No container, image, network, volume or plugin of that name. */
-export class NotFoundError extends EngineError {
+export class EngineNotFoundError extends EngineError {
   override readonly code = 'ERR_NOT_FOUND';
-  override readonly name = 'NotFoundError';
+  override readonly name = 'EngineNotFoundError';
 }
 
 /** The object is in use or a name is taken. */
-export class ConflictError extends EngineError {
+export class EngineConflictError extends EngineError {
   override readonly code = 'ERR_CONFLICT';
-  override readonly name = 'ConflictError';
+  override readonly name = 'EngineConflictError';
 }
 
 /** A plugin failed, refused, or did not answer; `plugin` names it. */
