@@ -21,7 +21,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import type { BoundInterface, InterfaceName } from './api.js';
-import { InvalidRequestError, PluginError } from './errors.js';
+import { BodyTooLargeError, InvalidRequestError, MethodNotAllowedError, PluginError, UnknownMethodError } from './errors.js';
 import { describeIssues } from './validate.js';
 import { errorFields, type Logger } from '../log.js';
 
@@ -62,12 +62,6 @@ export interface PluginServerOptions {
   /** Largest accepted request body in bytes (default 1 MiB). */
   maxBodyBytes?: number;
   observe?: CallObserver;
-}
-
-class BodyTooLargeError extends PluginError {
-  constructor(limit: number) {
-    super(`request body larger than ${limit} bytes`, { code: 'ERR_BODY_TOO_LARGE', status: 413 });
-  }
 }
 
 /** Keys whose values identify the object a request acts on; logged shortened to 12 characters. */
@@ -198,7 +192,7 @@ export class PluginServer {
     let body: unknown;
     let failure: unknown;
     try {
-      if (req.method !== 'POST') throw new PluginError(`method ${req.method} not allowed: plugin calls are POST`, { status: 405, code: 'ERR_METHOD' });
+      if (req.method !== 'POST') throw new MethodNotAllowedError(req.method);
       const text = await readBody(req, this.#maxBody);
       payload = await this.#dispatch(path, text, (b) => (body = b));
     } catch (err) {
@@ -227,11 +221,7 @@ export class PluginServer {
     if (path === '/Plugin.Activate') return { Implements: [...this.#interfaces.keys()].filter((n) => !n.startsWith('Tsnet')) };
     const m = /^\/([A-Za-z]+)\.([A-Za-z]+)$/.exec(path);
     const served = m && this.#interfaces.get(m[1]!);
-    const unknown = () =>
-      new PluginError(`unknown method ${path}: this plugin implements ${[...this.#interfaces.keys()].join(', ')}`, {
-        status: 404,
-        code: 'ERR_UNKNOWN_METHOD',
-      });
+    const unknown = () => new UnknownMethodError(path, [...this.#interfaces.keys()]);
     if (!m || !served) throw unknown();
     const raw = parseJson(text);
     seen(raw);

@@ -124,7 +124,7 @@ async function inspectAny(ref: string, only: string | undefined): Promise<unknow
     try {
       return await lookups[kind]();
     } catch (err) {
-      if ((err as { code?: string }).code !== 'ERR_NOT_FOUND') throw err;
+      if ((err as { code?: string }).code !== 'ERR_ENGINE_NOT_FOUND') throw err;
     }
   }
   const { EngineNotFoundError } = await import('../errors.js');
