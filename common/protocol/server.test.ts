@@ -431,6 +431,6 @@ describe('socket lifecycle', () => {
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({ level: 'info', call: 'NetworkDriver.Leave', NetworkID: NID.slice(0, 12), EndpointID: EID.slice(0, 12), status: 200 });
     expect(typeof lines[0]!.ms).toBe('number');
-    expect(lines[1]).toMatchObject({ level: 'warn', msg: 'request refused', status: 400 });
+    expect(lines[1]).toMatchObject({ level: 'warn', msg: 'request refused', status: 400, code: 'ERR_INVALID_REQUEST' });
   });
 });

@@ -212,7 +212,7 @@ export class PluginServer {
     // else escaped a driver unexpectedly and is logged with its stack.
     const outcome = failure === undefined ? 'ok' : failure instanceof PluginError ? 'refused' : 'error';
     if (outcome === 'ok') this.#log.info('request', fields);
-    else if (outcome === 'refused') this.#log.warn('request refused', { ...fields, err: (failure as Error).message });
+    else if (outcome === 'refused') this.#log.warn('request refused', { ...fields, code: (failure as PluginError).code, err: (failure as PluginError).message });
     else this.#log.error('request failed', { ...fields, ...errorFields(failure) });
     this.#observe?.({ call: fields.call, status, outcome, seconds: ms / 1000, ids, ...(failure !== undefined && { err: (payload as { Err: string }).Err }) });
   }
