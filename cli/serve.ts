@@ -42,6 +42,8 @@ export interface ServeOptions {
   stateDir: string;
   only: PluginKind[];
   logLevel: Level;
+  /** Where the process logs (default: JSON lines on stderr at `logLevel`); tests pass one to read the lines. */
+  log?: Logger;
   /** One socket, `<pluginsDir>/<socket>`, serving every chosen plugin; absent: one socket per plugin. */
   socket?: string;
   /** tsvol: publish volume Mountpoints under this directory (see PluginContext.mountDir). */
@@ -139,7 +141,7 @@ function checkInterfaces(kind: PluginKind, interfaces: BoundInterface[]): void {
  * Rejects (with nothing left open) when a socket cannot be made.
  */
 export async function serve(opts: ServeOptions): Promise<Serving> {
-  const log = createLogger({ level: opts.logLevel });
+  const log = opts.log ?? createLogger({ level: opts.logLevel });
   const factories = opts.factories ?? PLUGIN_FACTORIES;
   const closers: Array<() => Promise<void>> = [];
   // Nothing below starts until every socket listens, so no plugin code competes with listening.

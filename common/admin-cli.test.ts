@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { serve, type Serving } from '../cli/serve.js';
-import { adminCall, NotRunningError, resolveAdminSocket } from './admin-cli.js';
+import { AdminRefusedError, adminCall, NotRunningError, resolveAdminSocket } from './admin-cli.js';
 
 let dir: string;
 let serving: Serving | undefined;
@@ -51,7 +51,9 @@ describe('admin commands find their socket', () => {
 
   it("reports a refusal in the plugin's own words", async () => {
     await serveIpam();
-    await expect(adminCall(dir, 'ipam', 'Inspect', { Pool: '10.99.0.0/24' })).rejects.toThrow(/^pool 10\.99\.0\.0\/24 not found/);
+    const err = await adminCall(dir, 'ipam', 'Inspect', { Pool: '10.99.0.0/24' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AdminRefusedError);
+    expect((err as Error).message).toMatch(/^pool 10\.99\.0\.0\/24 not found/);
   });
 
   it('says tsnet is not running when there is no socket, naming where it looked', async () => {

@@ -25,6 +25,13 @@ export function pluginsDirOption(): Option {
 /** Nothing serves the plugin: no socket, or a socket nobody listens on. */
 export class NotRunningError extends Error {
   readonly code = 'ERR_NOT_RUNNING';
+  override readonly name = 'NotRunningError';
+}
+
+/** The plugin answered the admin call with a refusal; the message is the plugin's own words. */
+export class AdminRefusedError extends Error {
+  readonly code = 'ERR_ADMIN_REFUSED';
+  override readonly name = 'AdminRefusedError';
 }
 
 async function isSocket(path: string): Promise<boolean> {
@@ -54,7 +61,7 @@ export async function adminCall<T>(pluginsDir: string, kind: PluginKind, method:
   try {
     return await callPlugin<T>(socket, `${ADMIN_INTERFACE[kind]}.${method}`, req);
   } catch (err) {
-    if (err instanceof PluginCallError) throw new Error(err.message.slice(err.call.length + 2), { cause: err });
+    if (err instanceof PluginCallError) throw new AdminRefusedError(err.message.slice(err.call.length + 2), { cause: err });
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ECONNREFUSED') throw new NotRunningError(`tsnet is not running (socket at ${socket} refuses connections: stale socket)`, { cause: err });
     if (code === 'ENOENT') throw new NotRunningError(`tsnet is not running (no socket at ${socket})`, { cause: err });

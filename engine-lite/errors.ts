@@ -17,20 +17,20 @@ export class InvalidArgumentError extends EngineError {
 }
 
 /** No container, image, network, volume or plugin of that name. */
-export class NotFoundError extends EngineError {
-  override readonly code = 'ERR_NOT_FOUND';
-  override readonly name = 'NotFoundError';
+export class EngineNotFoundError extends EngineError {
+  override readonly code = 'ERR_ENGINE_NOT_FOUND';
+  override readonly name = 'EngineNotFoundError';
 }
 
 /** The object is in use or a name is taken. */
-export class ConflictError extends EngineError {
-  override readonly code = 'ERR_CONFLICT';
-  override readonly name = 'ConflictError';
+export class EngineConflictError extends EngineError {
+  override readonly code = 'ERR_ENGINE_CONFLICT';
+  override readonly name = 'EngineConflictError';
 }
 
 /** A plugin failed, refused, or did not answer; `plugin` names it. */
 export class PluginFailedError extends EngineError {
-  override readonly code = 'ERR_PLUGIN';
+  override readonly code = 'ERR_ENGINE_PLUGIN_FAILED';
   override readonly name = 'PluginFailedError';
   readonly plugin: string;
 

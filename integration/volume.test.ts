@@ -183,9 +183,9 @@ describe.each(RUNTIME_NAMES)('tsvol on %s', (runtimeName) => {
   it('refuses bad input clearly, changes nothing, and keeps serving', async () => {
     const before = await listed();
     const cases: Array<[string[], RegExp]> = [
-      [['../escape'], /invalid volume name "\.\.\/escape"/],
-      [['a/b'], /invalid volume name "a\/b"/],
-      [['x'], /invalid volume name "x": expected at least two characters/],
+      [['../escape'], /Name "\.\.\/escape" is not a valid volume name/],
+      [['a/b'], /Name "a\/b" is not a valid volume name/],
+      [['x'], /Name "x" is not a valid volume name: expected at least two characters/],
       [['-o', 'colour=red', `tstest-vol-${hex}-bad1`], /option "colour" is unknown; valid options for type=local: size, uid, gid, mode, from/],
       [['-o', 'size=12q', `tstest-vol-${hex}-bad2`], /size "12q" is not valid: expected a number of bytes with an optional unit/],
       [['-o', 'type=nfs', `tstest-vol-${hex}-bad3`], /type "nfs" is not supported/],

@@ -70,6 +70,16 @@ const createReq = (generic: Record<string, string> = { mode: 'fake' }, id = NID)
 const endpointReq = (mac = '') =>
   networkRequests.CreateEndpoint.parse({ NetworkID: NID, EndpointID: EID, Interface: { Address: '10.20.0.5/24', AddressIPv6: '', MacAddress: mac } });
 
+/** The message of the error `p` rejects with, after checking its class. */
+async function rejection(p: Promise<unknown>, cls: new (...args: never[]) => Error): Promise<string> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(cls);
+  return (err as Error).message;
+}
+
 let store: MemoryStore;
 let mode: FakeMode;
 let driver: NetworkDriver;
@@ -97,14 +107,15 @@ describe('networks', () => {
   });
 
   it('refuses unknown modes and bad options before touching anything', async () => {
-    await expect(driver.createNetwork(createReq({ mode: 'bridge' }))).rejects.toThrow(new InvalidRequestError('unknown mode "bridge" (available: fake)'));
-    await expect(driver.createNetwork(createReq({ mode: 'fake', size: '3' }))).rejects.toThrow('unknown option "size" for mode fake');
+    // The messages are the Err a Docker user reads.
+    expect(await rejection(driver.createNetwork(createReq({ mode: 'bridge' })), InvalidRequestError)).toBe('unknown mode "bridge" (available: fake)');
+    expect(await rejection(driver.createNetwork(createReq({ mode: 'fake', size: '3' })), InvalidRequestError)).toBe('unknown option "size" for mode fake');
     expect(mode.calls).toEqual([]);
     expect(await store.collection('networks').entries()).toEqual([]);
   });
 
   it('uses bridge when no mode is given', async () => {
-    await expect(driver.createNetwork(createReq({}))).rejects.toThrow('unknown mode "bridge"');
+    expect(await rejection(driver.createNetwork(createReq({})), InvalidRequestError)).toMatch(/^unknown mode "bridge"/);
   });
 
   it('stores nothing when the mode fails', async () => {
@@ -134,7 +145,7 @@ describe('networks', () => {
     expect((await store.collection<NetworkRecord>('networks').get(NID))!.internal).toBe(true);
     const bad = createReq(undefined, 'c'.repeat(64));
     bad.Options['com.docker.network.internal'] = 'maybe';
-    await expect(driver.createNetwork(bad)).rejects.toThrow('option com.docker.network.internal must be true or false, got "maybe"');
+    expect(await rejection(driver.createNetwork(bad), InvalidRequestError)).toBe('option com.docker.network.internal must be true or false, got "maybe"');
   });
 });
 
@@ -158,7 +169,7 @@ describe('endpoints', () => {
 
   it('refuses endpoints on unknown networks', async () => {
     const req = { ...endpointReq(), NetworkID: 'f'.repeat(64) };
-    await expect(driver.createEndpoint(req)).rejects.toThrow(new NotFoundError(`network ffffffffffff not found (tsnet has no record of it)`));
+    expect(await rejection(driver.createEndpoint(req), NotFoundError)).toBe('network ffffffffffff not found (tsnet has no record of it)');
   });
 
   it('joins, records the sandbox, and leaves idempotently', async () => {
@@ -203,7 +214,7 @@ describe('restore', () => {
   it('refuses a network stored with a mode this build lacks, clearly', async () => {
     await driver.createNetwork(createReq());
     const without = new NetworkDriver({ modes: [fakeMode('other')], store, log });
-    await expect(without.createEndpoint(endpointReq())).rejects.toThrow(`network aaaaaaaaaaaa uses mode fake, which this build does not have`);
+    expect(await rejection(without.createEndpoint(endpointReq()), UnsupportedError)).toBe('network aaaaaaaaaaaa uses mode fake, which this build does not have');
   });
 
   it('conflicts when the same ID comes back with another mode', async () => {

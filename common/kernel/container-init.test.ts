@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { decodeInitOps, encodeInitOps, initProgram } from './container-init.js';
+import { KernelFeatureMissingError } from './errors.js';
 import { joinOps, newContainerOps } from './container-process.js';
 
 describe('container init helper', () => {
@@ -15,7 +16,7 @@ describe('container init helper', () => {
     for (const arch of ['x64', 'arm64']) {
       expect(() => execFileSync('perl', ['-c', '-e', initProgram(arch)], { stdio: 'pipe' })).not.toThrow();
     }
-    expect(() => initProgram('mips')).toThrow('no syscall table for architecture mips');
+    expect(() => initProgram('mips')).toThrow(KernelFeatureMissingError);
   });
 
   it('orders a new container’s instructions: namespaces, fork, wait, root, pivot, exec', () => {

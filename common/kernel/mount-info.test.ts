@@ -86,9 +86,11 @@ describe('overlayOptions', () => {
   it('refuses more lower directories than overlayfs stacks or mount(2) options can carry', () => {
     const dirs = (n: number, len: number) => Array.from({ length: n }, (_, i) => `/${String(i).padStart(len - 1, 'x')}`);
     expect(overlayOptions(dirs(500, 4), '/u', '/w')[0]).toHaveLength(9 + 500 * 5 - 1);
-    expect(() => overlayOptions(dirs(501, 4), '/u', '/w')).toThrow('overlayfs stacks at most 500');
+    expect(() => overlayOptions(dirs(501, 4), '/u', '/w')).toThrow(KernelArgumentError);
     const fits = overlayOptions(dirs(90, 40), '/u', '/w').join(',');
     expect(fits.length).toBeLessThanOrEqual(4095);
-    expect(() => overlayOptions(dirs(100, 40), '/u', '/w')).toThrow(/4131 bytes of overlay options, mount\(2\) takes at most 4095/);
+    expect(() => overlayOptions(dirs(100, 40), '/u', '/w')).toThrow(KernelArgumentError);
+    // The byte count is what the message is for: the operator sees how far over the limit the image is.
+    expect(() => overlayOptions(dirs(100, 40), '/u', '/w')).toThrow(/4131 bytes/);
   });
 });

@@ -64,7 +64,7 @@ describe('interface names', () => {
   test('at most 15 bytes, counted in UTF-8', () => {
     expect(() => assertIfName('tsbr-0123456789')).not.toThrow();
     expect(() => assertIfName('tsbr-01234567890')).toThrow(InvalidNameError);
-    expect(() => assertIfName('é'.repeat(8))).toThrow(/16 bytes/);
+    expect(() => assertIfName('é'.repeat(8))).toThrow(InvalidNameError);
     for (const bad of ['', '.', '..', 'a/b', 'a:b', 'a b']) expect(() => assertIfName(bad), bad).toThrow(InvalidNameError);
   });
 });

@@ -29,6 +29,7 @@ export const ENONETNS = 'ENONETNS';
 
 /** A failed kernel request as a back end reports it: an errno name and a one-line detail. Internal. */
 export class Errno extends Error {
+  readonly code = 'ERR_KERNEL_ERRNO';
   readonly errno: string;
 
   constructor(errno: string, detail: string, options?: { cause?: unknown }) {

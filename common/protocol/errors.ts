@@ -1,7 +1,9 @@
 /**
- * @module The error family that reaches the wire. The plugin server turns a thrown {@link PluginError}
- * into its `status` and `{"Err": message}`; anything else becomes a 500 with the error's message.
- * Tests and callers branch on the class or on `code`, never on message text.
+ * @module The error family that reaches the wire: the protocol layer's vocabulary, which the drivers
+ * extend (ipam/errors.ts, the cluster's etcd errors). The plugin server turns a thrown
+ * {@link PluginError} into its `status` and `{"Err": message}`; anything else becomes a 500 with the
+ * error's message and is logged as unexpected. Tests and callers branch on the class or on `code`,
+ * never on message text (the message is what a Docker user reads). docs/errors.md lists every code.
  */
 
 export class PluginError extends Error {
@@ -50,5 +52,26 @@ export class UnsupportedError extends PluginError {
 export class NotReadyError extends PluginError {
   constructor(message: string, opts: { cause?: unknown } = {}) {
     super(message, { code: 'ERR_NOT_READY', status: 503, ...opts });
+  }
+}
+
+/** The request body is larger than the server accepts; it was read and dropped. HTTP 413. */
+export class BodyTooLargeError extends PluginError {
+  constructor(limit: number) {
+    super(`request body larger than ${limit} bytes`, { code: 'ERR_BODY_TOO_LARGE', status: 413 });
+  }
+}
+
+/** The path names no method this socket serves. HTTP 404. */
+export class UnknownMethodError extends PluginError {
+  constructor(path: string, served: readonly string[]) {
+    super(`unknown method ${path}: this plugin implements ${served.join(', ')}`, { code: 'ERR_UNKNOWN_METHOD', status: 404 });
+  }
+}
+
+/** An HTTP method other than POST. HTTP 405. */
+export class MethodNotAllowedError extends PluginError {
+  constructor(method: string | undefined) {
+    super(`method ${method} not allowed: plugin calls are POST`, { code: 'ERR_METHOD_NOT_ALLOWED', status: 405 });
   }
 }

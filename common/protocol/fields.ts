@@ -5,10 +5,36 @@
 import { z } from 'zod';
 import { isIp, isMac, parseCidr } from '../addr/parse.js';
 
-/** A Docker object ID (64 hex from dockerd; engine-lite uses the same form). Used in keys and names. */
-export const id = z
+/**
+ * A Docker object ID: network, endpoint and mount IDs are 64 hex digits from dockerd and engine-lite
+ * (swarm's are 25 lower-case alphanumerics). The drivers put the start of an ID into kernel object
+ * names and store keys, so anything else is refused here, before a driver sees it.
+ */
+export const id = z.string().regex(/^[a-z0-9]{1,128}$/, 'must be a Docker ID: 1 to 128 lower-case letters and digits (dockerd sends 64 hex digits)');
+
+/** The path of a network namespace, as dockerd (`/var/run/docker/netns/…`) and engine-lite send it. */
+export const sandboxKey = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'must be a non-empty ID of letters, digits, "_", "." or "-" (at most 128)');
+  .min(1, 'must name the sandbox')
+  .max(4096, 'must be at most 4096 characters')
+  .regex(/^\/[^\0]*$/, 'must be the absolute path of a network namespace, e.g. /var/run/docker/netns/1a2b3c4d5e6f')
+  .refine((s) => !s.split('/').includes('..'), 'must not contain ".." components');
+
+/** Docker's rule for volume names (`daemon/volume/local/local.go` `validNamePattern`), which dockerd does not apply to plugin drivers. */
+export const VOLUME_NAME_RULE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+
+/** Longest volume name: one path component on Linux. */
+export const MAX_VOLUME_NAME_LENGTH = 255;
+
+/** A volume name by Docker's rule; the name is quoted in the message, shortened past 80 characters. */
+export const volumeName = z.string().superRefine((name, ctx) => {
+  const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
+  if (name.length > MAX_VOLUME_NAME_LENGTH) {
+    ctx.addIssue({ code: 'custom', message: `${shown} is ${name.length} characters long; at most ${MAX_VOLUME_NAME_LENGTH} are allowed` });
+  } else if (!VOLUME_NAME_RULE.test(name)) {
+    ctx.addIssue({ code: 'custom', message: `${shown} is not a valid volume name: expected at least two characters of [a-zA-Z0-9_.-] starting with a letter or digit, as Docker requires` });
+  }
+});
 
 /** `addr/len`, IPv4 or IPv6. */
 export const cidr = z.string().refine((s) => parseCidr(s) !== undefined, 'must be an address with a prefix length, e.g. 10.20.0.0/24');

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { DOCKER_INTERFACE } from '../plugin.js';
 import { bindInterface, defineInterface, type Handlers } from './api.js';
-import { cidr, empty, id, optionalCidr, optionalMac, options, stringOptions } from './fields.js';
+import { cidr, empty, id, optionalCidr, optionalMac, options, sandboxKey, stringOptions } from './fields.js';
 
 const networkRef = { NetworkID: id };
 const endpointRef = { NetworkID: id, EndpointID: id };
@@ -43,7 +43,7 @@ export const networkRequests = {
   }),
   DeleteEndpoint: z.object(endpointRef),
   EndpointOperInfo: z.object(endpointRef),
-  Join: z.object({ ...endpointRef, SandboxKey: z.string().min(1, 'must name the sandbox'), Options: options }),
+  Join: z.object({ ...endpointRef, SandboxKey: sandboxKey, Options: options }),
   Leave: z.object(endpointRef),
   ProgramExternalConnectivity: z.object({ ...endpointRef, Options: options }),
   RevokeExternalConnectivity: z.object(endpointRef),

@@ -271,7 +271,13 @@ const bad: BadCase[] = [
   { call: 'NetworkDriver.CreateNetwork', body: JSON.stringify({ NetworkID: 5 }), status: 400, err: 'invalid NetworkDriver.CreateNetwork request: NetworkID must be a string, got number' },
   { call: 'NetworkDriver.CreateNetwork', body: JSON.stringify({ NetworkID: NID, Options: 'x' }), status: 400, err: 'invalid NetworkDriver.CreateNetwork request: Options must be a record, got string' },
   { call: 'NetworkDriver.CreateNetwork', body: JSON.stringify({ NetworkID: NID, IPv4Data: [{ Pool: '10.0.0.0' }] }), status: 400, err: 'invalid NetworkDriver.CreateNetwork request: IPv4Data.0.Pool must be an address with a prefix length, e.g. 10.20.0.0/24' },
-  { call: 'NetworkDriver.CreateNetwork', body: JSON.stringify({ NetworkID: '../etc' }), status: 400, err: 'invalid NetworkDriver.CreateNetwork request: NetworkID must be a non-empty ID of letters, digits, "_", "." or "-" (at most 128)' },
+  { call: 'NetworkDriver.CreateNetwork', body: JSON.stringify({ NetworkID: '../etc' }), status: 400, err: 'invalid NetworkDriver.CreateNetwork request: NetworkID must be a Docker ID: 1 to 128 lower-case letters and digits (dockerd sends 64 hex digits)' },
+  // IDs end up in kernel object names: only what Docker sends passes (a fuzz once got "999.1.1.1" to a driver).
+  { call: 'NetworkDriver.CreateNetwork', body: JSON.stringify({ NetworkID: '999.1.1.1' }), status: 400, err: 'invalid NetworkDriver.CreateNetwork request: NetworkID must be a Docker ID: 1 to 128 lower-case letters and digits (dockerd sends 64 hex digits)' },
+  { call: 'NetworkDriver.CreateEndpoint', body: JSON.stringify({ NetworkID: NID, EndpointID: 'B'.repeat(64) }), status: 400, err: 'invalid NetworkDriver.CreateEndpoint request: EndpointID must be a Docker ID: 1 to 128 lower-case letters and digits (dockerd sends 64 hex digits)' },
+  { call: 'NetworkDriver.Leave', body: JSON.stringify({ NetworkID: 'a'.repeat(129), EndpointID: EID }), status: 400, err: 'invalid NetworkDriver.Leave request: NetworkID must be a Docker ID: 1 to 128 lower-case letters and digits (dockerd sends 64 hex digits)' },
+  { call: 'NetworkDriver.Join', body: JSON.stringify({ NetworkID: NID, EndpointID: EID, SandboxKey: 'netns/x' }), status: 400, err: 'invalid NetworkDriver.Join request: SandboxKey must be the absolute path of a network namespace, e.g. /var/run/docker/netns/1a2b3c4d5e6f' },
+  { call: 'NetworkDriver.Join', body: JSON.stringify({ NetworkID: NID, EndpointID: EID, SandboxKey: '/run/netns/../../etc' }), status: 400, err: 'invalid NetworkDriver.Join request: SandboxKey must not contain ".." components' },
   { call: 'NetworkDriver.CreateEndpoint', body: JSON.stringify({ NetworkID: NID, EndpointID: EID, Interface: { Address: '10.0.0.5', MacAddress: 'zz' } }), status: 400, err: 'invalid NetworkDriver.CreateEndpoint request: Interface.Address must be an address with a prefix length, e.g. 10.20.0.0/24; Interface.MacAddress must be a MAC address like 02:42:0a:14:00:05' },
   { call: 'NetworkDriver.DiscoverNew', body: JSON.stringify({ DiscoveryType: 'node' }), status: 400, err: 'invalid NetworkDriver.DiscoverNew request: DiscoveryType must be a number, got string' },
   { call: 'IpamDriver.RequestPool', body: JSON.stringify({ AddressSpace: 'LocalDefault', Pool: '10.0.0.0/24', V6: 'yes' }), status: 400, err: 'invalid IpamDriver.RequestPool request: V6 must be a boolean, got string' },
@@ -279,9 +285,13 @@ const bad: BadCase[] = [
   { call: 'IpamDriver.RequestAddress', body: JSON.stringify({ PoolID: 'p', Address: '10.0.0.300' }), status: 400, err: 'invalid IpamDriver.RequestAddress request: Address must be a plain IP address, e.g. 10.20.0.5' },
   { call: 'IpamDriver.ReleaseAddress', body: JSON.stringify({ PoolID: 'p', Address: '' }), status: 400, err: 'invalid IpamDriver.ReleaseAddress request: Address must be a plain IP address, e.g. 10.20.0.5' },
   { call: 'IpamDriver.RequestPool', body: JSON.stringify({ Options: { a: 1 } }), status: 400, err: 'invalid IpamDriver.RequestPool request: Options.a must be a string, got number' },
-  { call: 'VolumeDriver.Create', body: JSON.stringify({ Name: '' }), status: 400, err: 'invalid VolumeDriver.Create request: Name must name the volume' },
-  { call: 'VolumeDriver.Create', body: JSON.stringify({ Name: 'v', Opts: { size: 64 } }), status: 400, err: 'invalid VolumeDriver.Create request: Opts.size must be a string, got number' },
-  { call: 'VolumeDriver.Unmount', body: JSON.stringify({ Name: 'v', ID: 7 }), status: 400, err: 'invalid VolumeDriver.Unmount request: ID must be a string, got number' },
+  { call: 'VolumeDriver.Create', body: JSON.stringify({ Name: '' }), status: 400, err: 'invalid VolumeDriver.Create request: Name "" is not a valid volume name: expected at least two characters of [a-zA-Z0-9_.-] starting with a letter or digit, as Docker requires' },
+  { call: 'VolumeDriver.Create', body: JSON.stringify({ Name: 'v' }), status: 400, err: 'invalid VolumeDriver.Create request: Name "v" is not a valid volume name: expected at least two characters of [a-zA-Z0-9_.-] starting with a letter or digit, as Docker requires' },
+  { call: 'VolumeDriver.Remove', body: JSON.stringify({ Name: '../etc' }), status: 400, err: 'invalid VolumeDriver.Remove request: Name "../etc" is not a valid volume name: expected at least two characters of [a-zA-Z0-9_.-] starting with a letter or digit, as Docker requires' },
+  { call: 'VolumeDriver.Get', body: JSON.stringify({ Name: 'v'.repeat(256) }), status: 400, err: `invalid VolumeDriver.Get request: Name "${'v'.repeat(80)}…" is 256 characters long; at most 255 are allowed` },
+  { call: 'VolumeDriver.Create', body: JSON.stringify({ Name: 'v1', Opts: { size: 64 } }), status: 400, err: 'invalid VolumeDriver.Create request: Opts.size must be a string, got number' },
+  { call: 'VolumeDriver.Unmount', body: JSON.stringify({ Name: 'v1', ID: 7 }), status: 400, err: 'invalid VolumeDriver.Unmount request: ID must be a string, got number' },
+  { call: 'VolumeDriver.Mount', body: JSON.stringify({ Name: 'v1', ID: '../x' }), status: 400, err: 'invalid VolumeDriver.Mount request: ID must be a Docker ID: 1 to 128 lower-case letters and digits (dockerd sends 64 hex digits)' },
   // Unknown methods and interfaces.
   { call: 'NetworkDriver.Frobnicate', body: '{}', status: 404, err: 'unknown method /NetworkDriver.Frobnicate: this plugin implements NetworkDriver, IpamDriver, VolumeDriver' },
   { call: 'LogDriver.StartLogging', body: '{}', status: 404, err: 'unknown method /LogDriver.StartLogging: this plugin implements NetworkDriver, IpamDriver, VolumeDriver' },
@@ -421,6 +431,6 @@ describe('socket lifecycle', () => {
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({ level: 'info', call: 'NetworkDriver.Leave', NetworkID: NID.slice(0, 12), EndpointID: EID.slice(0, 12), status: 200 });
     expect(typeof lines[0]!.ms).toBe('number');
-    expect(lines[1]).toMatchObject({ level: 'warn', msg: 'request refused', status: 400 });
+    expect(lines[1]).toMatchObject({ level: 'warn', msg: 'request refused', status: 400, code: 'ERR_INVALID_REQUEST' });
   });
 });

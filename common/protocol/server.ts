@@ -21,7 +21,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import type { BoundInterface, InterfaceName } from './api.js';
-import { InvalidRequestError, PluginError } from './errors.js';
+import { BodyTooLargeError, InvalidRequestError, MethodNotAllowedError, PluginError, UnknownMethodError } from './errors.js';
 import { describeIssues } from './validate.js';
 import { errorFields, type Logger } from '../log.js';
 
@@ -64,12 +64,6 @@ export interface PluginServerOptions {
   observe?: CallObserver;
 }
 
-class BodyTooLargeError extends PluginError {
-  constructor(limit: number) {
-    super(`request body larger than ${limit} bytes`, { code: 'ERR_BODY_TOO_LARGE', status: 413 });
-  }
-}
-
 /** Keys whose values identify the object a request acts on; logged shortened to 12 characters. */
 const ID_KEYS = ['NetworkID', 'EndpointID', 'PoolID', 'Name', 'ID', 'Address'] as const;
 
@@ -83,23 +77,21 @@ function shortIds(body: unknown): Record<string, string> {
   return out;
 }
 
+/**
+ * Reads the body, keeping at most `limit` bytes. A longer body is read to its end and dropped before
+ * the 413 goes out: answering mid-body would close the connection under the sender, whose write then
+ * fails (EPIPE) before it can read why.
+ */
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    let failed = false;
     req.on('data', (chunk: Buffer) => {
-      if (failed) return;
       size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        reject(new BodyTooLargeError(limit));
-        return;
-      }
-      chunks.push(chunk);
+      if (size <= limit) chunks.push(chunk);
     });
-    req.on('end', () => failed || resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', (err) => failed || reject(err));
+    req.on('end', () => (size > limit ? reject(new BodyTooLargeError(limit)) : resolve(Buffer.concat(chunks).toString('utf8'))));
+    req.on('error', reject);
   });
 }
 
@@ -200,7 +192,7 @@ export class PluginServer {
     let body: unknown;
     let failure: unknown;
     try {
-      if (req.method !== 'POST') throw new PluginError(`method ${req.method} not allowed: plugin calls are POST`, { status: 405, code: 'ERR_METHOD' });
+      if (req.method !== 'POST') throw new MethodNotAllowedError(req.method);
       const text = await readBody(req, this.#maxBody);
       payload = await this.#dispatch(path, text, (b) => (body = b));
     } catch (err) {
@@ -220,7 +212,7 @@ export class PluginServer {
     // else escaped a driver unexpectedly and is logged with its stack.
     const outcome = failure === undefined ? 'ok' : failure instanceof PluginError ? 'refused' : 'error';
     if (outcome === 'ok') this.#log.info('request', fields);
-    else if (outcome === 'refused') this.#log.warn('request refused', { ...fields, err: (failure as Error).message });
+    else if (outcome === 'refused') this.#log.warn('request refused', { ...fields, code: (failure as PluginError).code, err: (failure as PluginError).message });
     else this.#log.error('request failed', { ...fields, ...errorFields(failure) });
     this.#observe?.({ call: fields.call, status, outcome, seconds: ms / 1000, ids, ...(failure !== undefined && { err: (payload as { Err: string }).Err }) });
   }
@@ -229,11 +221,7 @@ export class PluginServer {
     if (path === '/Plugin.Activate') return { Implements: [...this.#interfaces.keys()].filter((n) => !n.startsWith('Tsnet')) };
     const m = /^\/([A-Za-z]+)\.([A-Za-z]+)$/.exec(path);
     const served = m && this.#interfaces.get(m[1]!);
-    const unknown = () =>
-      new PluginError(`unknown method ${path}: this plugin implements ${[...this.#interfaces.keys()].join(', ')}`, {
-        status: 404,
-        code: 'ERR_UNKNOWN_METHOD',
-      });
+    const unknown = () => new UnknownMethodError(path, [...this.#interfaces.keys()]);
     if (!m || !served) throw unknown();
     const raw = parseJson(text);
     seen(raw);

@@ -1,14 +1,14 @@
 /**
  * @module The VolumeDriver API; see docs/plugin-protocol.md §4. Volume names are not checked
- * by dockerd for plugin drivers, so the driver applies Docker's naming rule itself.
+ * by dockerd for plugin drivers, so the schema applies Docker's naming rule (the driver checks again
+ * before a name becomes a path).
  */
 import { z } from 'zod';
 import { DOCKER_INTERFACE } from '../plugin.js';
 import { bindInterface, defineInterface, type Handlers } from './api.js';
-import { empty, id, stringOptions } from './fields.js';
+import { empty, id, stringOptions, volumeName } from './fields.js';
 
-const name = z.string().min(1, 'must name the volume');
-const nameRef = { Name: name };
+const nameRef = { Name: volumeName };
 
 export const volumeRequests = {
   Create: z.object({ ...nameRef, Opts: stringOptions }),

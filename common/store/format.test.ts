@@ -6,7 +6,8 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../log.js';
-import { CURRENT_FORMAT, MIGRATIONS, migrateStore, StoreTooNewError, storeFormat, type Migration } from './format.js';
+import { StoreTooNewError } from './errors.js';
+import { CURRENT_FORMAT, MIGRATIONS, migrateStore, storeFormat, type Migration } from './format.js';
 import { MemoryStore } from './memory-store.js';
 
 function recordingLog(): { log: ReturnType<typeof createLogger>; lines: Array<Record<string, unknown>> } {

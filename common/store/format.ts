@@ -10,6 +10,7 @@
  * of a record's shape is a new step here, written against the shape it reads.
  */
 import type { Logger } from '../log.js';
+import { StoreTooNewError } from './errors.js';
 import type { Store, StoreOp } from './store.js';
 
 /** A store without a marker: written before formats were recorded. */
@@ -29,11 +30,6 @@ export const MIGRATIONS: readonly Migration[] = [{ to: 2, description: 'format m
 
 /** The format this code writes and reads. */
 export const CURRENT_FORMAT = MIGRATIONS.at(-1)!.to;
-
-/** The store is newer than this code: it was written by a later version. */
-export class StoreTooNewError extends Error {
-  readonly code = 'ERR_STORE_TOO_NEW';
-}
 
 const meta = (store: Store) => store.collection<number>('meta');
 

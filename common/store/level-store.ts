@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { ClassicLevel } from 'classic-level';
 import { checkCollectionName, makeOps, type Collection, type Store, type StoreOp } from './store.js';
+import { StoreOpenError } from './errors.js';
 
 type Db = ClassicLevel<string, string>;
 type Sub = ReturnType<typeof subOf>;
@@ -28,7 +29,7 @@ export class LevelStore implements Store {
       await db.open();
     } catch (err) {
       const cause = (err as { cause?: { message?: string } }).cause?.message ?? (err as Error).message;
-      throw new Error(`cannot open state store ${dir}: ${cause}`, { cause: err });
+      throw new StoreOpenError(`cannot open state store ${dir}: ${cause}`, { cause: err });
     }
     return new LevelStore(db);
   }

@@ -124,11 +124,11 @@ async function inspectAny(ref: string, only: string | undefined): Promise<unknow
     try {
       return await lookups[kind]();
     } catch (err) {
-      if ((err as { code?: string }).code !== 'ERR_NOT_FOUND') throw err;
+      if ((err as { code?: string }).code !== 'ERR_ENGINE_NOT_FOUND') throw err;
     }
   }
-  const { NotFoundError } = await import('../errors.js');
-  throw new NotFoundError(`No such object: ${ref}`);
+  const { EngineNotFoundError } = await import('../errors.js');
+  throw new EngineNotFoundError(`No such object: ${ref}`);
 }
 
 /** Adds the image commands and the generic `inspect` to `program`. */

@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Engine } from '../engine.js';
-import { ConflictError, EngineError } from '../errors.js';
+import { EngineConflictError, EngineError } from '../errors.js';
 import { isAlive } from '../state/proc-ref.js';
 import type { ContainerRecord } from '../state/records.js';
 import { resolveRef } from '../state/store.js';
@@ -14,7 +14,7 @@ import { reconcileContainers } from './reconcile.js';
 import { isRunning } from './status.js';
 import { deleteContainer } from './teardown.js';
 
-/** The container `ref` names (ID, name, unique ID prefix). @throws NotFoundError */
+/** The container `ref` names (ID, name, unique ID prefix). @throws EngineNotFoundError */
 export async function findContainer(engine: Engine, ref: string): Promise<ContainerRecord> {
   return resolveRef(await engine.state.containers.list(), ref, 'container');
 }
@@ -75,22 +75,22 @@ export async function stopContainer(engine: Engine, c: ContainerRecord, timeoutS
 }
 
 /**
- * `kill -s SIGNAL`. @throws ConflictError when the container is not running.
+ * `kill -s SIGNAL`. @throws EngineConflictError when the container is not running.
  */
 export function killContainer(c: ContainerRecord, signal: string): void {
-  if (!signalContainer(c, signal)) throw new ConflictError(`Container ${c.id} is not running`);
+  if (!signalContainer(c, signal)) throw new EngineConflictError(`Container ${c.id} is not running`);
 }
 
 /**
  * `rm [-f] [-v]`: refuses a running container without `force`; with it, kills the container and
  * waits for its owner to release everything first.
- * @throws ConflictError
+ * @throws EngineConflictError
  */
 export async function removeContainer(engine: Engine, c: ContainerRecord, opts: { force: boolean; volumes: boolean }): Promise<void> {
   let rec: ContainerRecord | undefined = c;
   if (c.state.status === 'running' || (c.state.status === 'created' && isAlive(c.state.owner))) {
     if (!opts.force) {
-      throw new ConflictError(`You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`);
+      throw new EngineConflictError(`You cannot remove a running container ${c.id}. Stop the container before attempting removal or force remove`);
     }
     signalContainer(c, 'SIGKILL');
     rec = await waitFinished(engine, c.id);

@@ -9,7 +9,7 @@ import { constants, hostname as hostHostname } from 'node:os';
 import { join } from 'node:path';
 import { isMac, parseIp } from '../../common/addr/parse.js';
 import { DEFAULT_DRIVERS, type Engine } from '../engine.js';
-import { ConflictError, InvalidArgumentError } from '../errors.js';
+import { EngineConflictError, InvalidArgumentError } from '../errors.js';
 import { checkName, newId, randomName, shortId } from '../ids.js';
 import { findImage } from '../image/images.js';
 import type { AttachmentRecord, ContainerRecord, ImageRecord, MountRecord } from '../state/records.js';
@@ -277,7 +277,7 @@ async function buildRecord(engine: Engine, req: RunRequest): Promise<{ record: C
 /**
  * Checks `req` and records a new container owned by this process, with its named and anonymous
  * volumes created. Nothing is left behind when it throws.
- * @throws InvalidArgumentError, NotFoundError (image, network, volume driver), ConflictError (name), PluginFailedError.
+ * @throws InvalidArgumentError, EngineNotFoundError (image, network, volume driver), EngineConflictError (name), PluginFailedError.
  */
 export async function createContainer(engine: Engine, req: RunRequest): Promise<ContainerRecord> {
   const { record: c, mounts } = await buildRecord(engine, req);
@@ -286,7 +286,7 @@ export async function createContainer(engine: Engine, req: RunRequest): Promise<
     const others = await engine.state.containers.list();
     const clash = others.find((o) => o.name === c.name);
     if (clash) {
-      throw new ConflictError(`Conflict. The container name "/${c.name}" is already in use by container "${clash.id}". You have to remove (or rename) that container to be able to reuse that name.`);
+      throw new EngineConflictError(`Conflict. The container name "/${c.name}" is already in use by container "${clash.id}". You have to remove (or rename) that container to be able to reuse that name.`);
     }
     if (c.name === '') c.name = randomName(new Set(others.map((o) => o.name)));
     await engine.state.containers.put(c.id, c);

@@ -5,7 +5,7 @@
  */
 import { addProcess } from '../../common/kernel/cgroup.js';
 import { launchInContainer } from '../../common/kernel/container-process.js';
-import { ConflictError } from '../errors.js';
+import { EngineConflictError } from '../errors.js';
 import type { ContainerRecord } from '../state/records.js';
 import { isRunning } from './status.js';
 import { processSecurity } from './security.js';
@@ -22,11 +22,11 @@ export interface ExecRequest {
 
 /**
  * Runs the command and resolves with its exit code (0 at once with `detach`).
- * @throws ConflictError when the container is not running; CommandStartError (126/127) when the
+ * @throws EngineConflictError when the container is not running; CommandStartError (126/127) when the
  * command cannot run.
  */
 export async function execInContainer(c: ContainerRecord, req: ExecRequest): Promise<number> {
-  if (!isRunning(c)) throw new ConflictError(`Container ${c.id} is not running`);
+  if (!isRunning(c)) throw new EngineConflictError(`Container ${c.id} is not running`);
   const env = [...c.config.env];
   for (const e of req.env) {
     const key = e.split('=')[0];

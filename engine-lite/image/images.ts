@@ -3,7 +3,7 @@
  * found by its ID or a unique ID prefix (with or without `sha256:`). Removal frees what only that image used.
  */
 import { rm } from 'node:fs/promises';
-import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { EngineConflictError, InvalidArgumentError, EngineNotFoundError } from '../errors.js';
 import type { ImageRecord } from '../state/records.js';
 import type { State } from '../state/store.js';
 import { freeLayers } from './layers.js';
@@ -21,7 +21,7 @@ export function normalizeImageName(ref: string): string {
   return lastColon > ref.lastIndexOf('/') ? ref : `${ref}:latest`;
 }
 
-/** The image `ref` names (name, ID or unique ID prefix). @throws NotFoundError */
+/** The image `ref` names (name, ID or unique ID prefix). @throws EngineNotFoundError */
 export async function findImage(state: State, ref: string): Promise<ImageRecord> {
   const images = await state.images.list();
   const id = ref.startsWith('sha256:') ? ref.slice(7) : ref;
@@ -30,20 +30,20 @@ export async function findImage(state: State, ref: string): Promise<ImageRecord>
   if (hit) return hit;
   const byPrefix = /^[0-9a-f]+$/.test(id) ? images.filter((i) => i.id.startsWith(id)) : [];
   if (byPrefix.length === 1) return byPrefix[0]!;
-  throw new NotFoundError(`No such image: ${ref}`);
+  throw new EngineNotFoundError(`No such image: ${ref}`);
 }
 
 /**
  * Removes an image and, if engine-lite owns it, its root filesystem, or the layers no other image
  * uses. Refused while a container uses it.
- * @throws NotFoundError, ConflictError
+ * @throws EngineNotFoundError, EngineConflictError
  */
 export async function removeImage(state: State, ref: string): Promise<ImageRecord> {
   return state.lock.run(async () => {
     const image = await findImage(state, ref);
     const user = (await state.containers.list()).find((c) => c.image.id === image.id);
     if (user) {
-      throw new ConflictError(`conflict: unable to remove image ${ref} - container ${user.id.slice(0, 12)} (${user.name}) is using it`);
+      throw new EngineConflictError(`conflict: unable to remove image ${ref} - container ${user.id.slice(0, 12)} (${user.name}) is using it`);
     }
     await state.images.remove(image.id);
     await rm(state.imageDir(image.id), { recursive: true, force: true });

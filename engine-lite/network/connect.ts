@@ -12,7 +12,7 @@ import { isRunning } from '../container/status.js';
 import { writeEtcFiles } from '../container/etc-files.js';
 import { netnsName } from '../container/start.js';
 import type { Engine } from '../engine.js';
-import { ConflictError, InvalidArgumentError, NotFoundError } from '../errors.js';
+import { EngineConflictError, InvalidArgumentError, EngineNotFoundError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { AttachmentRecord, ContainerRecord, NetworkRecord } from '../state/records.js';
 import { attachEndpoint, detachEndpoint, ensureGatewayEndpoint, type EndpointContext } from './endpoints.js';
@@ -63,12 +63,12 @@ function checkConnectable(c: ContainerRecord, net: NetworkRecord): void {
   if (isBuiltin(net) || c.host.networkMode === 'host') {
     throw new InvalidArgumentError('container cannot be disconnected from host network or connected to host network');
   }
-  if (c.attachments.some((a) => a.networkId === net.id)) throw new ConflictError(`endpoint with name ${c.name} already exists in network ${net.name}`);
+  if (c.attachments.some((a) => a.networkId === net.id)) throw new EngineConflictError(`endpoint with name ${c.name} already exists in network ${net.name}`);
 }
 
 /**
  * Connects `c` to `net`.
- * @throws InvalidArgumentError, ConflictError, PluginFailedError (the endpoint is then undone).
+ * @throws InvalidArgumentError, EngineConflictError, PluginFailedError (the endpoint is then undone).
  */
 export async function connectContainer(engine: Engine, c: ContainerRecord, net: NetworkRecord, req: ConnectRequest): Promise<void> {
   checkConnectable(c, net);
@@ -106,11 +106,11 @@ export async function connectContainer(engine: Engine, c: ContainerRecord, net: 
 
 /**
  * Disconnects `c` from `net`; another endpoint takes over as the gateway if this one was it.
- * @throws NotFoundError when `c` is not connected to `net`.
+ * @throws EngineNotFoundError when `c` is not connected to `net`.
  */
 export async function disconnectContainer(engine: Engine, c: ContainerRecord, net: NetworkRecord): Promise<void> {
   const a = c.attachments.find((x) => x.networkId === net.id);
-  if (!a) throw new NotFoundError(`container ${c.id} is not connected to network ${net.name}`);
+  if (!a) throw new EngineNotFoundError(`container ${c.id} is not connected to network ${net.name}`);
   const dropped = new Set<string>();
   const persist = mergeInto(engine, c, dropped);
   if (isRunning(c) && c.netns) {

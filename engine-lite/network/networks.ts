@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { NetworkResponses } from '../../common/protocol/network-api.js';
 import { DEFAULT_DRIVERS, type Engine } from '../engine.js';
-import { ConflictError, InvalidArgumentError, NotFoundError, PluginFailedError } from '../errors.js';
+import { EngineConflictError, InvalidArgumentError, EngineNotFoundError, PluginFailedError } from '../errors.js';
 import { checkName, newId, shortId } from '../ids.js';
 import { isAlive } from '../state/proc-ref.js';
 import type { NetworkRecord } from '../state/records.js';
@@ -47,12 +47,12 @@ export async function listNetworks(engine: Engine): Promise<NetworkRecord[]> {
   return [...Object.keys(BUILTIN_NETWORKS).map(builtin), ...own];
 }
 
-/** The network `ref` names (name, ID, unique ID prefix). @throws NotFoundError */
+/** The network `ref` names (name, ID, unique ID prefix). @throws EngineNotFoundError */
 export async function findNetwork(engine: Engine, ref: string): Promise<NetworkRecord> {
   try {
     return resolveRef(await listNetworks(engine), ref, 'network');
   } catch (err) {
-    if (err instanceof NotFoundError && err.message.startsWith('No such')) throw new NotFoundError(`network ${ref} not found`);
+    if (err instanceof EngineNotFoundError && err.message.startsWith('No such')) throw new EngineNotFoundError(`network ${ref} not found`);
     throw err;
   }
 }
@@ -105,7 +105,7 @@ async function dismantle(engine: Engine, net: NetworkRecord): Promise<void> {
 
 /**
  * Creates a network through its driver and IPAM plugins.
- * @throws InvalidArgumentError, ConflictError (name taken), NotFoundError (unknown driver),
+ * @throws InvalidArgumentError, EngineConflictError (name taken), EngineNotFoundError (unknown driver),
  * PluginFailedError; nothing is left behind on any of them.
  */
 export async function createNetwork(engine: Engine, req: NetworkCreateRequest): Promise<NetworkRecord> {
@@ -137,7 +137,7 @@ export async function createNetwork(engine: Engine, req: NetworkCreateRequest): 
     owner: engine.self,
   };
   await engine.state.lock.run(async () => {
-    if ((await listNetworks(engine)).some((n) => n.name === req.name)) throw new ConflictError(`network with name ${req.name} already exists`);
+    if ((await listNetworks(engine)).some((n) => n.name === req.name)) throw new EngineConflictError(`network with name ${req.name} already exists`);
     await engine.state.networks.put(net.id, net);
   });
   const persist = () => engine.state.networks.put(net.id, net);
@@ -176,16 +176,16 @@ export async function createNetwork(engine: Engine, req: NetworkCreateRequest): 
 /**
  * Removes a network: DeleteNetwork, then the IPAM releases. Refused while a running container is
  * attached.
- * @throws NotFoundError, ConflictError, PluginFailedError (the network is then kept).
+ * @throws EngineNotFoundError, EngineConflictError, PluginFailedError (the network is then kept).
  */
 export async function removeNetwork(engine: Engine, ref: string): Promise<NetworkRecord> {
   const net = await engine.state.lock.run(async () => {
     const n = await findNetwork(engine, ref);
-    if (isBuiltin(n)) throw new ConflictError(`${n.name} is a pre-defined network and cannot be removed`);
-    if (n.status !== 'ready' && isAlive(n.owner)) throw new ConflictError(`network ${n.name} is being ${n.status === 'creating' ? 'created' : 'removed'}`);
+    if (isBuiltin(n)) throw new EngineConflictError(`${n.name} is a pre-defined network and cannot be removed`);
+    if (n.status !== 'ready' && isAlive(n.owner)) throw new EngineConflictError(`network ${n.name} is being ${n.status === 'creating' ? 'created' : 'removed'}`);
     const users = (await engine.state.containers.list()).filter((c) => c.state.status === 'running' && c.attachments.some((a) => a.networkId === n.id));
     if (users.length > 0) {
-      throw new ConflictError(`error while removing network: network ${n.name} id ${n.id} has active endpoints (${users.map((c) => c.name).join(', ')})`);
+      throw new EngineConflictError(`error while removing network: network ${n.name} id ${n.id} has active endpoints (${users.map((c) => c.name).join(', ')})`);
     }
     const updated = { ...n, status: 'removing' as const, owner: engine.self };
     await engine.state.networks.put(n.id, updated);

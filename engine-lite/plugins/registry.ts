@@ -8,7 +8,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { IpamResponses } from '../../common/protocol/ipam-api.js';
 import type { NetworkResponses } from '../../common/protocol/network-api.js';
-import { NotFoundError, PluginFailedError } from '../errors.js';
+import { EngineNotFoundError, PluginFailedError } from '../errors.js';
 import { findPlugin, listPluginNames, type DiscoveryOptions } from './discovery.js';
 
 export type PluginInterface = 'NetworkDriver' | 'IpamDriver' | 'VolumeDriver';
@@ -81,7 +81,7 @@ export class Plugins {
 
   /**
    * The activated plugin `name`, which must implement `iface`.
-   * @throws NotFoundError when no socket or spec file names it; PluginFailedError when it fails to
+   * @throws EngineNotFoundError when no socket or spec file names it; PluginFailedError when it fails to
    * activate or does not implement `iface`.
    */
   async get(name: string, iface: PluginInterface, retries = RETRY_DELAYS_MS): Promise<PluginClient> {
@@ -116,7 +116,7 @@ export class Plugins {
     const addr = await findPlugin(name, this.#opts);
     if (!addr) {
       const where = [this.#opts.pluginsDir, ...this.#opts.specDirs].join(', ');
-      throw new NotFoundError(`plugin "${name}" not found (no ${name}.sock, ${name}.spec or ${name}.json in ${where})`);
+      throw new EngineNotFoundError(`plugin "${name}" not found (no ${name}.sock, ${name}.spec or ${name}.json in ${where})`);
     }
     for (let attempt = 0; ; attempt++) {
       try {

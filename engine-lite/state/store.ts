@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { NotFoundError } from '../errors.js';
+import { EngineNotFoundError } from '../errors.js';
 import { StateLock } from './lock.js';
 import type { ContainerRecord, ImageRecord, LayerRecord, NetworkRecord, VolumeRecord } from './records.js';
 
@@ -87,8 +87,8 @@ export function resolveRef<T extends { id: string; name: string }>(items: readon
   if (hit) return hit;
   const byPrefix = ref.length > 0 ? items.filter((i) => i.id.startsWith(ref)) : [];
   if (byPrefix.length === 1) return byPrefix[0]!;
-  if (byPrefix.length > 1) throw new NotFoundError(`multiple ${kind}s found with provided prefix: ${ref}`);
-  throw new NotFoundError(`No such ${kind}: ${ref}`);
+  if (byPrefix.length > 1) throw new EngineNotFoundError(`multiple ${kind}s found with provided prefix: ${ref}`);
+  throw new EngineNotFoundError(`No such ${kind}: ${ref}`);
 }
 
 /** The state directory: records of every kind and the lock. */
@@ -151,12 +151,12 @@ export class State {
 
   /**
    * Reads record `key` of `records`, applies `fn` and writes the result, all under the lock.
-   * @throws NotFoundError when the record is gone.
+   * @throws EngineNotFoundError when the record is gone.
    */
   async update<T>(records: RecordDir<T>, key: string, fn: (r: T) => void): Promise<T> {
     return this.lock.run(async () => {
       const r = await records.get(key);
-      if (r === undefined) throw new NotFoundError(`No such ${records.kind}: ${key}`);
+      if (r === undefined) throw new EngineNotFoundError(`No such ${records.kind}: ${key}`);
       fn(r);
       await records.put(key, r);
       return r;

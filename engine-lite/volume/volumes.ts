@@ -7,7 +7,7 @@
  */
 import type { VolumeInfo, VolumeResponses } from '../../common/protocol/volume-api.js';
 import { DEFAULT_DRIVERS, type Engine } from '../engine.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { EngineConflictError, EngineNotFoundError } from '../errors.js';
 import { newId } from '../ids.js';
 import type { VolumeRecord } from '../state/records.js';
 
@@ -23,7 +23,7 @@ export interface VolumeCreateRequest {
 /**
  * Returns the volume, creating it through its driver if engine-lite does not know it: `Get`, and
  * `Create` (with `Opts`, or null when none were given) only when `Get` fails or finds nothing.
- * @throws ConflictError when it exists with another driver; NotFoundError for an unknown driver;
+ * @throws EngineConflictError when it exists with another driver; EngineNotFoundError for an unknown driver;
  * PluginFailedError.
  */
 export async function ensureVolume(engine: Engine, req: VolumeCreateRequest): Promise<VolumeRecord> {
@@ -32,7 +32,7 @@ export async function ensureVolume(engine: Engine, req: VolumeCreateRequest): Pr
   const known = await engine.state.volumes.get(name);
   if (known) {
     if (req.driver !== undefined && known.driver !== req.driver) {
-      throw new ConflictError(`volume ${name} already exists with driver ${known.driver}, not ${req.driver}`);
+      throw new EngineConflictError(`volume ${name} already exists with driver ${known.driver}, not ${req.driver}`);
     }
     return known;
   }
@@ -58,7 +58,7 @@ export async function ensureVolume(engine: Engine, req: VolumeCreateRequest): Pr
 /**
  * The volume `name`: engine-lite's record, else the first volume driver whose `Get` knows it (the
  * volume is then recorded).
- * @throws NotFoundError
+ * @throws EngineNotFoundError
  */
 async function findVolume(engine: Engine, name: string): Promise<VolumeRecord> {
   const known = await engine.state.volumes.get(name);
@@ -67,7 +67,7 @@ async function findVolume(engine: Engine, name: string): Promise<VolumeRecord> {
     const r = await driver.call<VolumeResponses['Get']>('VolumeDriver.Get', { Name: name }).catch(() => undefined);
     if (r?.Volume) return ensureVolume(engine, { name, driver: driver.name, options: {}, labels: {} });
   }
-  throw new NotFoundError(`No such volume: ${name}`);
+  throw new EngineNotFoundError(`No such volume: ${name}`);
 }
 
 /** One row of `volume ls`. */
@@ -114,13 +114,13 @@ export async function inspectVolume(engine: Engine, name: string): Promise<Recor
 
 /**
  * Removes a volume through its driver. Refused while any container (running or not) references it.
- * @throws NotFoundError, ConflictError, PluginFailedError (the volume is then kept).
+ * @throws EngineNotFoundError, EngineConflictError, PluginFailedError (the volume is then kept).
  */
 export async function removeVolume(engine: Engine, name: string): Promise<void> {
   const v = await findVolume(engine, name);
   await engine.state.lock.run(async () => {
     const users = (await engine.state.containers.list()).filter((c) => c.mounts.some((m) => m.type === 'volume' && m.source === v.name));
-    if (users.length > 0) throw new ConflictError(`remove ${v.name}: volume is in use - [${users.map((c) => c.id).join(', ')}]`);
+    if (users.length > 0) throw new EngineConflictError(`remove ${v.name}: volume is in use - [${users.map((c) => c.id).join(', ')}]`);
     const driver = await engine.plugins.get(v.driver, 'VolumeDriver');
     await driver.call('VolumeDriver.Remove', { Name: v.name });
     await engine.state.volumes.remove(v.name);
