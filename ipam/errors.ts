@@ -1,5 +1,5 @@
 /**
- * @module The IPAM failures a caller branches on, each with a stable `code` (style.md B2). They extend
+ * @module The IPAM failures a caller branches on, each with a stable `code`. They extend
  * the wire categories of common/protocol/errors.ts, so the plugin server sends them as `{"Err"}`.
  * Messages reuse Docker's texts ("Address already in use", "no available addresses on this pool").
  */

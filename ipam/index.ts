@@ -6,13 +6,13 @@
 import { ipv6Disabled } from '../common/kernel/sysctl.js';
 import type { PluginFactory } from '../common/plugin.js';
 import { bindIpamDriver } from '../common/protocol/ipam-api.js';
-import { bindIpamAdmin } from './admin.js';
-import { IpamAllocator } from './allocator.js';
+import { bindIpamAdmin } from './admin/admin.js';
+import { IpamAllocator } from './core/allocator.js';
 import { hostIdentity, readConfig, resolveConfig } from './config.js';
-import { formatDefaultPool } from './default-pools.js';
+import { formatDefaultPool } from './core/default-pools.js';
 import { createIpamDriver } from './driver.js';
-import { hostRoutePrefixes } from './host-routes.js';
-import { StorePersistence } from './store-persistence.js';
+import { hostRoutePrefixes } from './core/host-routes.js';
+import { StorePersistence } from './core/store-persistence.js';
 
 /** Builds tsipam; fails (refusing to start) on an unreadable default-pool configuration. */
 export const createIpamPlugin: PluginFactory = async ({ stateDir, store, log, cluster }) => {

@@ -3,14 +3,14 @@
  * allocator over the in-memory store with injectable routes and clock. Not used by the plugin itself.
  */
 import { Writable } from 'node:stream';
-import type { ClusterSession } from '../common/cluster/types.js';
-import { createLogger, type Logger } from '../common/log.js';
-import { MemoryStore } from '../common/store/memory-store.js';
-import type { Store } from '../common/store/store.js';
-import { IpamAllocator, type AllocatorOptions } from './allocator.js';
-import { resolveConfig, type DefaultPoolsConfig } from './config.js';
-import { parsePrefix, type Prefix } from './prefix.js';
-import { StorePersistence } from './store-persistence.js';
+import type { ClusterSession } from '../../common/cluster/types.js';
+import { createLogger, type Logger } from '../../common/log.js';
+import { MemoryStore } from '../../common/store/memory-store.js';
+import type { Store } from '../../common/store/store.js';
+import { IpamAllocator, type AllocatorOptions } from '../core/allocator.js';
+import { resolveConfig, type DefaultPoolsConfig } from '../config.js';
+import { parsePrefix, type Prefix } from '../../common/addr/prefix.js';
+import { StorePersistence } from '../core/store-persistence.js';
 
 /** A deterministic random source (mulberry32): the same seed gives the same sequence, in [0, 1). */
 export function seededRandom(seed: number): () => number {

@@ -14,9 +14,9 @@
  *
  * Prefixes end in `/` and addresses and host IDs contain none, so one pool's prefix never covers another's.
  */
-import { KEY_ROOT } from '../common/cluster/types.js';
-import type { AddressRecord, PoolRecord } from './persistence.js';
-import { OPTION } from './requests.js';
+import { KEY_ROOT } from '../../common/cluster/types.js';
+import type { AddressRecord, PoolRecord } from '../core/persistence.js';
+import { OPTION } from '../core/requests.js';
 
 const IPAM = `${KEY_ROOT}ipam/`;
 

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidRequestError, NotFoundError } from '../common/protocol/errors.js';
-import { MemoryStore } from '../common/store/memory-store.js';
-import type { Store } from '../common/store/store.js';
+import { InvalidRequestError, NotFoundError } from '../../common/protocol/errors.js';
+import { MemoryStore } from '../../common/store/memory-store.js';
+import type { Store } from '../../common/store/store.js';
 import { IpamAllocator } from './allocator.js';
-import { resolveConfig } from './config.js';
+import { resolveConfig } from '../config.js';
 import type { IpamPersistence } from './persistence.js';
 import { StorePersistence } from './store-persistence.js';
 import type { PoolRequest } from './requests.js';
-import { AddressInUseError, PoolExhaustedError, PoolInUseError, PoolOverlapError } from './errors.js';
-import { formatPrefix, parsePrefix } from './prefix.js';
-import { silentLogger, testAllocator } from './testing.js';
+import { AddressInUseError, PoolExhaustedError, PoolInUseError, PoolOverlapError } from '../errors.js';
+import { formatPrefix, parsePrefix } from '../../common/addr/prefix.js';
+import { silentLogger, testAllocator } from '../testing/fixture-allocator.js';
 
 const GW = { RequestAddressType: 'com.docker.network.gateway' };
 

@@ -11,21 +11,21 @@
  * write; it then waits, unlocked, for the write to be durable before answering, so concurrent
  * allocations share one fsync (group commit) yet never share an address.
  */
-import { formatIp, parseIp, type Family } from '../common/addr/parse.js';
-import type { ClusterSession } from '../common/cluster/types.js';
-import { KeyedMutex } from '../common/keyed-mutex.js';
-import type { Logger } from '../common/log.js';
-import { InvalidRequestError, NotFoundError } from '../common/protocol/errors.js';
+import { formatIp, parseIp, type Family } from '../../common/addr/parse.js';
+import type { ClusterSession } from '../../common/cluster/types.js';
+import { KeyedMutex } from '../../common/keyed-mutex.js';
+import type { Logger } from '../../common/log.js';
+import { InvalidRequestError, NotFoundError } from '../../common/protocol/errors.js';
 import { AddressPool, type PoolUsage } from './address-pool.js';
-import { isClusterPool } from './cluster-keys.js';
-import { ClusterPersistence } from './cluster-persistence.js';
-import { ClusterPools, type Pick } from './cluster-pools.js';
-import { ClusterView, sharedAlike } from './cluster-view.js';
+import { isClusterPool } from '../cluster/cluster-keys.js';
+import { ClusterPersistence } from '../cluster/cluster-persistence.js';
+import { ClusterPools, type Pick } from '../cluster/cluster-pools.js';
+import { ClusterView, sharedAlike } from '../cluster/cluster-view.js';
 import { findFreeSubnet, type DefaultPool } from './default-pools.js';
-import { AddressInUseError, PoolExhaustedError, PoolInUseError, PoolOverlapError } from './errors.js';
+import { AddressInUseError, PoolExhaustedError, PoolInUseError, PoolOverlapError } from '../errors.js';
 import { RECORD_VERSION, type AddressRecord, type IpamPersistence, type PoolPersistence, type PoolRecord } from './persistence.js';
 import { garbageOf, knownSets, type GcItem, type KnownSets, type KnownUse } from './gc.js';
-import { containsAddress, formatPrefix, overlaps, parsePrefix, type Prefix } from './prefix.js';
+import { containsAddress, formatPrefix, overlaps, parsePrefix, type Prefix } from '../../common/addr/prefix.js';
 import { addressRecord, isGatewayRequest, nextMode, OPTION, planPool, type AddressRequest, type AddressSpace, type PoolRequest } from './requests.js';
 
 /** What the allocator is built from. */

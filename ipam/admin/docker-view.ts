@@ -2,10 +2,10 @@
  * @module What Docker knows is in use, for `tsnet ipam gc` and serve's agreement with Docker: the
  * subnets of every network and every gateway, aux and container address, read through the suite's
  * Docker API wrapper. Never called inside a plugin request (dockerd may be waiting on the plugin:
- * plugin-protocol.md §1.6).
+ * docs/plugin-protocol.md).
  */
-import { DockerApi, type DockerNetwork } from '../docker-sync/docker-api.js';
-import type { KnownUse } from './gc.js';
+import { DockerApi, type DockerNetwork } from '../../docker-sync/docker-api.js';
+import type { KnownUse } from '../core/gc.js';
 
 /** The parts of an inspected network gc reads. */
 export type InspectedNetwork = Pick<DockerNetwork, 'IPAM' | 'Containers'>;

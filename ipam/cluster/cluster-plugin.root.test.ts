@@ -7,16 +7,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createEtcdClient } from '../common/cluster/etcd-client.js';
-import { openClusterSession } from '../common/cluster/session.js';
-import { callPlugin, postRaw } from '../common/protocol/client.js';
-import { PluginServer } from '../common/protocol/server.js';
-import { LevelStore } from '../common/store/level-store.js';
-import { useTestEtcd } from '../common/testing/etcd.js';
-import { adminCall, type TsnetIpamResponses } from './admin-api.js';
-import { createIpamPlugin } from './index.js';
-import type { AddressRecord, PoolRecord } from './persistence.js';
-import { silentLogger } from './testing.js';
+import { createEtcdClient } from '../../common/cluster/etcd-client.js';
+import { openClusterSession } from '../../common/cluster/session.js';
+import { callPlugin, postRaw } from '../../common/protocol/client.js';
+import { PluginServer } from '../../common/protocol/server.js';
+import { LevelStore } from '../../common/store/level-store.js';
+import { useTestEtcd } from '../../common/testing/etcd.js';
+import { adminCall, type TsnetIpamResponses } from '../admin/admin-api.js';
+import { createIpamPlugin } from '../index.js';
+import type { AddressRecord, PoolRecord } from '../core/persistence.js';
+import { silentLogger } from '../testing/fixture-allocator.js';
 
 const shared = useTestEtcd();
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ClusterView, sharedAlike } from './cluster-view.js';
-import type { AddressKind, AddressRecord } from './persistence.js';
+import type { AddressKind, AddressRecord } from '../core/persistence.js';
 
 const rec = (address: string, kind: AddressKind, host: string): AddressRecord => ({ v: 1, poolId: 'p', address, kind, host, at: 't' });
 

@@ -11,16 +11,16 @@
  *   address gets the pool's gateway, and releases leave them (they go with the pool).
  * - Endpoint addresses are released only by the host that holds them.
  */
-import { formatIp, parseIp } from '../common/addr/parse.js';
-import type { Logger } from '../common/log.js';
-import { ConflictError } from '../common/protocol/errors.js';
-import { AddressPool, type NextMode } from './address-pool.js';
-import type { LivePool } from './allocator.js';
+import { formatIp, parseIp } from '../../common/addr/parse.js';
+import type { Logger } from '../../common/log.js';
+import { ConflictError } from '../../common/protocol/errors.js';
+import { AddressPool, type NextMode } from '../core/address-pool.js';
+import type { LivePool } from '../core/allocator.js';
 import type { ClusterPersistence } from './cluster-persistence.js';
-import { AddressInUseError, PoolExhaustedError } from './errors.js';
-import type { AddressRecord } from './persistence.js';
-import { containsAddress } from './prefix.js';
-import { addressRecord, isGatewayRequest, nextMode, type AddressRequest } from './requests.js';
+import { AddressInUseError, PoolExhaustedError } from '../errors.js';
+import type { AddressRecord } from '../core/persistence.js';
+import { containsAddress } from '../../common/addr/prefix.js';
+import { addressRecord, isGatewayRequest, nextMode, type AddressRequest } from '../core/requests.js';
 
 /** An address picked under the pool lock, and its claim (absent when the request is already satisfied). */
 export interface Pick {

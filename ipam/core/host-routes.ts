@@ -3,9 +3,9 @@
  * every table through common/kernel (netlink), never the driver itself. Default routes (/0) are left out:
  * they would block every subnet.
  */
-import type { Family } from '../common/addr/parse.js';
-import { listRoutes } from '../common/kernel/routes.js';
-import { parsePrefix, type Prefix } from './prefix.js';
+import type { Family } from '../../common/addr/parse.js';
+import { listRoutes } from '../../common/kernel/routes.js';
+import { parsePrefix, type Prefix } from '../../common/addr/prefix.js';
 
 /** Destinations of the host's `family` routes in all tables, except default routes. */
 export async function hostRoutePrefixes(family: Family): Promise<Prefix[]> {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { formatIp, parseIp } from '../common/addr/parse.js';
-import { PluginError } from '../common/protocol/errors.js';
-import { MemoryStore } from '../common/store/memory-store.js';
+import { formatIp, parseIp } from '../../common/addr/parse.js';
+import { PluginError } from '../../common/protocol/errors.js';
+import { MemoryStore } from '../../common/store/memory-store.js';
 import type { IpamAllocator } from './allocator.js';
-import { parsePrefix } from './prefix.js';
-import { seededRandom, testAllocator } from './testing.js';
+import { parsePrefix } from '../../common/addr/prefix.js';
+import { seededRandom, testAllocator } from '../testing/fixture-allocator.js';
 
 const POOLS = [
   { pool: '10.60.0.0/27', subPool: '10.60.0.8/29', v6: false },

@@ -4,7 +4,7 @@
  * pool IDs never contain a space) and `cursors` (key: pool ID). Every write goes through one
  * {@link GroupCommit}, so concurrent allocations share an fsync and all writes keep their order.
  */
-import type { Store } from '../common/store/store.js';
+import type { Store } from '../../common/store/store.js';
 import { GroupCommit } from './group-commit.js';
 import type { AddressRecord, IpamPersistence, IpamSnapshot, PoolRecord } from './persistence.js';
 

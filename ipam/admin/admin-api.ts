@@ -4,9 +4,9 @@
  * it), so it asks the plugin. Counts are decimal strings: an IPv6 pool's size does not fit a JSON number.
  */
 import { z } from 'zod';
-import { ADMIN_INTERFACE } from '../common/plugin.js';
-import { defineInterface } from '../common/protocol/api.js';
-import { empty } from '../common/protocol/fields.js';
+import { ADMIN_INTERFACE } from '../../common/plugin.js';
+import { defineInterface } from '../../common/protocol/api.js';
+import { empty } from '../../common/protocol/fields.js';
 
 /** Request schemas of `TsnetIpam`, keyed by method. */
 export const tsnetIpamRequests = {

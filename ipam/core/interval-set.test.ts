@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IntervalSet } from './interval-set.js';
-import { seededRandom } from './testing.js';
+import { seededRandom } from '../testing/fixture-allocator.js';
 
 const runs = (s: IntervalSet) => [...s.runs()];
 

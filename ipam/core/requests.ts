@@ -3,11 +3,11 @@
  * turn a RequestPool into a plan (which space and family, which subnet or length, which sub-pool), and
  * the record of a held address. Pure; throws InvalidRequestError naming the bad field and what was expected.
  */
-import type { Family } from '../common/addr/parse.js';
+import type { Family } from '../../common/addr/parse.js';
 import type { NextMode } from './address-pool.js';
-import { InvalidRequestError } from '../common/protocol/errors.js';
+import { InvalidRequestError } from '../../common/protocol/errors.js';
 import { RECORD_VERSION, type AddressKind, type AddressRecord } from './persistence.js';
-import { containsPrefix, formatPrefix, parsePrefix, type Prefix } from './prefix.js';
+import { containsPrefix, formatPrefix, parsePrefix, type Prefix } from '../../common/addr/prefix.js';
 
 /** The two address spaces, as Docker's built-in IPAM names them. */
 export const ADDRESS_SPACES = { local: 'LocalDefault', global: 'GlobalDefault' } as const;
@@ -62,7 +62,7 @@ export interface PoolPlan {
 export function addressRecord(req: AddressRequest, address: string, gateway: boolean, at: Date): AddressRecord {
   const name = req.options[OPTION.endpointName];
   const mac = req.options[OPTION.mac];
-  // Aux addresses come as a specific address with no options at all (plugin-protocol.md §3.2).
+  // Aux addresses come as a specific address with no options at all (docs/plugin-protocol.md).
   const kind: AddressKind = gateway ? 'gateway' : name || mac || req.address === '' ? 'endpoint' : 'aux';
   return { v: RECORD_VERSION, poolId: req.poolId, address, kind, ...(name && { name }), ...(mac && { mac }), at: at.toISOString() };
 }

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { formatIp, parseIp } from '../common/addr/parse.js';
-import { InvalidRequestError } from '../common/protocol/errors.js';
+import { formatIp, parseIp } from '../../common/addr/parse.js';
+import { InvalidRequestError } from '../../common/protocol/errors.js';
 import { AddressPool } from './address-pool.js';
-import { AddressInUseError, PoolExhaustedError } from './errors.js';
-import { parsePrefix } from './prefix.js';
+import { AddressInUseError, PoolExhaustedError } from '../errors.js';
+import { parsePrefix } from '../../common/addr/prefix.js';
 
 function pool(subnet: string, range?: string) {
   return new AddressPool({ id: `P/${subnet}`, space: 'LocalDefault', subnet: parsePrefix(subnet)!, ...(range && { range: parsePrefix(range)! }) });

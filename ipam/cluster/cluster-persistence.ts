@@ -13,11 +13,11 @@
  *
  * The client's errors (EtcdUnavailableError within its timeout) pass through unchanged.
  */
-import type { ClusterSession, Compare, KeyValue, Op } from '../common/cluster/types.js';
-import type { Logger } from '../common/log.js';
+import type { ClusterSession, Compare, KeyValue, Op } from '../../common/cluster/types.js';
+import type { Logger } from '../../common/log.js';
 import { clusterKeys, clusterName, definitionDifferences, definitionOf, parseAddressRecord, parseDefinition } from './cluster-keys.js';
-import { ClusterPoolMismatchError } from './errors.js';
-import type { AddressRecord, PoolPersistence, PoolRecord } from './persistence.js';
+import { ClusterPoolMismatchError } from '../errors.js';
+import type { AddressRecord, PoolPersistence, PoolRecord } from '../core/persistence.js';
 
 /** How often a join or leave is retried when another host's join or leave changed the pool in between. */
 const POOL_TXN_ATTEMPTS = 32;

@@ -1,11 +1,11 @@
 /**
  * @module The `TsnetIpam` admin interface implemented over the allocator: listing, inspecting and
  * garbage collection for `tsnet ipam ls|inspect|gc`. Conversion to wire views only; logic lives in
- * allocator.ts.
+ * core/allocator.ts.
  */
-import { bindInterface, type BoundInterface, type Handlers } from '../common/protocol/api.js';
+import { bindInterface, type BoundInterface, type Handlers } from '../../common/protocol/api.js';
 import { TsnetIpamSpec, tsnetIpamRequests, type PoolView, type TsnetIpamResponses } from './admin-api.js';
-import type { IpamAllocator, PoolSummary } from './allocator.js';
+import type { IpamAllocator, PoolSummary } from '../core/allocator.js';
 
 function poolView(s: PoolSummary): PoolView {
   const r = s.record;

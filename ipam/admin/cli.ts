@@ -4,9 +4,9 @@
  * Docker's view here in the CLI, never from inside a plugin request.
  */
 import type { Command } from 'commander';
-import { adminCall, pluginsDirOption } from '../common/admin-cli.js';
+import { adminCall, pluginsDirOption } from '../../common/admin-cli.js';
 import type { GcItemView, PoolView, TsnetIpamResponses } from './admin-api.js';
-import { DEFAULT_DOCKER_HOST } from '../docker-sync/docker-host.js';
+import { DEFAULT_DOCKER_HOST } from '../../docker-sync/docker-host.js';
 import { readDockerUse } from './docker-view.js';
 import { formatTable } from './table.js';
 

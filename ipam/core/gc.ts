@@ -3,9 +3,9 @@
  * `docker network inspect`, outside any plugin request) and a cut-off time, which held addresses and
  * which pools nobody uses any more. The allocator applies the result under its locks.
  */
-import { formatIp, parseIp } from '../common/addr/parse.js';
+import { formatIp, parseIp } from '../../common/addr/parse.js';
 import type { AddressRecord, PoolRecord } from './persistence.js';
-import { formatPrefix, parsePrefix } from './prefix.js';
+import { formatPrefix, parsePrefix } from '../../common/addr/prefix.js';
 
 /** What a garbage collection run removes (or would remove, dry-run). */
 export interface GcItem {

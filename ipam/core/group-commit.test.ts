@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StoreOp } from '../common/store/store.js';
+import type { StoreOp } from '../../common/store/store.js';
 import { GroupCommit, lastPerKey } from './group-commit.js';
 
 const put = (key: string, value: unknown): StoreOp => ({ type: 'put', collection: 'c', key, value });

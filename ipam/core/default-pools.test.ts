@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidRequestError } from '../common/protocol/errors.js';
+import { InvalidRequestError } from '../../common/protocol/errors.js';
 import { findFreeSubnet, formatDefaultPool, parseDefaultPool, resolveDefaultPools, ulaDefaultPool } from './default-pools.js';
-import { formatPrefix, parsePrefix } from './prefix.js';
+import { formatPrefix, parsePrefix } from '../../common/addr/prefix.js';
 
 const pools = (...s: string[]) => s.map(parseDefaultPool);
 const blocked = (...s: string[]) => s.map((x) => parsePrefix(x)!);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { clusterKeys, clusterName, definitionDifferences, definitionOf, isClusterPool, parseAddressRecord, parseDefinition } from './cluster-keys.js';
-import type { PoolRecord } from './persistence.js';
+import type { PoolRecord } from '../core/persistence.js';
 
 const record = (over: Partial<PoolRecord> = {}): PoolRecord => ({
   v: 1,

@@ -4,7 +4,7 @@
  * submitter still waits for its own ops to be durable, but N concurrent allocations cost one fsync
  * instead of N. No knowledge of what is written.
  */
-import type { StoreOp } from '../common/store/store.js';
+import type { StoreOp } from '../../common/store/store.js';
 
 interface Pending {
   ops: StoreOp[];

@@ -6,14 +6,14 @@
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
-import { createEtcdClient, EtcdUnavailableError } from '../common/cluster/etcd-client.js';
-import { openClusterSession } from '../common/cluster/session.js';
-import type { ClusterSession } from '../common/cluster/types.js';
-import { MemoryStore } from '../common/store/memory-store.js';
-import { startTestEtcd, useTestEtcd, type TestEtcd } from '../common/testing/etcd.js';
-import type { IpamAllocator } from './allocator.js';
-import { ClusterPoolMismatchError, PoolExhaustedError, PoolInUseError } from './errors.js';
-import { silentLogger, testAllocator } from './testing.js';
+import { createEtcdClient, EtcdUnavailableError } from '../../common/cluster/etcd-client.js';
+import { openClusterSession } from '../../common/cluster/session.js';
+import type { ClusterSession } from '../../common/cluster/types.js';
+import { MemoryStore } from '../../common/store/memory-store.js';
+import { startTestEtcd, useTestEtcd, type TestEtcd } from '../../common/testing/etcd.js';
+import type { IpamAllocator } from '../core/allocator.js';
+import { ClusterPoolMismatchError, PoolExhaustedError, PoolInUseError } from '../errors.js';
+import { silentLogger, testAllocator } from '../testing/fixture-allocator.js';
 
 const GW = { RequestAddressType: 'com.docker.network.gateway' };
 const EP = (name: string) => ({ 'com.docker.network.endpoint.name': name });

@@ -1,8 +1,8 @@
 /**
- * @module Pure prefix maths for tsipam: a CIDR as the inclusive range of bigints it covers, so that
+ * @module Pure prefix maths: a CIDR as the inclusive range of bigints it covers, so that
  * containment, overlap and splitting are plain comparisons for IPv4 and IPv6 alike. No I/O.
  */
-import { formatIp, parseCidr, type Family } from '../common/addr/parse.js';
+import { formatIp, parseCidr, type Family } from './parse.js';
 
 /** Bits in an address of each family. */
 export const ADDRESS_BITS: Record<Family, number> = { 4: 32, 6: 128 };

@@ -6,7 +6,7 @@
  * learns from its own claims and the holders they run into, so it may think an address another host has
  * since released is still held (never the reverse: etcd's create-if-absent decides every claim). Pure.
  */
-import type { AddressRecord } from './persistence.js';
+import type { AddressRecord } from '../core/persistence.js';
 
 /** Whether `held` satisfies a claim for `wanted`: the same shared kind (gateway or aux) at the same address. */
 export const sharedAlike = (held: AddressRecord, wanted: AddressRecord) => held.kind === wanted.kind && held.kind !== 'endpoint';
