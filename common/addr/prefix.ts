@@ -2,10 +2,7 @@
  * @module Pure prefix maths: a CIDR as the inclusive range of bigints it covers, so that
  * containment, overlap and splitting are plain comparisons for IPv4 and IPv6 alike. No I/O.
  */
-import { formatIp, parseCidr, type Family } from './parse.js';
-
-/** Bits in an address of each family. */
-export const ADDRESS_BITS: Record<Family, number> = { 4: 32, 6: 128 };
+import { ADDRESS_BITS, formatIp, parseCidr, type Cidr, type Family } from './parse.js';
 
 /** A prefix with host bits cleared: every address from `first` to `last`, both inclusive. */
 export interface Prefix {
@@ -22,6 +19,11 @@ export function prefixOf(family: Family, addr: bigint, len: number): Prefix {
   return { family, first, last: first + (1n << hostBits) - 1n, len };
 }
 
+/** The prefix a parsed CIDR stands for (host bits cleared). */
+export function prefixOfCidr(c: Cidr): Prefix {
+  return prefixOf(c.family, c.addr, c.prefixLen);
+}
+
 /**
  * Parses `addr/len` into a {@link Prefix}, or returns undefined when it is not a CIDR. With
  * `strict`, a CIDR whose host bits are set (`10.20.0.5/24`) also gives undefined.
@@ -29,7 +31,7 @@ export function prefixOf(family: Family, addr: bigint, len: number): Prefix {
 export function parsePrefix(text: string, strict = false): Prefix | undefined {
   const c = parseCidr(text);
   if (!c) return undefined;
-  const p = prefixOf(c.family, c.addr, c.prefixLen);
+  const p = prefixOfCidr(c);
   return strict && p.first !== c.addr ? undefined : p;
 }
 

@@ -3,11 +3,11 @@
  * broadcast, the IPv6 subnet-router anycast), where serial allocation continues, and how many are free.
  * Persistence and locking are the allocator's job; this module never does I/O.
  */
-import { formatIp, type Family } from '../../common/addr/parse.js';
+import { ADDRESS_BITS, formatIp, type Family } from '../../common/addr/parse.js';
 import { InvalidRequestError } from '../../common/protocol/errors.js';
 import { AddressInUseError, PoolExhaustedError } from '../errors.js';
 import { IntervalSet } from './interval-set.js';
-import { ADDRESS_BITS, containsAddress, formatPrefix, prefixSize, type Prefix } from '../../common/addr/prefix.js';
+import { containsAddress, formatPrefix, prefixSize, type Prefix } from '../../common/addr/prefix.js';
 
 /** What a pool is: its ID, space, subnet and optional sub-pool (`--ip-range`). */
 export interface PoolSpec {

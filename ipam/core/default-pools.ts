@@ -5,9 +5,9 @@
  * host routes read at that moment).
  */
 import { createHash } from 'node:crypto';
-import type { Family } from '../../common/addr/parse.js';
+import { ADDRESS_BITS, type Family } from '../../common/addr/parse.js';
 import { InvalidRequestError } from '../../common/protocol/errors.js';
-import { ADDRESS_BITS, formatPrefix, parsePrefix, prefixOf, type Prefix } from '../../common/addr/prefix.js';
+import { formatPrefix, parsePrefix, prefixOf, type Prefix } from '../../common/addr/prefix.js';
 
 /** A base prefix split into subnets of `size` bits. */
 export interface DefaultPool {
