@@ -5,10 +5,10 @@
  */
 import type { Command } from 'commander';
 import { adminCall, pluginsDirOption } from '../../common/admin-cli.js';
+import { formatTable, type TableStyle } from '../../common/cli/table.js';
 import type { GcItemView, PoolView, TsnetIpamResponses } from './admin-api.js';
 import { DEFAULT_DOCKER_HOST } from '../../docker-sync/docker-host.js';
 import { readDockerUse } from './docker-view.js';
-import { formatTable } from './table.js';
 
 /** Where the commands write; tests capture it. */
 export interface CliOutput {
@@ -24,10 +24,14 @@ function ask<M extends keyof TsnetIpamResponses & string>(o: CommonOptions, meth
   return adminCall<TsnetIpamResponses[M]>(o.pluginsDir, 'ipam', method, req);
 }
 
+/** Docker's layout, with `-` for an empty cell. */
+const TABLE: TableStyle = { empty: '-' };
+
 function poolRows(pools: readonly PoolView[]): string {
   return formatTable(
     ['POOL ID', 'SUBNET', 'IP RANGE', 'USED', 'FREE', 'SIZE', 'CREATED'],
     pools.map((p) => [p.ID, p.Subnet, p.IPRange, p.Used, p.Free, p.Size, p.Created]),
+    TABLE,
   );
 }
 
@@ -46,8 +50,9 @@ function poolDetails(r: TsnetIpamResponses['Inspect']): string {
       ['Serial position', p.Cursor],
       ['Created', p.Created],
     ],
+    TABLE,
   );
-  const rows = formatTable(['ADDRESS', 'KIND', 'NAME', 'MAC', 'HOST', 'SINCE'], r.Addresses.map((a) => [a.Address, a.Kind, a.Name, a.MAC, a.Host, a.Since]));
+  const rows = formatTable(['ADDRESS', 'KIND', 'NAME', 'MAC', 'HOST', 'SINCE'], r.Addresses.map((a) => [a.Address, a.Kind, a.Name, a.MAC, a.Host, a.Since]), TABLE);
   return `${head}\n${rows}`;
 }
 
@@ -55,7 +60,7 @@ function gcReport(items: readonly GcItemView[], dryRun: boolean): string {
   const addresses = items.filter((i) => i.Address !== '').length;
   const pools = items.length - addresses;
   const verb = dryRun ? 'would release' : 'released';
-  const table = items.length > 0 ? formatTable(['POOL ID', 'ADDRESS', 'REASON'], items.map((i) => [i.PoolID, i.Address || '(pool)', i.Reason])) : '';
+  const table = items.length > 0 ? formatTable(['POOL ID', 'ADDRESS', 'REASON'], items.map((i) => [i.PoolID, i.Address || '(pool)', i.Reason]), TABLE) : '';
   return `${table}${verb} ${addresses} address${addresses === 1 ? '' : 'es'} and ${pools} pool${pools === 1 ? '' : 's'}${dryRun ? ' (dry run)' : ''}\n`;
 }
 
