@@ -2,6 +2,11 @@
  * @module tsipam's entry point for `tsnet serve`: reads the default-pool configuration, loads the
  * allocator's state from the plugin's store (cluster pools from etcd, given `--cluster-store`), and
  * returns the IpamDriver and TsnetIpam interfaces.
+ *
+ * The folder: driver.ts (Docker's IpamDriver calls), config.ts (default pools from the environment),
+ * errors.ts at the top; core/ the allocator (pools, address sets, requests, default pools, garbage rule,
+ * local persistence); cluster/ pools shared through etcd; admin/ the TsnetIpam interface and the
+ * `tsnet ipam` commands; testing/ fixtures for tests and the benchmark (not in the build).
  */
 import { ipv6Disabled } from '../common/kernel/sysctl.js';
 import type { PluginFactory } from '../common/plugin.js';

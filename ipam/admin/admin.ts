@@ -1,7 +1,7 @@
 /**
  * @module The `TsnetIpam` admin interface implemented over the allocator: listing, inspecting and
  * garbage collection for `tsnet ipam ls|inspect|gc`. Conversion to wire views only; logic lives in
- * core/allocator.ts.
+ * ipam/core/allocator.ts.
  */
 import { bindInterface, type BoundInterface, type Handlers } from '../../common/protocol/api.js';
 import { TsnetIpamSpec, tsnetIpamRequests, type PoolView, type TsnetIpamResponses } from './admin-api.js';

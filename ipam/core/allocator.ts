@@ -1,8 +1,8 @@
 /**
  * @module The tsipam allocator: address spaces, pools and addresses, as plain logic over an injected
  * {@link IpamPersistence} (the local store) and an injected reader of host routes, plus, given a cluster
- * session, cluster pools (`--ipam-opt cluster=true`) in etcd (cluster-pools.ts). It knows nothing of HTTP
- * or Docker's wire names (driver.ts maps those). Cluster pools live in memory like local ones (their
+ * session, cluster pools (`--ipam-opt cluster=true`) in etcd (ipam/cluster/cluster-pools.ts). It knows nothing of HTTP
+ * or Docker's wire names (ipam/driver.ts maps those). Cluster pools live in memory like local ones (their
  * records also in the local store, their addresses only in etcd, read when first used after a start).
  *
  * Locking: a KeyedMutex serialises per address space (`space:<name>`: RequestPool, ReleasePool) and per

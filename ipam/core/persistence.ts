@@ -1,7 +1,7 @@
 /**
  * @module What the allocator needs from durable storage, as records and one small interface. The local
  * implementation is store-persistence.ts (LevelDB through common/store); the cluster-wide one
- * (cluster-persistence.ts, etcd) implements the per-pool part with compare-and-create transactions, which
+ * (ipam/cluster/cluster-persistence.ts, etcd) implements the per-pool part with compare-and-create transactions, which
  * is why an address is *claimed* (the backend may answer with the record of whoever holds it) rather than
  * simply written.
  *
