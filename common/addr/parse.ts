@@ -68,16 +68,23 @@ export function parseCidrOrHost(s: string): Cidr | undefined {
 
 /** The address in network byte order: 4 bytes for IPv4, 16 for IPv6. */
 export function ipToBytes(family: Family, addr: bigint): Buffer {
-  const bytes = Buffer.alloc(family === 4 ? 4 : 16);
-  let rest = addr;
-  for (let i = bytes.length - 1; i >= 0; i--, rest >>= 8n) bytes[i] = Number(rest & 0xffn);
+  if (family === 4) {
+    const bytes = Buffer.alloc(4);
+    bytes.writeUInt32BE(Number(addr));
+    return bytes;
+  }
+  const bytes = Buffer.alloc(16);
+  bytes.writeBigUInt64BE(addr >> 64n);
+  bytes.writeBigUInt64BE(BigInt.asUintN(64, addr), 8);
   return bytes;
 }
 
 /** The family and value of a 4- or 16-byte address in network byte order. */
 export function ipFromBytes(bytes: Uint8Array): { family: Family; addr: bigint } {
   if (bytes.length !== 4 && bytes.length !== 16) throw new RangeError(`an IP address has 4 or 16 bytes, not ${bytes.length}`);
-  return { family: bytes.length === 4 ? 4 : 6, addr: bytes.reduce((acc, b) => (acc << 8n) | BigInt(b), 0n) };
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (buf.length === 4) return { family: 4, addr: BigInt(buf.readUInt32BE()) };
+  return { family: 6, addr: (buf.readBigUInt64BE() << 64n) | buf.readBigUInt64BE(8) };
 }
 
 /** Formats a bigint address of the given family in canonical text (RFC 5952 for IPv6). */

@@ -3,7 +3,7 @@
  * and canonical text so that both back ends report the same strings. Pure, no I/O.
  * (Parsing, formatting and subnet maths are `common/addr`'s; this only converts to and from bytes.)
  */
-import { ADDRESS_BITS, formatIp as formatAddr, ipFromBytes, ipToBytes, isMac, parseCidr as parseAddrCidr, parseIp as parseAddr } from '../addr/parse.js';
+import { formatIp as formatAddr, ipFromBytes, ipToBytes, isMac, parseCidrOrHost, parseIp as parseAddr } from '../addr/parse.js';
 import { Errno } from './rt-errors.js';
 
 export interface IpBytes {
@@ -15,10 +15,16 @@ export interface Cidr extends IpBytes {
   prefixLength: number;
 }
 
-/** Parses an IPv4 or IPv6 address (dotted or colon text) into its bytes; {@link Errno} `EINVAL` if malformed. */
-export function parseIp(text: string): IpBytes {
+/** The family and value of an address; {@link Errno} `EINVAL` if malformed. */
+function addressOf(text: string): { family: 4 | 6; addr: bigint } {
   const ip = parseAddr(text);
   if (!ip) throw new Errno('EINVAL', `"${text}" is not an IP address`);
+  return ip;
+}
+
+/** Parses an IPv4 or IPv6 address (dotted or colon text) into its bytes; {@link Errno} `EINVAL` if malformed. */
+export function parseIp(text: string): IpBytes {
+  const ip = addressOf(text);
   return { family: ip.family, bytes: ipToBytes(ip.family, ip.addr) };
 }
 
@@ -30,17 +36,18 @@ export function formatIp(bytes: Uint8Array): string {
 
 /** Rewrites an address in canonical form (`fd00:0::1` → `fd00::1`). */
 export function canonicalIp(text: string): string {
-  return formatIp(parseIp(text).bytes);
+  const ip = addressOf(text);
+  return formatAddr(ip.family, ip.addr);
 }
 
 /** Parses `addr/len`; a bare address means a host prefix (/32, /128). */
 export function parseCidr(text: string): Cidr {
-  const slash = text.indexOf('/');
-  const ip = parseIp(slash < 0 ? text : text.slice(0, slash));
-  if (slash < 0) return { ...ip, prefixLength: ADDRESS_BITS[ip.family] };
-  const cidr = parseAddrCidr(text);
-  if (!cidr) throw new Errno('EINVAL', `"${text}" has no valid prefix length`);
-  return { ...ip, prefixLength: cidr.prefixLen };
+  const cidr = parseCidrOrHost(text);
+  if (!cidr) {
+    addressOf(text.split('/')[0] ?? ''); // the address is what is wrong: say so
+    throw new Errno('EINVAL', `"${text}" has no valid prefix length`);
+  }
+  return { family: cidr.family, bytes: ipToBytes(cidr.family, cidr.addr), prefixLength: cidr.prefixLen };
 }
 
 /** Canonical `addr/len` text. */
