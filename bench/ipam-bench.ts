@@ -19,12 +19,12 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { freeSubnets } from '../common/testing/subnets.js';
 import { cliPath, docker, dockerOk, pluginAnswers, startSuite } from '../integration/support/plugin-harness.js';
-import { AddressPool } from '../ipam/address-pool.js';
-import { IpamAllocator } from '../ipam/allocator.js';
+import { AddressPool } from '../ipam/core/address-pool.js';
+import { IpamAllocator } from '../ipam/core/allocator.js';
 import { resolveConfig } from '../ipam/config.js';
-import type { IpamPersistence } from '../ipam/persistence.js';
-import { parsePrefix } from '../ipam/prefix.js';
-import { silentLogger } from '../ipam/testing.js';
+import type { IpamPersistence } from '../ipam/core/persistence.js';
+import { parsePrefix } from '../common/addr/prefix.js';
+import { silentLogger } from '../ipam/testing/fixture-allocator.js';
 import { percentile, printTable } from './stats.js';
 
 const socketAllocs = Number(process.argv[2] ?? 20_000);

@@ -11,7 +11,7 @@ import { packageVersion } from '../common/package-info.js';
 import { DEFAULT_PLUGINS_DIR, DEFAULT_STATE_DIR, type PluginKind } from '../common/plugin.js';
 import { connectionOf, DEFAULT_DOCKER_HOST } from '../docker-sync/docker-host.js';
 import { registerDoctorCommand } from './doctor.js';
-import { registerIpamCommands } from '../ipam/cli.js';
+import { registerIpamCommands } from '../ipam/admin/cli.js';
 import { registerStatusCommand } from '../network-driver/cli.js';
 import { registerVolumeCommands } from '../volume-driver/cli.js';
 import type { ClusterOptions, ServeOptions } from './serve.js';

@@ -3,9 +3,9 @@
  * seen), what the reference knows and a cut-off, the endpoints, networks and volume mounts to release.
  * The rule is tsipam's ({@link isGarbage}): unknown to the reference and held since before the cut-off,
  * so a create still in flight, which the reference has not recorded yet, is never touched. Addresses
- * and pools are tsipam's own garbage collection (ipam/gc.ts) with the same reference and cut-off.
+ * and pools are tsipam's own garbage collection (ipam/core/gc.ts) with the same reference and cut-off.
  */
-import { isGarbage } from '../ipam/gc.js';
+import { isGarbage } from '../ipam/core/gc.js';
 import type { Reference } from './reference.js';
 
 /** What the plugins hold; `since` is an ISO time at or after which the object existed. */

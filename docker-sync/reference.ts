@@ -4,15 +4,15 @@
  * object known to either is kept, so the two references are merged by union.
  */
 import type { ContainerRecord, NetworkRecord } from '../engine-lite/state/records.js';
-import type { KnownUse } from '../ipam/gc.js';
-import { knownUseOf } from '../ipam/docker-view.js';
+import type { KnownUse } from '../ipam/core/gc.js';
+import { knownUseOf } from '../ipam/admin/docker-view.js';
 import type { DockerContainer, DockerNetwork } from './docker-api.js';
 
 /** Everything a reference knows, by ID (networks, endpoints) or name (volumes). */
 export interface Reference {
   networks: Set<string>;
   endpoints: Set<string>;
-  /** Subnets and addresses in use, for tsipam's garbage rule (ipam/gc.ts). */
+  /** Subnets and addresses in use, for tsipam's garbage rule (ipam/core/gc.ts). */
   use: KnownUse;
   /** Volumes a running (or paused, or restarting) container mounts. */
   volumesInUse: Set<string>;

@@ -13,8 +13,8 @@
  * lack of one of our plugins (heal.ts) are started, once each.
  */
 import type { BoundInterface } from '../common/protocol/api.js';
-import type { KnownUse } from '../ipam/gc.js';
-import type { TsnetIpamResponses } from '../ipam/admin-api.js';
+import type { KnownUse } from '../ipam/core/gc.js';
+import type { TsnetIpamResponses } from '../ipam/admin/admin-api.js';
 import type { TsnetNetworkResponses } from '../network-driver/admin-api.js';
 import type { AdminResponses } from '../volume-driver/admin-api.js';
 import { errorFields, type Logger } from '../common/log.js';

@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ago, humanDuration, renderTemplate, table } from './format.js';
+import { ago, humanDuration, renderTemplate } from './format.js';
 
 describe('format', () => {
-  it('lays out tables as docker does', () => {
-    expect(table(['A', 'LONG'], [['xx', 'y'], ['z', '']])).toBe('A    LONG\nxx   y\nz\n');
-  });
-
   it('says durations in docker’s words', () => {
     expect(humanDuration(500)).toBe('Less than a second');
     expect(humanDuration(3_000)).toBe('3 seconds');

@@ -1,17 +1,10 @@
 /**
- * @module Output formatting shared by the commands: docker-style tables, relative times
+ * @module Output formatting shared by the commands (tables are common/cli/table.ts): relative times
  * ("2 minutes ago", "Up 3 seconds") and the subset of Go templates `--format` accepts here: fields
  * (`{{.Field.Sub}}`, `{{.}}`), the functions `json` and `index`, the blocks `if`, `with` and `range`
  * (each with an optional `else`), and `{{-`/`-}}` trimming; no pipes, parentheses or variables. Pure.
  */
 import { InvalidArgumentError } from './errors.js';
-
-/** Left-aligned columns separated by three spaces, as docker prints them. */
-export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('   ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
 
 /** "3 seconds", "About a minute", "2 hours", … exactly as docker's units.HumanDuration words them. */
 export function humanDuration(ms: number): string {

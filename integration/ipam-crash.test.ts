@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeSubnets } from '../common/testing/subnets.js';
-import type { TsnetIpamResponses } from '../ipam/admin-api.js';
-import { seededRandom } from '../ipam/testing.js';
+import type { TsnetIpamResponses } from '../ipam/admin/admin-api.js';
+import { seededRandom } from '../ipam/testing/fixture-allocator.js';
 import { pluginCall, startSuite, type SuiteHandle } from './support/plugin-harness.js';
 
 const ROUNDS = 8;

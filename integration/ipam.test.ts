@@ -9,8 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freeSubnets } from '../common/testing/subnets.js';
-import type { PoolView, TsnetIpamResponses } from '../ipam/admin-api.js';
-import { overlaps, parsePrefix } from '../ipam/prefix.js';
+import type { PoolView, TsnetIpamResponses } from '../ipam/admin/admin-api.js';
+import { overlaps, parsePrefix } from '../common/addr/prefix.js';
 import { makeRuntime, RUNTIME_NAMES, type ScenarioRuntime } from './support/engine-lite-runtime.js';
 import { cliPath, pluginCall, startSuite, type SuiteHandle } from './support/plugin-harness.js';
 import { mustRun } from './support/system.js';

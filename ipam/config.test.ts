@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_POOLS_FILE, IpamConfigError, readConfig, resolveConfig } from './config.js';
-import { formatDefaultPool } from './default-pools.js';
+import { formatDefaultPool } from './core/default-pools.js';
 
 let dir: string;
 beforeEach(async () => {

@@ -12,8 +12,8 @@
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { ADDRESS_SPACES, type AddressSpace } from './requests.js';
-import { DOCKER_GLOBAL_POOLS, DOCKER_LOCAL_POOLS, DOCKER_TOKEN, parseDefaultPool, resolveDefaultPools, ulaDefaultPool, type DefaultPool } from './default-pools.js';
+import { ADDRESS_SPACES, type AddressSpace } from './core/requests.js';
+import { DOCKER_GLOBAL_POOLS, DOCKER_LOCAL_POOLS, DOCKER_TOKEN, parseDefaultPool, resolveDefaultPools, ulaDefaultPool, type DefaultPool } from './core/default-pools.js';
 
 /** Environment variable with the local space's default pools, comma-separated. */
 export const DEFAULT_POOLS_ENV = 'TSIPAM_DEFAULT_POOLS';

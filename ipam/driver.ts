@@ -4,9 +4,9 @@
  */
 import { InvalidRequestError } from '../common/protocol/errors.js';
 import type { IpamDriverApi } from '../common/protocol/ipam-api.js';
-import type { IpamAllocator } from './allocator.js';
-import { ADDRESS_SPACES } from './requests.js';
-import { formatPrefix } from './prefix.js';
+import type { IpamAllocator } from './core/allocator.js';
+import { ADDRESS_SPACES } from './core/requests.js';
+import { formatPrefix } from '../common/addr/prefix.js';
 
 /**
  * tsipam's capabilities. `RequiresMACAddress`: the daemon then sends each endpoint's MAC with

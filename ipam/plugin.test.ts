@@ -9,11 +9,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { callPlugin, postRaw } from '../common/protocol/client.js';
 import { PluginServer } from '../common/protocol/server.js';
 import { LevelStore } from '../common/store/level-store.js';
-import { adminCall, type TsnetIpamResponses } from './admin-api.js';
-import { hostRoutePrefixes } from './host-routes.js';
+import { adminCall, type TsnetIpamResponses } from './admin/admin-api.js';
+import { hostRoutePrefixes } from './core/host-routes.js';
 import { createIpamPlugin } from './index.js';
-import { overlaps, parsePrefix } from './prefix.js';
-import { silentLogger } from './testing.js';
+import { overlaps, parsePrefix } from '../common/addr/prefix.js';
+import { silentLogger } from './testing/fixture-allocator.js';
 
 let dir: string;
 let running: { server: PluginServer; store: LevelStore } | undefined;

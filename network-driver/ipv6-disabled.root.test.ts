@@ -16,7 +16,7 @@ import { networkRequests } from '../common/protocol/network-api.js';
 import { MemoryStore } from '../common/store/memory-store.js';
 import { isRoot, makeTestNetns } from '../common/testing/netns.js';
 import { createIpamDriver } from '../ipam/driver.js';
-import { testAllocator } from '../ipam/testing.js';
+import { testAllocator } from '../ipam/testing/fixture-allocator.js';
 import { NetworkDriver } from './driver.js';
 import { createBridgeMode } from './modes/bridge/bridge-mode.js';
 import { hostBridgeKernel } from './modes/bridge/kernel.js';

@@ -8,7 +8,7 @@ import type { ClusterSession } from '../common/cluster/types.js';
 import type { Logger } from '../common/log.js';
 import { ADMIN_INTERFACE, DOCKER_INTERFACE, type PluginInstance, type PluginKind } from '../common/plugin.js';
 import type { CallRecord } from '../common/protocol/server.js';
-import type { PoolView } from '../ipam/admin-api.js';
+import type { PoolView } from '../ipam/admin/admin-api.js';
 import type { NetworkStatusView } from '../network-driver/admin-api.js';
 import type { DetailedVolume } from '../volume-driver/status.js';
 

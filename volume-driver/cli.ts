@@ -7,9 +7,9 @@ import { createReadStream, createWriteStream, fstatSync, openSync, rmSync, statS
 import type { Readable, Writable } from 'node:stream';
 import type { Command } from 'commander';
 import { adminCall, pluginsDirOption } from '../common/admin-cli.js';
+import { formatTable } from '../common/cli/table.js';
 import type { AdminResponses } from './admin-api.js';
-import { formatTable } from './cli-table.js';
-import { Progress } from './progress.js';
+import { transferProgress } from './progress.js';
 import { formatSize } from './size.js';
 import type { DetailedVolume } from './status.js';
 import { createArgs, extractArgs, runTar } from './tar-stream.js';
@@ -77,7 +77,7 @@ async function exportVolume(name: string, o: SocketOptions & { output?: string }
   const output: Writable = o.output ? createWriteStream('', { fd: openSync(o.output, 'wx', 0o600) }) : process.stdout;
   try {
     await withLease(o, name, 'export', async (lease, signal) => {
-      const via = new Progress(`export ${name}`, lease.UsedBytes);
+      const via = transferProgress(`export ${name}`, lease.UsedBytes);
       const { warnings } = await runTar(createArgs(lease.Mountpoint), { output, via, signal });
       reportWarnings(warnings);
     });
@@ -96,7 +96,7 @@ async function importVolume(name: string, o: SocketOptions & { input?: string })
   const total = inputSize(o.input);
   const input: Readable = o.input ? createReadStream(o.input) : process.stdin;
   await withLease(o, name, 'import', async (lease, signal) => {
-    const via = new Progress(`import ${name}`, total);
+    const via = transferProgress(`import ${name}`, total);
     reportWarnings((await runTar(extractArgs(lease.Mountpoint), { input, via, signal })).warnings);
   });
 }
@@ -107,7 +107,7 @@ async function listVolumes(o: SocketOptions & { json?: boolean }): Promise<void>
     process.stdout.write(`${JSON.stringify(Volumes, null, 2)}\n`);
     return;
   }
-  process.stdout.write(formatTable(['NAME', 'TYPE', 'LIMIT', 'USED', 'AVAILABLE', 'MOUNTS', 'CREATED'], Volumes.map(row)));
+  process.stdout.write(formatTable(['NAME', 'TYPE', 'LIMIT', 'USED', 'AVAILABLE', 'MOUNTS', 'CREATED'], Volumes.map(row), { gap: 2 }));
 }
 
 /** Adds `tsnet volume ls|export|import` to `program`. */

@@ -2,8 +2,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { formatTable } from './cli-table.js';
-import { Progress, progressLine } from './progress.js';
+import { progressLine, transferProgress } from './progress.js';
 
 describe('progress', () => {
   it('draws a bar and a percentage when the total is known, and only counts otherwise', () => {
@@ -15,7 +14,7 @@ describe('progress', () => {
   it('passes bytes through unchanged, drawing only on a terminal', async () => {
     const drawn: string[] = [];
     for (const isTTY of [false, true]) {
-      const progress = new Progress('export v', 6, { isTTY, columns: 60, write: (t: string) => drawn.push(t) });
+      const progress = transferProgress('export v', 6, { isTTY, columns: 60, write: (t: string) => drawn.push(t) });
       const got: Buffer[] = [];
       const sink = new Writable({ write: (c: Buffer, _e, cb) => (got.push(c), cb()) });
       await pipeline(Readable.from([Buffer.from('abc'), Buffer.from('def')]), progress, sink);
@@ -24,11 +23,5 @@ describe('progress', () => {
     }
     expect(drawn.at(-1)).toMatch(/^\rexport v \[#{16}\] 100% 6 B \/ 6 B .*\n$/);
     expect(drawn.every((l) => l.length === 60 || l.length === 61)).toBe(true);
-  });
-});
-
-describe('formatTable', () => {
-  it('pads columns to the widest cell', () => {
-    expect(formatTable(['NAME', 'USED'], [['a', '1 KiB'], ['longer', '0 B']])).toBe('NAME    USED\na       1 KiB\nlonger  0 B\n');
   });
 });

@@ -6,6 +6,9 @@ import { isIP } from 'node:net';
 
 export type Family = 4 | 6;
 
+/** Bits in an address of each family. */
+export const ADDRESS_BITS: Readonly<Record<Family, number>> = { 4: 32, 6: 128 };
+
 export interface Cidr {
   family: Family;
   /** The address as written (host bits may be set, e.g. a gateway `10.0.0.1/24`). */
@@ -52,8 +55,36 @@ export function parseCidr(s: string): Cidr | undefined {
   const lenText = s.slice(slash + 1);
   if (!ip || !/^\d{1,3}$/.test(lenText)) return undefined;
   const prefixLen = Number(lenText);
-  if (prefixLen > (ip.family === 4 ? 32 : 128)) return undefined;
+  if (prefixLen > ADDRESS_BITS[ip.family]) return undefined;
   return { family: ip.family, addr: ip.addr, prefixLen };
+}
+
+/** Parses `addr/len`, or a bare address as its host prefix (/32, /128); undefined for anything else. */
+export function parseCidrOrHost(s: string): Cidr | undefined {
+  if (s.includes('/')) return parseCidr(s);
+  const ip = parseIp(s);
+  return ip && { ...ip, prefixLen: ADDRESS_BITS[ip.family] };
+}
+
+/** The address in network byte order: 4 bytes for IPv4, 16 for IPv6. */
+export function ipToBytes(family: Family, addr: bigint): Buffer {
+  if (family === 4) {
+    const bytes = Buffer.alloc(4);
+    bytes.writeUInt32BE(Number(addr));
+    return bytes;
+  }
+  const bytes = Buffer.alloc(16);
+  bytes.writeBigUInt64BE(addr >> 64n);
+  bytes.writeBigUInt64BE(BigInt.asUintN(64, addr), 8);
+  return bytes;
+}
+
+/** The family and value of a 4- or 16-byte address in network byte order. */
+export function ipFromBytes(bytes: Uint8Array): { family: Family; addr: bigint } {
+  if (bytes.length !== 4 && bytes.length !== 16) throw new RangeError(`an IP address has 4 or 16 bytes, not ${bytes.length}`);
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (buf.length === 4) return { family: 4, addr: BigInt(buf.readUInt32BE()) };
+  return { family: 6, addr: (buf.readBigUInt64BE() << 64n) | buf.readBigUInt64BE(8) };
 }
 
 /** Formats a bigint address of the given family in canonical text (RFC 5952 for IPv6). */

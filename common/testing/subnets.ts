@@ -6,15 +6,14 @@
  * Vitest is loaded only by {@link installUnreachable}, so the leak check can use the rest outside a test run.
  */
 import { randomBytes } from 'node:crypto';
-import { formatIp, parseCidr, parseIp, type Cidr, type Family } from '../addr/parse.js';
+import { ADDRESS_BITS, parseCidrOrHost, type Cidr, type Family } from '../addr/parse.js';
+import { formatPrefix, overlaps, parsePrefix, prefixOf, prefixOfCidr, type Prefix } from '../addr/prefix.js';
 import { CommandError, run } from '../kernel/exec.js';
 
 /** Range the IPv4 test subnets come from. */
 export const TEST_RANGE_V4 = '10.200.0.0/13';
 /** Range the IPv6 test subnets come from. */
 export const TEST_RANGE_V6 = 'fd54:7473:6e65::/48';
-
-const WIDTH = { 4: 32, 6: 128 } as const;
 
 /** Options of {@link freeSubnets} and {@link pickFreeSubnets}. */
 export interface SubnetRequest {
@@ -24,16 +23,12 @@ export interface SubnetRequest {
 
 /** Parses a route destination as `ip -j route` prints it: `10.0.0.0/8`, a bare host `10.0.0.1`, or `default` (undefined). */
 export function parseRouteDst(dst: string): Cidr | undefined {
-  if (dst.includes('/')) return parseCidr(dst);
-  const ip = parseIp(dst);
-  return ip && { ...ip, prefixLen: WIDTH[ip.family] };
+  return parseCidrOrHost(dst);
 }
 
 /** Whether two prefixes of the same family share at least one address (host bits are ignored). */
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
-  if (a.family !== b.family) return false;
-  const shift = BigInt(WIDTH[a.family] - Math.min(a.prefixLen, b.prefixLen));
-  return a.addr >> shift === b.addr >> shift;
+  return overlaps(prefixOfCidr(a), prefixOfCidr(b));
 }
 
 /**
@@ -47,29 +42,27 @@ export function pickFreeSubnets(
   count: number,
   { family, prefixLen, range, start = 0n }: SubnetRequest & { range?: string; start?: bigint },
 ): string[] {
-  const r = parseCidr(range ?? (family === 4 ? TEST_RANGE_V4 : TEST_RANGE_V6));
-  const width = WIDTH[family];
+  const r = parsePrefix(range ?? (family === 4 ? TEST_RANGE_V4 : TEST_RANGE_V6));
+  const width = ADDRESS_BITS[family];
   if (!r || r.family !== family) throw new RangeError(`range ${range} is not an IPv${family} prefix`);
-  if (!Number.isInteger(prefixLen) || prefixLen < r.prefixLen || prefixLen > width) {
-    throw new RangeError(`prefixLen ${prefixLen} must be between ${r.prefixLen} and ${width} for range ${formatCidr(r)}`);
+  if (!Number.isInteger(prefixLen) || prefixLen < r.len || prefixLen > width) {
+    throw new RangeError(`prefixLen ${prefixLen} must be between ${r.len} and ${width} for range ${formatPrefix(r)}`);
   }
-  const used = taken.map(parseRouteDst).filter((c): c is Cidr => c !== undefined && c.family === family && c.prefixLen > 0);
-  const slots = 1n << BigInt(prefixLen - r.prefixLen);
+  const used = taken.flatMap((dst): Prefix[] => {
+    const c = parseRouteDst(dst);
+    return c && c.family === family && c.prefixLen > 0 ? [prefixOfCidr(c)] : [];
+  });
+  const slots = 1n << BigInt(prefixLen - r.len);
   const step = 1n << BigInt(width - prefixLen);
-  const base = (r.addr >> BigInt(width - r.prefixLen)) << BigInt(width - r.prefixLen);
   // Routes are few, so a short scan finds free slots; the cap keeps a huge range (an IPv6 /120) finite.
   const tries = slots < 1n << 20n ? slots : 1n << 20n;
   const found: string[] = [];
   for (let i = 0n; i < tries && found.length < count; i++) {
-    const candidate: Cidr = { family, addr: base + ((start + i) % slots) * step, prefixLen };
-    if (!used.some((u) => cidrsOverlap(u, candidate))) found.push(formatCidr(candidate));
+    const candidate = prefixOf(family, r.first + ((start + i) % slots) * step, prefixLen);
+    if (!used.some((u) => overlaps(u, candidate))) found.push(formatPrefix(candidate));
   }
-  if (found.length < count) throw new Error(`only ${found.length} of ${count} free /${prefixLen} subnets in ${formatCidr(r)}`);
+  if (found.length < count) throw new Error(`only ${found.length} of ${count} free /${prefixLen} subnets in ${formatPrefix(r)}`);
   return found;
-}
-
-function formatCidr(c: Cidr): string {
-  return `${formatIp(c.family, c.addr)}/${c.prefixLen}`;
 }
 
 /** Destinations of every route of `family` in every table of the host's network namespace. */

@@ -36,12 +36,13 @@ export async function printViews(views: readonly unknown[], format: string | und
  * `columns` (`[heading, row key]`).
  */
 export async function printRows<R extends Record<string, string>>(rows: readonly R[], format: string | undefined, columns: readonly [string, keyof R][]): Promise<void> {
-  const { renderTemplate, table } = await import('../format.js');
   if (format !== undefined) {
+    const { renderTemplate } = await import('../format.js');
     for (const r of rows) process.stdout.write(`${renderTemplate(format, r)}\n`);
     return;
   }
-  process.stdout.write(table(columns.map(([h]) => h), rows.map((r) => columns.map(([, k]) => r[k]!))));
+  const { formatTable } = await import('../../common/cli/table.js');
+  process.stdout.write(formatTable(columns.map(([h]) => h), rows.map((r) => columns.map(([, k]) => r[k]!))));
 }
 
 let current: Engine | undefined;

@@ -7,13 +7,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ProgressBar } from '../../common/cli/progress.js';
 import { extractTar } from '../../common/kernel/layer-fs.js';
 import { overlayOptions } from '../../common/kernel/mount-info.js';
 import { EngineError, InvalidArgumentError } from '../errors.js';
 import type { ImageConfig, ImageRecord } from '../state/records.js';
 import type { State } from '../state/store.js';
 import { normalizeImageName } from './images.js';
-import { ProgressBar } from './progress.js';
+import { renderBar } from './progress.js';
 import { streamTar } from './tar-stream.js';
 
 /** Options of {@link importImage}. */
@@ -107,7 +108,7 @@ export async function importImage(state: State, source: string, name: string, op
     const tmp = join(state.images.dir, `.import-${randomBytes(6).toString('hex')}`);
     try {
       await mkdir(join(tmp, 'rootfs'), { recursive: true, mode: 0o755 });
-      const bar = new ProgressBar(opts.progress, 'Importing', st.size);
+      const bar = new ProgressBar(opts.progress, (done) => renderBar('Importing', done, st.size));
       const { blob: digest, bytes } = await streamTar(source, (tar) => extractTar(tar, join(tmp, 'rootfs'), `archive "${source}"`), (n) => bar.advance(n)).catch((err: Error) => {
         throw new EngineError(`importing ${source}: ${err.message}`, { cause: err });
       });

@@ -13,6 +13,7 @@ import { mkdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { ProgressBar } from '../../common/cli/progress.js';
 import { convertWhiteouts, extractTar } from '../../common/kernel/layer-fs.js';
 import { overlayOptions } from '../../common/kernel/mount-info.js';
 import { EngineError, InvalidArgumentError } from '../errors.js';
@@ -20,7 +21,7 @@ import type { ImageConfig, ImageRecord, LayerRecord } from '../state/records.js'
 import type { State } from '../state/store.js';
 import { normalizeImageName } from './images.js';
 import { addLayer, lowerDirs } from './layers.js';
-import { ProgressBar } from './progress.js';
+import { renderBar } from './progress.js';
 import { streamTar } from './tar-stream.js';
 
 /** One image of an archive, with paths relative to the archive's root. */
@@ -228,7 +229,7 @@ export async function loadImages(state: State, source: string, opts: { progress:
     else throw bad(source, 'neither a docker save archive (manifest.json) nor an OCI image layout (index.json)');
 
     const total = (await Promise.all(archive.flatMap((a) => a.layers).map(async (l) => stat(await inside(root, l.path, source)).then((s) => s.size, () => 0)))).reduce((a, b) => a + b, 0);
-    const bar = new ProgressBar(opts.progress, 'Loading', total);
+    const bar = new ProgressBar(opts.progress, (done) => renderBar('Loading', done, total));
     const records: ImageRecord[] = [];
     for (const image of archive) records.push(await stageImage(state, root, source, image, staging, bar));
     bar.finish();

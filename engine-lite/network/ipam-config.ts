@@ -3,16 +3,13 @@
  * subnet with the docker CLI's rules and messages (`consolidateIpam`). Pure.
  */
 import { parseCidr, parseIp, type Cidr } from '../../common/addr/parse.js';
+import { containsAddress, prefixOfCidr } from '../../common/addr/prefix.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { IpamConfig } from '../state/records.js';
 
-const bits = (c: { family: 4 | 6 }) => (c.family === 4 ? 32 : 128);
-
 /** Whether address `addr` (of `c`'s family) lies inside `c`. */
 function contains(c: Cidr, family: 4 | 6, addr: bigint): boolean {
-  if (family !== c.family) return false;
-  const shift = BigInt(bits(c) - c.prefixLen);
-  return addr >> shift === c.addr >> shift;
+  return containsAddress(prefixOfCidr(c), family, addr);
 }
 
 function cidrOf(flag: string, text: string): Cidr {

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import type { StoreOp } from '../../common/store/store.js';
+import { GroupCommit, lastPerKey } from './group-commit.js';
+
+const put = (key: string, value: unknown): StoreOp => ({ type: 'put', collection: 'c', key, value });
+const del = (key: string): StoreOp => ({ type: 'del', collection: 'c', key });
+
+describe('GroupCommit', () => {
+  it('writes what arrives during a write as one batch, in order, and resolves each submitter after it', async () => {
+    const batches: StoreOp[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const gc = new GroupCommit(async (ops) => {
+      batches.push(ops);
+      if (batches.length === 1) await gate;
+    });
+    const done: string[] = [];
+    const first = gc.submit([put('a', 1)]).then(() => done.push('a'));
+    const rest = ['b', 'c', 'd'].map((k) => gc.submit([put(k, 1)]).then(() => done.push(k)));
+    await Promise.resolve();
+    expect(done).toEqual([]); // nobody is answered before the write is durable
+    release();
+    await Promise.all([first, ...rest]);
+    expect(batches.map((b) => b.map((op) => op.key))).toEqual([['a'], ['b', 'c', 'd']]);
+    expect(done).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('rejects every submitter of a failed batch, and goes on with the next', async () => {
+    let calls = 0;
+    const gc = new GroupCommit(async () => {
+      if (++calls === 1) throw new Error('disk full');
+    });
+    await expect(gc.submit([put('a', 1)])).rejects.toThrow('disk full');
+    await expect(gc.submit([put('b', 1)])).resolves.toBeUndefined();
+  });
+
+  it('keeps only the last op on a key, which leaves an atomic batch equivalent', () => {
+    expect(lastPerKey([put('cursor', 1), put('x', 1), put('cursor', 2), del('x'), put('y', 1)])).toEqual([put('cursor', 2), del('x'), put('y', 1)]);
+    expect(lastPerKey([put('k', 1), { ...put('k', 2), collection: 'other' }])).toHaveLength(2);
+  });
+});
