@@ -6,7 +6,7 @@
  */
 import type { Command } from 'commander';
 import { adminCall, pluginsDirOption } from '../common/admin-cli.js';
-import type { OverlayStatus } from './modes/overlay/overlay-mode.js';
+import type { OverlayStatus } from './modes/overlay/status.js';
 import type { NetworkStatusView, TsnetNetworkResponses } from './admin-api.js';
 
 /** Where the command writes; tests capture it. */

@@ -5,11 +5,11 @@
 import type { Logger } from '../../../common/log.js';
 import type { BackgroundWork } from './background.js';
 import type { BridgeFirewall } from './firewall.js';
-import type { BridgeKernel } from './kernel.js';
+import type { ModeKernel } from '../kernel.js';
 import type { PortTable } from './port-table.js';
 
 export interface BridgeContext {
-  kernel: BridgeKernel;
+  kernel: ModeKernel;
   firewall: BridgeFirewall;
   ports: PortTable;
   /** Bridge name → ID of the network that owns it (this instance's networks only). */
