@@ -50,6 +50,12 @@ const DEFAULT_ROUTE: RouteInfo = { family: 4, dst: '0.0.0.0/0', via: '192.0.2.1'
 
 const READS = /^(find|list|probe|nftElements)/;
 
+/** The interface a per-interface sysctl belongs to (`net/ipv4/conf/X/…`, `net.ipv6.conf.X.…`), else undefined (a host-wide one). */
+export function interfaceOfSysctl(key: string): string | undefined {
+  const m = /^net[./]ipv[46][./]conf[./]([^./]+)[./]/.exec(key);
+  return m && m[1] !== 'all' && m[1] !== 'default' ? m[1] : undefined;
+}
+
 /**
  * A fake host. By default it has `eth0` (MTU 1400) carrying the default route, as bridge and overlay
  * tests want; `{ uplink: false }` makes a host with no links and no routes (macvlan tests add their
@@ -240,6 +246,7 @@ export function fakeKernel(opts: { uplink?: boolean } = {}): FakeKernel {
     k.addresses.delete(name);
     k.routes = k.routes.filter((r) => r.dev !== name);
     for (const m of [k.fdb, k.neighbors]) for (const key of [...m.keys()]) if (key.startsWith(`${name} `)) m.delete(key);
+    for (const key of [...k.sysctls.keys()]) if (interfaceOfSysctl(key) === name) k.sysctls.delete(key);
     for (const child of [...k.links.values()].filter((l) => l.parent === name)) removeLink(child.name);
   }
   /** The part of nft's semantics the scripts use: tables, sets and maps with their elements. */
