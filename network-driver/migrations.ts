@@ -12,6 +12,7 @@ import { configureMacvlan } from './modes/macvlan/options.js';
 import { configureNone } from './modes/none/none-mode.js';
 import { configureOverlay } from './modes/overlay/options.js';
 import { NETWORK_RECORD_VERSION, type ModeConfig, type NetworkFacts, type NetworkRecord } from './records.js';
+import { short } from './modes/shared/names.js';
 
 /** A network record as version 1 wrote it: no `config`. */
 type NetworkRecordV1 = NetworkFacts & { v: 1 };
@@ -28,11 +29,11 @@ const CONFIGURE: Readonly<Record<string, (net: NetworkFacts) => ModeConfig>> = {
 export function networkRecordV2(old: NetworkRecordV1): NetworkRecord {
   const { v: _v1, ...facts } = old;
   const configure = CONFIGURE[facts.mode];
-  if (!configure) throw new Error(`network ${facts.id.slice(0, 12)} has mode "${facts.mode}", which this tsnet does not have: its record cannot be upgraded`);
+  if (!configure) throw new Error(`network ${short(facts.id)} has mode "${facts.mode}", which this tsnet does not have: its record cannot be upgraded`);
   try {
     return { v: NETWORK_RECORD_VERSION, ...facts, config: configure(facts) };
   } catch (err) {
-    throw new Error(`network ${facts.id.slice(0, 12)}: its stored options do not read (${(err as Error).message}); the record cannot be upgraded`, { cause: err });
+    throw new Error(`network ${short(facts.id)}: its stored options do not read (${(err as Error).message}); the record cannot be upgraded`, { cause: err });
   }
 }
 

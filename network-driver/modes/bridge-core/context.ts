@@ -1,6 +1,7 @@
 /**
- * @module What bridge mode's phases share: the kernel seam, the firewall, the ports in use, which
- * bridge belongs to which network, and the MAC that marks a bridge as this instance's. One per mode.
+ * @module What the bridge core's phases share: the kernel seam, the firewall, the ports in use, which
+ * bridge belongs to which network, and the MAC that marks a bridge as this instance's. One per mode
+ * built on the core (bridge, overlay); made by phases.ts.
  */
 import type { Logger } from '../../../common/log.js';
 import type { BackgroundWork } from './background.js';
