@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { freeSubnets } from '../common/testing/subnets.js';
 import { docker, dockerOk, startSuite } from '../integration/support/plugin-harness.js';
 import { ensureTestImage, mustRun, tryRun } from '../integration/support/system.js';
-import { addressIn, firstAddress, makeTestLan } from '../network-driver/modes/macvlan/test-lan.js';
+import { addressIn, firstAddress, makeTestLan } from '../network-driver/modes/testing/fixture-lan.js';
 import { percentile, printTable } from './stats.js';
 
 const runs = Number(process.argv[2] ?? 20);

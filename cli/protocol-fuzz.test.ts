@@ -28,12 +28,11 @@ import { freeSubnets } from '../common/testing/subnets.js';
 import { bindNetworkAdmin } from '../network-driver/admin.js';
 import { NetworkDriver } from '../network-driver/driver.js';
 import { createBridgeMode } from '../network-driver/modes/bridge/bridge-mode.js';
-import { FakeKernel as FakeMacvlanKernel } from '../network-driver/modes/macvlan/fake-kernel.js';
 import { createMacvlanMode } from '../network-driver/modes/macvlan/macvlan-mode.js';
-import { noneMode } from '../network-driver/modes/none/none-mode.js';
-import { fakeOverlayKernel } from '../network-driver/modes/overlay/fake-kernel.js';
+import { createNoneMode } from '../network-driver/modes/none/none-mode.js';
 import { createOverlayMode } from '../network-driver/modes/overlay/overlay-mode.js';
 import { instanceTag } from '../network-driver/modes/shared/instance.js';
+import { fakeKernel } from '../network-driver/modes/testing/fake-kernel.js';
 import { VolumeAdminSpec } from '../volume-driver/admin-api.js';
 import { createFakeHost } from '../volume-driver/fake-host.js';
 import { openVolumes } from '../volume-driver/plugin.js';
@@ -45,18 +44,12 @@ const BATCH = 50;
 /** Property runs: BATCH × RUNS requests per test run, more while fast-check shrinks a failure. */
 const RUNS = 210;
 
-/** tsnet with its four modes on the recording fake kernels (macvlan's has one NIC, `p0`). */
+/** tsnet with its four modes on the recording fake kernel (an uplink `eth0`, and `p0` for macvlan). */
 const fakeKernelNetwork: PluginFactory = async ({ store, log, stateDir }) => {
   const tag = instanceTag(stateDir);
-  const kernel = fakeOverlayKernel();
-  const macvlanKernel = new FakeMacvlanKernel();
-  macvlanKernel.addDevice('p0');
-  const modes = [
-    noneMode,
-    createBridgeMode({ kernel, tag, log }),
-    createOverlayMode({ kernel, tag, log }),
-    createMacvlanMode({ log, instanceTag: tag, kernel: macvlanKernel }),
-  ];
+  const kernel = fakeKernel();
+  kernel.addDevice('p0');
+  const modes = [createNoneMode(), createBridgeMode({ kernel, tag, log }), createOverlayMode({ kernel, tag, log }), createMacvlanMode({ kernel, tag, log })];
   const driver = new NetworkDriver({ modes, store, log, ipv6Disabled: async () => undefined });
   await driver.restore();
   return { interfaces: [bindNetworkDriver(driver), bindNetworkAdmin(driver)], close: async () => driver.close() };

@@ -167,7 +167,7 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
     const [{ LevelStore }, factory, session] = await Promise.all([import('../common/store/level-store.js'), factories[kind](), cluster]);
     const store: Store = await LevelStore.open(join(stateDir, 'db'));
     closers.push(() => store.close());
-    await migrateStore(store, { what: `the ${kind} state in ${join(stateDir, 'db')}`, log: plog });
+    await migrateStore(store, { what: `the ${kind} state in ${join(stateDir, 'db')}`, log: plog, ...(factory.migrations ? { migrations: factory.migrations } : {}) });
     const instance = await factory({ stateDir, store, log: plog, ...(session ? { cluster: session } : {}), ...(opts.mountDir !== undefined && { mountDir: opts.mountDir }) });
     closers.push(async () => instance.close?.());
     checkInterfaces(kind, instance.interfaces);

@@ -5,6 +5,7 @@
  * names known before any plugin code loads: sockets, interfaces, and a call that proves readiness.
  */
 import type { BoundInterface, InterfaceName } from './protocol/api.js';
+import type { Migration } from './store/format.js';
 import type { Store } from './store/store.js';
 import type { Logger } from './log.js';
 import type { ClusterSession } from './cluster/types.js';
@@ -38,9 +39,11 @@ export interface PluginInstance {
 
 /**
  * Builds a plugin; must reconcile kernel state with the store before resolving. `tsnet serve` listens
- * before calling it and holds the plugin's calls until it resolves.
+ * before calling it and holds the plugin's calls until it resolves. `migrations`: the store format
+ * steps of this plugin (default: the common ones, store/format.ts MIGRATIONS); `tsnet serve` runs them
+ * before calling the factory.
  */
-export type PluginFactory = (ctx: PluginContext) => Promise<PluginInstance>;
+export type PluginFactory = ((ctx: PluginContext) => Promise<PluginInstance>) & { readonly migrations?: readonly Migration[] };
 
 /** The driver names Docker knows the plugins by (legacy sockets): `-d tsnet`, `--ipam-driver tsipam`, `-d tsvol`. */
 export const PLUGIN_NAMES: Record<PluginKind, string> = { network: 'tsnet', ipam: 'tsipam', volume: 'tsvol' };

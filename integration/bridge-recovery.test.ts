@@ -9,7 +9,7 @@ import { ensureBridge, findLink } from '../common/kernel/links.js';
 import { callPlugin } from '../common/protocol/client.js';
 import { bridgeMacFor } from '../network-driver/modes/bridge/bridge-mode.js';
 import { instanceTag } from '../network-driver/modes/shared/instance.js';
-import { freePort, readLocal, testPrefixes } from '../network-driver/modes/bridge/testing.js';
+import { freePort, readLocal, testPrefixes } from '../network-driver/modes/testing/fixture-world.js';
 import { engineLiteRuntime, type EngineLiteRuntime } from './support/engine-lite-runtime.js';
 import { startSuite, type SuiteHandle } from './support/plugin-harness.js';
 import { dockerRuntime, type Runtime } from './support/runtime.js';

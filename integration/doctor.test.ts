@@ -8,8 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { nameFromId } from '../network-driver/modes/shared/names.js';
-import { HOST_VETH_PREFIX } from '../network-driver/modes/bridge/endpoint-state.js';
-import { freePort, readLocal, testPrefixes } from '../network-driver/modes/bridge/testing.js';
+import { HOST_VETH_PREFIX } from '../network-driver/modes/bridge-core/endpoint-state.js';
+import { freePort, readLocal, testPrefixes } from '../network-driver/modes/testing/fixture-world.js';
 import { instanceTag } from '../network-driver/modes/shared/instance.js';
 import { cliPath, startSuite, type SuiteHandle } from './support/plugin-harness.js';
 import { dockerRuntime, type Runtime } from './support/runtime.js';

@@ -10,7 +10,7 @@ import { run } from '../common/kernel/exec.js';
 import { deleteLink, ensureBridge, ensureMacvlan, listLinks } from '../common/kernel/links.js';
 import { freeSubnets, installUnreachable } from '../common/testing/subnets.js';
 import { childName, isMacvlanModeLink } from '../network-driver/modes/macvlan/names.js';
-import { addressIn, firstAddress, makeTestLan, pings, vlanUnsupportedReason, type TestLan } from '../network-driver/modes/macvlan/test-lan.js';
+import { addressIn, firstAddress, makeTestLan, pings, vlanUnsupportedReason, type TestLan } from '../network-driver/modes/testing/fixture-lan.js';
 import { engineLiteRuntime, type EngineLiteRuntime } from './support/engine-lite-runtime.js';
 import { startSuite, type SuiteHandle } from './support/plugin-harness.js';
 import { dockerRuntime, type Runtime } from './support/runtime.js';

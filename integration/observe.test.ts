@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort, testPrefixes } from '../network-driver/modes/bridge/testing.js';
+import { freePort, testPrefixes } from '../network-driver/modes/testing/fixture-world.js';
 import { startSuite, type SuiteHandle } from './support/plugin-harness.js';
 import { dockerRuntime, type Runtime } from './support/runtime.js';
 import { ensurePackages, repoRoot } from './support/system.js';

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isUnder } from '../common/kernel/mount-info.js';
 import { SOCKET_NAMES, type PluginKind } from '../common/plugin.js';
 import { UNIT_NAME, unitSetting } from '../cli/service.js';
-import { testPrefixes } from '../network-driver/modes/bridge/testing.js';
+import { testPrefixes } from '../network-driver/modes/testing/fixture-world.js';
 import { cliPath, DOCKER_SPEC_DIR } from './support/plugin-harness.js';
 import { startPrivateDockerd, type PrivateDockerd } from './support/private-dockerd.js';
 import { forgetInstanceKernelState, instanceBridges } from './support/reboot.js';

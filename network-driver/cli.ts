@@ -6,8 +6,9 @@
  */
 import type { Command } from 'commander';
 import { adminCall, pluginsDirOption } from '../common/admin-cli.js';
-import type { OverlayStatus } from './modes/overlay/overlay-mode.js';
+import type { OverlayStatus } from './modes/overlay/status.js';
 import type { NetworkStatusView, TsnetNetworkResponses } from './admin-api.js';
+import { short } from './modes/shared/names.js';
 
 /** Where the command writes; tests capture it. */
 export interface StatusOutput {
@@ -16,8 +17,8 @@ export interface StatusOutput {
 
 /** Human-readable status of one network. */
 export function formatStatus(n: NetworkStatusView): string {
-  const lines = [`network ${n.ID.slice(0, 12)}  mode ${n.Mode}  subnets ${n.Subnets.join(', ') || '-'}`];
-  for (const e of n.Endpoints) lines.push(`  endpoint ${e.ID.slice(0, 12)}  ${[e.Address, e.AddressIPv6].filter(Boolean).join(' ') || '-'}  ${e.MAC}${e.Joined ? '  joined' : ''}`);
+  const lines = [`network ${short(n.ID)}  mode ${n.Mode}  subnets ${n.Subnets.join(', ') || '-'}`];
+  for (const e of n.Endpoints) lines.push(`  endpoint ${short(e.ID)}  ${[e.Address, e.AddressIPv6].filter(Boolean).join(' ') || '-'}  ${e.MAC}${e.Joined ? '  joined' : ''}`);
   if (n.Mode === 'overlay') {
     const d = n.Details as OverlayStatus;
     lines.push(`  overlay vni ${d.vni}  device ${d.vxlan}  local VTEP ${d.vtep || '-'}  cluster ${d.cluster}`);

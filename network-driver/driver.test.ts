@@ -15,10 +15,12 @@ import { PassThrough } from 'node:stream';
 const NID = 'a'.repeat(64);
 const EID = 'b'.repeat(64);
 
-interface FakeMode extends NetworkMode {
+interface FakeMode extends NetworkMode<{ v: 1; colour: string }> {
   calls: string[];
+  /** How many times the mode parsed a network's config. */
+  configured: number;
   failOn?: string;
-  restored?: { nets: NetworkRecord[]; eps: EndpointRecord[] };
+  restored?: { nets: NetworkRecord<{ v: 1; colour: string }>[]; eps: EndpointRecord[] };
 }
 
 function fakeMode(name = 'fake'): FakeMode {
@@ -26,6 +28,11 @@ function fakeMode(name = 'fake'): FakeMode {
     name,
     optionNames: ['colour'],
     calls: [],
+    configured: 0,
+    configure(net) {
+      m.configured++;
+      return { v: 1, colour: net.options.colour ?? 'red' };
+    },
     parseOptions(generic) {
       const { colour = 'red', ...rest } = generic;
       if (Object.keys(rest).length > 0) throw new InvalidRequestError(`unknown option "${Object.keys(rest)[0]}" for mode ${name}`);
@@ -95,7 +102,7 @@ describe('networks', () => {
   it('persists a created network with its parsed options and IPAM data', async () => {
     await driver.createNetwork(createReq({ mode: 'fake', colour: 'blue' }));
     const rec = await store.collection<NetworkRecord>('networks').get(NID);
-    expect(rec).toMatchObject({ v: 1, id: NID, mode: 'fake', options: { colour: 'blue' }, internal: false, enableIpv6: false });
+    expect(rec).toMatchObject({ v: 2, id: NID, mode: 'fake', options: { colour: 'blue' }, config: { v: 1, colour: 'blue' }, internal: false, enableIpv6: false });
     expect(rec!.ipv4).toEqual([{ AddressSpace: 'LocalDefault', Pool: '10.20.0.0/24', Gateway: '10.20.0.1/24', AuxAddresses: {} }]);
     expect(mode.calls).toEqual([`createNetwork aaaa`]);
   });
@@ -104,6 +111,20 @@ describe('networks', () => {
     await driver.createNetwork(createReq());
     await driver.createNetwork(createReq());
     expect(mode.calls).toEqual(['createNetwork aaaa', 'createNetwork aaaa']);
+  });
+
+  it('parses a network\'s config once (at CreateNetwork), whatever comes after, and hands the stored one to the mode', async () => {
+    await driver.createNetwork(createReq({ mode: 'fake', colour: 'blue' }));
+    await driver.createNetwork(createReq({ mode: 'fake', colour: 'blue' }));
+    await driver.createEndpoint(endpointReq());
+    await driver.join(networkRequests.Join.parse({ NetworkID: NID, EndpointID: EID, SandboxKey: '/var/run/docker/netns/abc', Options: {} }));
+    await driver.endpointOperInfo({ NetworkID: NID, EndpointID: EID });
+    await driver.leave({ NetworkID: NID, EndpointID: EID });
+    await driver.deleteEndpoint({ NetworkID: NID, EndpointID: EID });
+    await driver.restore();
+    expect(mode.restored!.nets.map((n) => n.config)).toEqual([{ v: 1, colour: 'blue' }]);
+    await driver.deleteNetwork({ NetworkID: NID });
+    expect(mode.configured).toBe(1);
   });
 
   it('refuses unknown modes and bad options before touching anything', async () => {

@@ -13,9 +13,9 @@ import type { EndpointRef, NetworkDriverApi } from '../common/protocol/network-a
 import type { Collection, Store } from '../common/store/store.js';
 import type { NetworkMode } from './modes/mode.js';
 import { readNetworkOptions } from './options.js';
-import { endpointKey, type EndpointRecord, type NetworkRecord } from './records.js';
+import { endpointKey, NETWORK_RECORD_VERSION, type EndpointRecord, type NetworkFacts, type NetworkRecord } from './records.js';
+import { short } from './modes/shared/names.js';
 
-const short = (id: string) => id.slice(0, 12);
 
 /** A network as `tsnet status` reports it. */
 export interface NetworkStatus {
@@ -164,8 +164,7 @@ export class NetworkDriver implements NetworkDriverApi {
       if (noIpv6 !== undefined) {
         throw new InvalidRequestError(`${noIpv6}: an IPv6 network (--ipv6) cannot work here; create it without --ipv6, or turn IPv6 on first`);
       }
-      const net: NetworkRecord = {
-        v: 1,
+      const facts: NetworkFacts = {
         id: req.NetworkID,
         mode: mode.name,
         options,
@@ -175,6 +174,8 @@ export class NetworkDriver implements NetworkDriverApi {
         ipv6: req.IPv6Data,
         createdAt: new Date().toISOString(),
       };
+      // The one parse of the network's config: every later call reads it from the record.
+      const net: NetworkRecord = { v: NETWORK_RECORD_VERSION, ...facts, config: mode.configure(facts) };
       await mode.createNetwork(net);
       try {
         await this.#networks.put(net.id, net);

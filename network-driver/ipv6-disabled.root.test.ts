@@ -19,8 +19,8 @@ import { createIpamDriver } from '../ipam/driver.js';
 import { testAllocator } from '../ipam/testing/fixture-allocator.js';
 import { NetworkDriver } from './driver.js';
 import { createBridgeMode } from './modes/bridge/bridge-mode.js';
-import { hostBridgeKernel } from './modes/bridge/kernel.js';
-import { noneMode } from './modes/none/none-mode.js';
+import { hostModeKernel } from './modes/kernel.js';
+import { createNoneMode } from './modes/none/none-mode.js';
 
 const log = createLogger({ stream: new PassThrough() });
 const kernelHasIpv6 = existsSync('/proc/sys/net/ipv6');
@@ -59,7 +59,7 @@ describe.skipIf(!isRoot || !kernelHasIpv6)('IPv6 turned off (throwaway namespace
     const store = new MemoryStore();
     const tag = randomBytes(3).toString('hex');
     const driver = new NetworkDriver({
-      modes: [noneMode, createBridgeMode({ kernel: hostBridgeKernel({ netns: ns }), tag, log })],
+      modes: [createNoneMode(), createBridgeMode({ kernel: hostModeKernel({ netns: ns }), tag, log })],
       store,
       log,
       ipv6Disabled: () => ipv6Disabled({ netns: ns }),

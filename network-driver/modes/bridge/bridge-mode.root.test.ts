@@ -20,8 +20,8 @@ import { skipUnlessIpv6 } from '../../../common/testing/ipv6.js';
 import { isRoot, makeTestNetns } from '../../../common/testing/netns.js';
 import { NetworkDriver } from '../../driver.js';
 import { createBridgeMode } from './bridge-mode.js';
-import { hostBridgeKernel } from './kernel.js';
-import { makeWorld, peerEchoServer, readFrom as fetch } from './testing.js';
+import { hostModeKernel } from '../kernel.js';
+import { makeWorld, peerEchoServer, readFrom as fetch } from '../testing/fixture-world.js';
 
 const log = createLogger({ stream: new PassThrough() });
 
@@ -32,7 +32,7 @@ async function host() {
   await runInNetns(ns, ['ip6tables', '-P', 'FORWARD', 'DROP']);
   const store = new MemoryStore();
   const tag = randomBytes(3).toString('hex');
-  const make = () => new NetworkDriver({ modes: [createBridgeMode({ kernel: hostBridgeKernel({ netns: ns }), tag, log })], store, log, ipv6Disabled: () => ipv6Disabled({ netns: ns }) });
+  const make = () => new NetworkDriver({ modes: [createBridgeMode({ kernel: hostModeKernel({ netns: ns }), tag, log })], store, log, ipv6Disabled: () => ipv6Disabled({ netns: ns }) });
   return { ns, tag, store, driver: make(), restarted: make };
 }
 type Host = Awaited<ReturnType<typeof host>>;

@@ -11,10 +11,10 @@ import { networkRequests } from '../../../common/protocol/network-api.js';
 import { MemoryStore } from '../../../common/store/memory-store.js';
 import { NetworkDriver } from '../../driver.js';
 import type { EndpointRecord, NetworkRecord } from '../../records.js';
-import { noneMode } from '../none/none-mode.js';
+import { createNoneMode } from '../none/none-mode.js';
 import { instanceTag } from '../shared/instance.js';
 import { bridgeMacFor, createBridgeMode } from './bridge-mode.js';
-import { fakeKernel, type FakeKernel } from './fake-kernel.js';
+import { fakeKernel, type FakeKernel } from '../testing/fake-kernel.js';
 
 const NID = '3f2a9c01b7e4d5f60718293a4b5c6d7e8f90112233445566778899aabbccddee';
 const NID2 = '77b1e0aa'.padEnd(64, '1');
@@ -348,7 +348,7 @@ describe('external connectivity through the driver', () => {
   it('refuses ProgramExternalConnectivity for an endpoint it does not have, and answers {} for modes that publish nothing', async () => {
     await createNet();
     await expect(program(portmap({ hostPort: 8080 }))).rejects.toBeInstanceOf(NotFoundError);
-    const none = new NetworkDriver({ modes: [noneMode], store: new MemoryStore(), log });
+    const none = new NetworkDriver({ modes: [createNoneMode()], store: new MemoryStore(), log });
     await none.createNetwork(networkRequests.CreateNetwork.parse({ NetworkID: NID2, Options: { 'com.docker.network.generic': { mode: 'none' } } }));
     await none.createEndpoint(networkRequests.CreateEndpoint.parse({ NetworkID: NID2, EndpointID: EID, Interface: null, Options: {} }));
     expect(await none.programExternalConnectivity({ NetworkID: NID2, EndpointID: EID, Options: portmap({ hostPort: 8080 }) })).toEqual({});
@@ -384,7 +384,7 @@ describe('restore', () => {
     k.links.get('tsve1aaaaaaaaaa')!.master = undefined;
     k.calls.length = 0;
     await restart().restore();
-    expect(k.calls.filter((c) => c.startsWith('deleteLink'))).toEqual(['deleteLink tsvdeadbeef0000', 'deleteLink tsvcafe00000000', 'deleteLink tsbr-deadbeef00']);
+    expect(k.calls.filter((c) => c.startsWith('deleteLink'))).toEqual(['deleteLink tsvcafe00000000', 'deleteLink tsvdeadbeef0000', 'deleteLink tsbr-deadbeef00']);
     expect(k.links.has('tsbr-other00000')).toBe(true);
     expect(k.calls).toContain('setMaster tsve1aaaaaaaaaa tsbr-3f2a9c01b7');
     const rebuild = k.scripts.at(-1)!;

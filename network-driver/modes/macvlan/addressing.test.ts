@@ -4,10 +4,11 @@ import { endpointIps, gatewaysOf, hostRoute, macFromAddress, shimAddresses } fro
 
 function net(over: Partial<NetworkRecord> = {}): NetworkRecord {
   return {
-    v: 1,
+    v: 2,
     id: 'n1',
     mode: 'macvlan',
     options: {},
+    config: { v: 1 },
     internal: false,
     enableIpv6: true,
     ipv4: [{ AddressSpace: '', Pool: '10.9.8.0/24', Gateway: '10.9.8.1/24', AuxAddresses: {} }],

@@ -4,7 +4,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidRequestError } from '../../../common/protocol/errors.js';
-import { id, macvlanFixture, TAG } from './fixture.js';
+import { id, macvlanFixture, TAG } from '../testing/fixture-macvlan-driver.js';
 import { childName } from './names.js';
 
 const NET = id('a');

@@ -7,12 +7,13 @@
 import { KernelError } from '../../../common/kernel/errors.js';
 import { isErrno } from '../../../common/kernel/rt-errors.js';
 import { ConflictError, InvalidRequestError, PluginError } from '../../../common/protocol/errors.js';
-import type { EndpointRecord, NetworkRecord } from '../../records.js';
+import type { EndpointRecord } from '../../records.js';
 import { endpointIps, macFromAddress, shimAddresses } from './addressing.js';
-import { short, type MacvlanContext } from './context.js';
+import { short } from '../shared/names.js';
+import type { MacvlanContext, MacvlanNetwork } from './context.js';
 import { addHostRoutes, removeHostRoutes } from './host-shim.js';
 import { childName } from './names.js';
-import { parseMacvlanOptions, type MacvlanConfig } from './options.js';
+import type { MacvlanConfig } from './options.js';
 import { findParent, type ParentLink } from './parent-link.js';
 
 /**
@@ -24,7 +25,7 @@ import { findParent, type ParentLink } from './parent-link.js';
 export async function ensureChild(ctx: MacvlanContext, ep: EndpointRecord, cfg: MacvlanConfig, parent: ParentLink, mac: string | undefined): Promise<string> {
   const name = childName(ctx.tag, ep.id);
   try {
-    await ctx.kernel.ensureMacvlan(name, parent.name, cfg.mode, { ...ctx.on, mtu: parent.mtu, up: false, ...(mac ? { mac } : {}) });
+    await ctx.kernel.ensureMacvlan(name, parent.name, cfg.mode, { mtu: parent.mtu, up: false, ...(mac ? { mac } : {}) });
   } catch (err) {
     if (!(err instanceof KernelError)) throw err;
     const hint = isErrno(err, 'EINVAL') ? ' (a passthru macvlan must be alone on its parent: one holds it, or others are on it)' : '';
@@ -34,7 +35,7 @@ export async function ensureChild(ctx: MacvlanContext, ep: EndpointRecord, cfg: 
 }
 
 /** Refuses an endpoint whose address is the host shim's (IPAM did not know it was taken). */
-function checkNotShimAddress(net: NetworkRecord, ep: EndpointRecord, cfg: MacvlanConfig): void {
+function checkNotShimAddress(net: MacvlanNetwork, ep: EndpointRecord, cfg: MacvlanConfig): void {
   if (!cfg.hostAccess) return;
   const shim = shimAddresses(net, cfg);
   const clash = endpointIps(ep).find((ip) => shim.includes(ip));
@@ -49,8 +50,8 @@ function checkNotShimAddress(net: NetworkRecord, ep: EndpointRecord, cfg: Macvla
  * @throws InvalidRequestError for a MAC on a passthru network; ConflictError for a second endpoint on a
  * passthru network or an address that is the shim's; InvalidRequestError when the parent is gone or down.
  */
-export async function createEndpoint(ctx: MacvlanContext, net: NetworkRecord, ep: EndpointRecord): Promise<{ mac?: string; state: Record<string, unknown> }> {
-  const cfg = parseMacvlanOptions(net.options);
+export async function createEndpoint(ctx: MacvlanContext, net: MacvlanNetwork, ep: EndpointRecord): Promise<{ mac?: string; state: Record<string, unknown> }> {
+  const cfg = net.config;
   if (cfg.mode === 'passthru' && ep.mac !== '') {
     throw new InvalidRequestError(`a passthru container takes the parent's MAC address; it cannot also have ${ep.mac}`);
   }
@@ -69,8 +70,8 @@ export async function createEndpoint(ctx: MacvlanContext, net: NetworkRecord, ep
 }
 
 /** Deletes the child (back in the host's namespace by now, or gone with its sandbox) and the host routes. Idempotent. */
-export async function deleteEndpoint(ctx: MacvlanContext, net: NetworkRecord, ep: EndpointRecord): Promise<void> {
-  await ctx.kernel.deleteLink(childName(ctx.tag, ep.id), ctx.on);
-  if (parseMacvlanOptions(net.options).hostAccess) await removeHostRoutes(ctx, net, ep);
+export async function deleteEndpoint(ctx: MacvlanContext, net: MacvlanNetwork, ep: EndpointRecord): Promise<void> {
+  await ctx.kernel.deleteLink(childName(ctx.tag, ep.id));
+  if (net.config.hostAccess) await removeHostRoutes(ctx, net, ep);
   ctx.parents.removeEndpoint(net.id, ep.id);
 }

@@ -4,7 +4,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError } from '../../../common/protocol/errors.js';
-import { id, macvlanFixture, TAG } from './fixture.js';
+import { id, macvlanFixture, TAG } from '../testing/fixture-macvlan-driver.js';
 import { shimName } from './names.js';
 
 const NET = id('a');
@@ -25,7 +25,7 @@ describe('macvlan host access', () => {
     expect([...f.kernel.addresses.get(SHIM)!]).toEqual(['10.9.8.250/32', 'fd00:9::ffff:ffff:ffff:ffff/128']);
     // Router advertisements are off before the shim comes up, so the host gets no route through it.
     const shimCalls = f.kernel.calls.filter((c) => c.includes(SHIM));
-    expect(shimCalls.indexOf(`ensureSysctl net.ipv6.conf.${SHIM}.accept_ra=0`)).toBeLessThan(shimCalls.indexOf(`setUp ${SHIM}`));
+    expect(shimCalls.indexOf(`ensureSysctl net.ipv6.conf.${SHIM}.accept_ra 0`)).toBeLessThan(shimCalls.indexOf(`setUp ${SHIM}`));
   });
 
   it('routes each container address through the shim while the endpoint exists', async () => {

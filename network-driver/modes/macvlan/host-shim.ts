@@ -8,9 +8,9 @@
  */
 import { KernelError } from '../../../common/kernel/errors.js';
 import { errorFields } from '../../../common/log.js';
-import type { EndpointRecord, NetworkRecord } from '../../records.js';
+import type { EndpointRecord } from '../../records.js';
 import { endpointIps, hostRoute, shimAddresses } from './addressing.js';
-import type { MacvlanContext } from './context.js';
+import type { MacvlanContext, MacvlanNetwork } from './context.js';
 import { shimName } from './names.js';
 import type { MacvlanConfig } from './options.js';
 import type { ParentLink } from './parent-link.js';
@@ -25,7 +25,7 @@ const RTPROT_KERNEL = 2;
  */
 async function ignoreRouterAdvertisements(ctx: MacvlanContext, name: string): Promise<void> {
   try {
-    await ctx.kernel.ensureSysctl(`net.ipv6.conf.${name}.accept_ra`, 0, ctx.on);
+    await ctx.kernel.ensureSysctl(`net.ipv6.conf.${name}.accept_ra`, '0');
   } catch (err) {
     if (!(err instanceof KernelError)) throw err;
     ctx.log.warn('could not turn off IPv6 router advertisements on the host shim', { link: name, ...errorFields(err) });
@@ -38,41 +38,41 @@ async function ignoreRouterAdvertisements(ctx: MacvlanContext, name: string): Pr
  * Idempotent. A failure after the link was made removes it again.
  * @throws InvalidRequestError for an unusable host address; KernelError when the kernel refuses.
  */
-export async function setupShim(ctx: MacvlanContext, net: NetworkRecord, cfg: MacvlanConfig, parent: ParentLink): Promise<void> {
+export async function setupShim(ctx: MacvlanContext, net: MacvlanNetwork, cfg: MacvlanConfig, parent: ParentLink): Promise<void> {
   const name = shimName(ctx.tag, net.id);
   const addresses = shimAddresses(net, cfg);
-  await ctx.kernel.ensureMacvlan(name, parent.name, 'bridge', { ...ctx.on, mtu: parent.mtu, up: false });
+  await ctx.kernel.ensureMacvlan(name, parent.name, 'bridge', { mtu: parent.mtu, up: false });
   try {
     await ignoreRouterAdvertisements(ctx, name);
-    for (const ip of addresses) await ctx.kernel.ensureAddress(name, hostRoute(ip), { ...ctx.on, nodad: true });
-    await ctx.kernel.setUp(name, ctx.on);
+    for (const ip of addresses) await ctx.kernel.ensureAddress(name, hostRoute(ip));
+    await ctx.kernel.setUp(name);
   } catch (err) {
-    await ctx.kernel.deleteLink(name, ctx.on).catch(() => undefined);
+    await ctx.kernel.deleteLink(name).catch(() => undefined);
     throw err;
   }
 }
 
 /** Removes the network's shim, and with it its addresses and routes. Idempotent. */
-export async function teardownShim(ctx: MacvlanContext, net: NetworkRecord): Promise<void> {
-  await ctx.kernel.deleteLink(shimName(ctx.tag, net.id), ctx.on);
+export async function teardownShim(ctx: MacvlanContext, net: MacvlanNetwork): Promise<void> {
+  await ctx.kernel.deleteLink(shimName(ctx.tag, net.id));
 }
 
 /** Routes the endpoint's addresses through the network's shim. Idempotent. */
-export async function addHostRoutes(ctx: MacvlanContext, net: NetworkRecord, ep: EndpointRecord): Promise<void> {
-  for (const ip of endpointIps(ep)) await ctx.kernel.ensureRoute({ dst: hostRoute(ip), dev: shimName(ctx.tag, net.id) }, ctx.on);
+export async function addHostRoutes(ctx: MacvlanContext, net: MacvlanNetwork, ep: EndpointRecord): Promise<void> {
+  for (const ip of endpointIps(ep)) await ctx.kernel.ensureRoute({ dst: hostRoute(ip), dev: shimName(ctx.tag, net.id) });
 }
 
 /** Removes the endpoint's host routes. Idempotent: routes (or the shim) already gone are fine. */
-export async function removeHostRoutes(ctx: MacvlanContext, net: NetworkRecord, ep: EndpointRecord): Promise<void> {
-  for (const ip of endpointIps(ep)) await ctx.kernel.deleteRoute({ dst: hostRoute(ip), dev: shimName(ctx.tag, net.id) }, ctx.on);
+export async function removeHostRoutes(ctx: MacvlanContext, net: MacvlanNetwork, ep: EndpointRecord): Promise<void> {
+  for (const ip of endpointIps(ep)) await ctx.kernel.deleteRoute({ dst: hostRoute(ip), dev: shimName(ctx.tag, net.id) });
 }
 
 /** Removes host routes through the shim that lead to no endpoint of `eps` (left by a crash between steps). */
-export async function pruneHostRoutes(ctx: MacvlanContext, net: NetworkRecord, eps: readonly EndpointRecord[]): Promise<void> {
+export async function pruneHostRoutes(ctx: MacvlanContext, net: MacvlanNetwork, eps: readonly EndpointRecord[]): Promise<void> {
   const dev = shimName(ctx.tag, net.id);
   const wanted = new Set(eps.flatMap((e) => endpointIps(e).map(hostRoute)));
-  const stale = (await ctx.kernel.listRoutes(ctx.on)).filter(
+  const stale = (await ctx.kernel.listRoutes()).filter(
     (r) => r.dev === dev && r.protocol !== RTPROT_KERNEL && /\/(32|128)$/.test(r.dst) && !wanted.has(r.dst),
   );
-  for (const r of stale) await ctx.kernel.deleteRoute({ dst: r.dst, dev }, ctx.on);
+  for (const r of stale) await ctx.kernel.deleteRoute({ dst: r.dst, dev });
 }

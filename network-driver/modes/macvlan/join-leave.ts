@@ -3,12 +3,11 @@
  * undo (Docker moves the child back, DeleteEndpoint removes it). Also the endpoint's EndpointOperInfo.
  */
 import type { JoinResponse } from '../../../common/protocol/network-api.js';
-import type { EndpointRecord, NetworkRecord } from '../../records.js';
+import type { EndpointRecord } from '../../records.js';
 import { gatewaysOf, shimAddresses } from './addressing.js';
-import type { MacvlanContext } from './context.js';
+import type { MacvlanContext, MacvlanNetwork } from './context.js';
 import { ensureChild } from './endpoint.js';
 import { childName } from './names.js';
-import { parseMacvlanOptions } from './options.js';
 import { findParent } from './parent-link.js';
 
 /**
@@ -18,8 +17,8 @@ import { findParent } from './parent-link.js';
  * An internal network gets no gateway.
  * @throws InvalidRequestError when the parent is gone or down; PluginError when the kernel refuses the child.
  */
-export async function join(ctx: MacvlanContext, net: NetworkRecord, ep: EndpointRecord): Promise<{ response: JoinResponse; state: Record<string, unknown> }> {
-  const cfg = parseMacvlanOptions(net.options);
+export async function join(ctx: MacvlanContext, net: MacvlanNetwork, ep: EndpointRecord): Promise<{ response: JoinResponse; state: Record<string, unknown> }> {
+  const cfg = net.config;
   const parent = await findParent(ctx, cfg);
   const ifname = await ensureChild(ctx, ep, cfg, parent, cfg.mode === 'passthru' || ep.mac === '' ? undefined : ep.mac);
   const gw = net.internal ? {} : gatewaysOf(net);
@@ -30,8 +29,8 @@ export async function join(ctx: MacvlanContext, net: NetworkRecord, ep: Endpoint
 }
 
 /** What `EndpointOperInfo` reports: records only, no kernel call (Docker asks often). */
-export function operInfo(ctx: MacvlanContext, net: NetworkRecord, ep: EndpointRecord): Record<string, unknown> {
-  const cfg = parseMacvlanOptions(net.options);
+export function operInfo(ctx: MacvlanContext, net: MacvlanNetwork, ep: EndpointRecord): Record<string, unknown> {
+  const cfg = net.config;
   const gw = gatewaysOf(net);
   return {
     parent: cfg.parent,

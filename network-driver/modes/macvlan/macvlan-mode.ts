@@ -7,38 +7,27 @@
  * join-leave.ts, restore.ts.
  */
 import { KeyedMutex } from '../../../common/keyed-mutex.js';
-import type { Logger } from '../../../common/log.js';
-import type { NetworkMode } from '../mode.js';
-import { macvlanKernel, type MacvlanContext, type MacvlanKernel } from './context.js';
+import type { ModeKernel } from '../kernel.js';
+import type { ModeOptions, NetworkMode } from '../mode.js';
+import type { MacvlanContext } from './context.js';
 import { createEndpoint, deleteEndpoint } from './endpoint.js';
 import { join, operInfo } from './join-leave.js';
 import { createNetwork, deleteNetwork } from './network.js';
 import { macvlanTag } from './names.js';
-import { MACVLAN_OPTION_NAMES, normaliseMacvlanOptions } from './options.js';
+import { configureMacvlan, MACVLAN_OPTION_NAMES, normaliseMacvlanOptions, type MacvlanConfig } from './options.js';
 import { ParentRegistry } from './parents.js';
 import { restore } from './restore.js';
 
-export interface MacvlanModeOptions {
-  log: Logger;
-  /** Hex digits identifying this tsnet instance (from its state directory); link names carry the first 4. */
-  instanceTag: string;
-  /** The kernel operations; default the real ones. Unit tests pass a recording fake. */
-  kernel?: MacvlanKernel;
-  /** Namespace the parents and links live in; default the plugin's own (the host's). Root tests pass a throwaway one. */
-  netns?: string;
-}
-
 /**
- * Builds macvlan mode. Network create, delete and restore are serialised across networks, since they decide who may share a parent.
- * @throws RangeError when `instanceTag` does not start with 4 hex digits.
+ * Builds macvlan mode over the given kernel seam. Network create, delete and restore are serialised across networks, since they decide who may share a parent.
+ * @throws RangeError when `tag` does not start with 4 hex digits.
  */
-export function createMacvlanMode(opts: MacvlanModeOptions): NetworkMode {
+export function createMacvlanMode(opts: ModeOptions<ModeKernel>): NetworkMode<MacvlanConfig> {
   const ctx: MacvlanContext = {
-    kernel: opts.kernel ?? macvlanKernel,
-    on: opts.netns === undefined ? {} : { netns: opts.netns },
+    kernel: opts.kernel,
     log: opts.log.child({ mode: 'macvlan' }),
     parents: new ParentRegistry(),
-    tag: macvlanTag(opts.instanceTag),
+    tag: macvlanTag(opts.tag),
   };
   const lock = new KeyedMutex();
   const acrossNetworks = <T>(fn: () => Promise<T>) => lock.run('parents', fn);
@@ -46,6 +35,7 @@ export function createMacvlanMode(opts: MacvlanModeOptions): NetworkMode {
     name: 'macvlan',
     optionNames: MACVLAN_OPTION_NAMES,
     parseOptions: normaliseMacvlanOptions,
+    configure: configureMacvlan,
     createNetwork: (net) => acrossNetworks(() => createNetwork(ctx, net)),
     deleteNetwork: (net) => acrossNetworks(() => deleteNetwork(ctx, net)),
     createEndpoint: (net, ep) => createEndpoint(ctx, net, ep),

@@ -11,10 +11,10 @@ import { readSysctl } from '../../../common/kernel/sysctl.js';
 import { skipUnlessIpv6 } from '../../../common/testing/ipv6.js';
 import { isRoot, makeTestNetns } from '../../../common/testing/netns.js';
 import { freeSubnets } from '../../../common/testing/subnets.js';
-import { macvlanKernel } from './context.js';
-import { driverFixture, TAG } from './fixture.js';
+import { hostModeKernel } from '../kernel.js';
+import { driverFixture, TAG } from '../testing/fixture-macvlan-driver.js';
 import { childName, shimName, vlanName } from './names.js';
-import { addressIn, makeTestLan, pings, vlanUnsupportedReason, type TestLan } from './test-lan.js';
+import { addressIn, makeTestLan, pings, vlanUnsupportedReason, type TestLan } from '../testing/fixture-lan.js';
 
 const NET = 'a'.repeat(64);
 const epId = (c: string) => c.repeat(64);
@@ -40,7 +40,7 @@ async function world(parentAddress?: number): Promise<World> {
   });
   onTestFinished(() => lan.remove());
   const pools = { v4: { pool: v4!, gateway: lan.routers[0]! }, v6: { pool: v6!, gateway: lan.routers[1]! } };
-  return { hostNs, lan, v4: v4!, v6: v6!, f: driverFixture(macvlanKernel, { netns: hostNs, pools }) };
+  return { hostNs, lan, v4: v4!, v6: v6!, f: driverFixture(hostModeKernel({ netns: hostNs }), { netns: hostNs, pools }) };
 }
 
 /** What dockerd does for one container: CreateEndpoint, Join, move SrcName in as eth0, addresses, up, default routes. */

@@ -4,7 +4,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidRequestError, UnsupportedError } from '../../../common/protocol/errors.js';
-import { id, macvlanFixture, TAG } from './fixture.js';
+import { id, macvlanFixture, TAG } from '../testing/fixture-macvlan-driver.js';
 import { vlanName } from './names.js';
 
 let f: ReturnType<typeof macvlanFixture>;
@@ -38,7 +38,7 @@ describe('macvlan network: the parent', () => {
       expect((err as Error).message).toMatch(message);
     }
     expect(await f.networks()).toEqual([]);
-    expect(f.kernel.calls).toEqual([]);
+    expect(f.kernel.changes()).toEqual([]);
   });
 
   it('refuses an invalid mode before looking at the kernel', async () => {
@@ -97,7 +97,7 @@ describe('macvlan network: parent=IFACE.VLAN', () => {
     const vlan = vlanName(TAG, 'p0', 10);
     await f.createNetwork({ parent: 'p0.10' }, { id: id('a') });
     await f.createNetwork({ parent: 'p0.10' }, { id: id('b') });
-    expect(f.kernel.calls.filter((c) => c.startsWith('ensureVlan'))).toEqual([`ensureVlan ${vlan} on p0 id 10`]);
+    expect(f.kernel.calls.filter((c) => c.startsWith('ensureVlan'))).toEqual([`ensureVlan ${vlan} p0 10 {"up":true}`]);
     await f.driver.deleteNetwork({ NetworkID: id('a') });
     expect(f.linkNames()).toContain(vlan);
     await f.driver.deleteNetwork({ NetworkID: id('b') });
@@ -109,7 +109,7 @@ describe('macvlan network: parent=IFACE.VLAN', () => {
     await f.createNetwork({ parent: 'p0.20' });
     await f.driver.deleteNetwork({ NetworkID: id('a') });
     expect(f.linkNames()).toEqual(['p0', 'p0.20']);
-    expect(f.kernel.calls).toEqual([]);
+    expect(f.kernel.changes()).toEqual([]);
   });
 
   it('removes a VLAN link it made when the rest of the network fails', async () => {

@@ -4,17 +4,16 @@
  * kernel object: containers get their own children (endpoint.ts).
  */
 import { ConflictError } from '../../../common/protocol/errors.js';
-import type { NetworkRecord } from '../../records.js';
-import { short, type MacvlanContext } from './context.js';
+import { short } from '../shared/names.js';
+import type { MacvlanContext, MacvlanNetwork } from './context.js';
 import { setupShim, teardownShim } from './host-shim.js';
 import { isMacvlanModeLink } from './names.js';
-import { parseMacvlanOptions } from './options.js';
 import { ensureParent, releaseParent, type ParentLink } from './parent-link.js';
 
 /** Passthru hands the parent to one child: refuse when macvlans tsnet does not know of already hang on it. */
 async function checkParentFree(ctx: MacvlanContext, parent: ParentLink): Promise<void> {
   // This instance's children and shims on the parent belong to networks ParentRegistry already weighed.
-  const others = (await ctx.kernel.listLinks('', ctx.on)).filter((l) => l.kind === 'macvlan' && l.parent === parent.name && !isMacvlanModeLink(l.name, ctx.tag));
+  const others = (await ctx.kernel.listLinks('')).filter((l) => l.kind === 'macvlan' && l.parent === parent.name && !isMacvlanModeLink(l.name, ctx.tag));
   if (others.length > 0) {
     throw new ConflictError(`parent "${parent.name}" already carries macvlan interfaces (${others.map((l) => l.name).join(', ')}); passthru needs the parent to itself`);
   }
@@ -27,15 +26,15 @@ async function checkParentFree(ctx: MacvlanContext, parent: ParentLink): Promise
  * ConflictError when the parent cannot be shared as asked; UnsupportedError for a VLAN parent
  * without kernel 802.1Q support.
  */
-export async function createNetwork(ctx: MacvlanContext, net: NetworkRecord): Promise<void> {
-  const cfg = parseMacvlanOptions(net.options);
+export async function createNetwork(ctx: MacvlanContext, net: MacvlanNetwork): Promise<void> {
+  const cfg = net.config;
   ctx.parents.checkShare(net.id, cfg.parent, cfg.mode);
   const parent = await ensureParent(ctx, cfg);
   try {
     if (cfg.mode === 'passthru') await checkParentFree(ctx, parent);
     if (cfg.hostAccess) await setupShim(ctx, net, cfg, parent);
   } catch (err) {
-    if (parent.madeVlan) await ctx.kernel.deleteLink(parent.name, ctx.on).catch(() => undefined);
+    if (parent.madeVlan) await ctx.kernel.deleteLink(parent.name).catch(() => undefined);
     throw err;
   }
   ctx.parents.add(net.id, cfg.parent, cfg.mode);
@@ -43,8 +42,8 @@ export async function createNetwork(ctx: MacvlanContext, net: NetworkRecord): Pr
 }
 
 /** Removes the shim and a VLAN sub-interface no other network uses. Idempotent. */
-export async function deleteNetwork(ctx: MacvlanContext, net: NetworkRecord): Promise<void> {
-  const cfg = parseMacvlanOptions(net.options);
+export async function deleteNetwork(ctx: MacvlanContext, net: MacvlanNetwork): Promise<void> {
+  const cfg = net.config;
   if (cfg.hostAccess) await teardownShim(ctx, net);
   ctx.parents.remove(net.id);
   await releaseParent(ctx, cfg, net.id);

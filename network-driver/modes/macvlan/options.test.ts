@@ -4,7 +4,7 @@ import { normaliseMacvlanOptions, parseMacvlanOptions } from './options.js';
 
 describe('macvlan options', () => {
   it('needs a parent and defaults to bridge mode without host access', () => {
-    expect(parseMacvlanOptions({ parent: 'eth1' })).toEqual({ parent: 'eth1', mode: 'bridge', hostAccess: false, hostAddresses: [] });
+    expect(parseMacvlanOptions({ parent: 'eth1' })).toEqual({ v: 1, parent: 'eth1', mode: 'bridge', hostAccess: false, hostAddresses: [] });
     expect(() => parseMacvlanOptions({})).toThrow(/option "parent" is required for mode macvlan/);
     expect(() => parseMacvlanOptions({ parent: 'a/b' })).toThrow(InvalidRequestError);
     expect(() => parseMacvlanOptions({ parent: 'much-too-long-name' })).toThrow(/interface name of 1 to 15/);

@@ -6,14 +6,16 @@
 import { formatIp, parseIp } from '../../../common/addr/parse.js';
 import { VLAN_ID_MAX, VLAN_ID_MIN } from '../../../common/kernel/vlan.js';
 import { InvalidRequestError } from '../../../common/protocol/errors.js';
+import type { NetworkFacts } from '../../records.js';
 import { acceptedNames, booleanValue, interfaceNameValue, normaliseOptions, type Normaliser, type OptionSpec } from '../shared/options.js';
 
 /** Docker's names for the kernel's macvlan modes (`-o macvlan_mode=`); `source` is not offered. */
 export const MACVLAN_MODES = ['bridge', 'private', 'vepa', 'passthru'] as const;
 export type MacvlanModeName = (typeof MACVLAN_MODES)[number];
 
-/** A network's macvlan settings, as {@link parseMacvlanOptions} reads them. */
+/** A network's macvlan settings, as {@link parseMacvlanOptions} reads them; version 1 of macvlan's record config. */
 export interface MacvlanConfig {
+  v: 1;
   /** The `parent` option as given: an interface name, or `IFACE.VID` for a VLAN sub-interface. */
   parent: string;
   /** Set when `parent` reads as `IFACE.VID`; used only if no link is called `parent` itself. */
@@ -66,7 +68,7 @@ function vlanOf(parent: string): MacvlanConfig['vlan'] {
 
 /**
  * Reads the `-o` options of a macvlan network (or the normalised options of its record, which read
- * the same). Pure.
+ * the same): at CreateNetwork, once. Pure.
  * @throws InvalidRequestError naming the bad option: unknown option, missing or malformed `parent`,
  * VLAN id outside 1–4094, unknown `macvlan_mode`, non-boolean `host_access`, `host_access` with a mode
  * other than bridge, `host_address` without `host_access` or not an address.
@@ -82,7 +84,7 @@ export function parseMacvlanOptions(generic: Readonly<Record<string, string>>): 
   }
   const hostAddresses = o.host_address ? o.host_address.split(',') : [];
   if (hostAddresses.length > 0 && !hostAccess) throw new InvalidRequestError('option "host_address" is only used with host_access=true');
-  const config: MacvlanConfig = { parent, mode, hostAccess, hostAddresses };
+  const config: MacvlanConfig = { v: 1, parent, mode, hostAccess, hostAddresses };
   const vlan = vlanOf(parent);
   if (vlan) config.vlan = vlan;
   return config;
@@ -94,4 +96,9 @@ export function normaliseMacvlanOptions(generic: Readonly<Record<string, string>
   const out: Record<string, string> = { parent: c.parent, macvlan_mode: c.mode, host_access: String(c.hostAccess) };
   if (c.hostAddresses.length > 0) out.host_address = c.hostAddresses.join(',');
   return out;
+}
+
+/** Macvlan mode's config of a new network: its options read once (see {@link parseMacvlanOptions}). */
+export function configureMacvlan(net: NetworkFacts): MacvlanConfig {
+  return parseMacvlanOptions(net.options);
 }

@@ -30,10 +30,10 @@ function usable(link: LinkInfo | undefined, shown: string): LinkInfo {
 /** Where the children hang: `parent` itself when such a link exists, else tsnet's VLAN link for `IFACE.VID` (`owned`). */
 async function locate(ctx: MacvlanContext, cfg: MacvlanConfig): Promise<{ name: string; link: LinkInfo | undefined; owned: boolean }> {
   if (isMacvlanModeLink(cfg.parent)) throw new InvalidRequestError(`parent "${cfg.parent}" is a link tsnet's macvlan mode made, not a host interface`);
-  const own = await ctx.kernel.findLink(cfg.parent, ctx.on);
+  const own = await ctx.kernel.findLink(cfg.parent);
   if (own || !cfg.vlan) return { name: cfg.parent, link: own, owned: false };
   const name = vlanName(ctx.tag, cfg.vlan.base, cfg.vlan.vid);
-  return { name, link: await ctx.kernel.findLink(name, ctx.on), owned: true };
+  return { name, link: await ctx.kernel.findLink(name), owned: true };
 }
 
 /**
@@ -57,9 +57,9 @@ export async function ensureParent(ctx: MacvlanContext, cfg: MacvlanConfig): Pro
   const madeVlan = at.owned && !at.link && cfg.vlan !== undefined;
   if (madeVlan && cfg.vlan) {
     const { base, vid } = cfg.vlan;
-    usable(await ctx.kernel.findLink(base, ctx.on), base);
+    usable(await ctx.kernel.findLink(base), base);
     try {
-      await ctx.kernel.ensureVlan(at.name, base, vid, { ...ctx.on, up: true });
+      await ctx.kernel.ensureVlan(at.name, base, vid, { up: true });
     } catch (err) {
       if (!(err instanceof KernelFeatureMissingError)) throw err;
       throw new UnsupportedError(
@@ -74,7 +74,7 @@ export async function ensureParent(ctx: MacvlanContext, cfg: MacvlanConfig): Pro
 
 /** Removes the VLAN sub-interface tsnet made for the network's parent, unless another network still uses it. Idempotent. */
 export async function releaseParent(ctx: MacvlanContext, cfg: MacvlanConfig, networkId: string): Promise<void> {
-  if (!cfg.vlan || (await ctx.kernel.findLink(cfg.parent, ctx.on))) return;
+  if (!cfg.vlan || (await ctx.kernel.findLink(cfg.parent))) return;
   const name = vlanName(ctx.tag, cfg.vlan.base, cfg.vlan.vid);
-  if (!ctx.parents.inUse(cfg.parent, networkId)) await ctx.kernel.deleteLink(name, ctx.on);
+  if (!ctx.parents.inUse(cfg.parent, networkId)) await ctx.kernel.deleteLink(name);
 }

@@ -5,7 +5,7 @@
  * memory, filled by createNetwork and rebuilt by restore from the records.
  */
 import { ConflictError } from '../../../common/protocol/errors.js';
-import { short } from './context.js';
+import { short } from '../shared/names.js';
 import type { MacvlanModeName } from './options.js';
 
 interface Use {

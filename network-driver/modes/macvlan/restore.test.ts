@@ -1,6 +1,6 @@
 /** Start-up recovery through the real driver over a fake kernel (a plugin restart with the same store). */
 import { beforeEach, describe, expect, it } from 'vitest';
-import { id, macvlanFixture, TAG } from './fixture.js';
+import { id, macvlanFixture, TAG } from '../testing/fixture-macvlan-driver.js';
 import { childName, shimName, vlanName } from './names.js';
 
 const NET = id('a');
@@ -51,16 +51,5 @@ describe('macvlan restore', () => {
     expect(f.logText()).toMatch(/"msg":"macvlan network not restored".*"parent":"p1".*parent interface \\"p1\\" does not exist/);
     expect(f.linkNames()).toEqual(['p0', shimName(TAG, id('b'))]);
     await expect(f.createEndpoint(NET, id('e'))).rejects.toThrow(/parent interface "p1" does not exist/);
-  });
-
-  it('passes a configured namespace on every kernel call', async () => {
-    const g = macvlanFixture({ netns: 'tstest-x' });
-    await g.createNetwork({ parent: 'p0', host_access: 'true' });
-    await g.createEndpoint(NET, id('e'));
-    await g.join(NET, id('e'));
-    await g.driver.deleteEndpoint({ NetworkID: NET, EndpointID: id('e') });
-    await g.restart().restore();
-    await g.driver.deleteNetwork({ NetworkID: NET });
-    expect([...g.kernel.namespaces]).toEqual(['tstest-x']);
   });
 });

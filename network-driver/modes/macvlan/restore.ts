@@ -5,16 +5,16 @@
  * restored (its parent is gone) is logged and kept: its records stay, and later calls say why they fail.
  */
 import { errorFields } from '../../../common/log.js';
-import type { EndpointRecord, NetworkRecord } from '../../records.js';
-import { short, type MacvlanContext } from './context.js';
+import type { EndpointRecord } from '../../records.js';
+import { short } from '../shared/names.js';
+import type { MacvlanContext, MacvlanNetwork } from './context.js';
 import { addHostRoutes, pruneHostRoutes, setupShim } from './host-shim.js';
 import { childName, isMacvlanModeLink, shimName, vlanName } from './names.js';
-import { parseMacvlanOptions } from './options.js';
 import { ensureParent } from './parent-link.js';
 
 /** Brings one network's kernel objects back. Returns the names of the links it owns. */
-async function restoreNetwork(ctx: MacvlanContext, net: NetworkRecord, eps: readonly EndpointRecord[]): Promise<string[]> {
-  const cfg = parseMacvlanOptions(net.options);
+async function restoreNetwork(ctx: MacvlanContext, net: MacvlanNetwork, eps: readonly EndpointRecord[]): Promise<string[]> {
+  const cfg = net.config;
   ctx.parents.add(net.id, cfg.parent, cfg.mode);
   for (const ep of eps) ctx.parents.addEndpoint(net.id, ep.id);
   const owned = eps.map((ep) => childName(ctx.tag, ep.id));
@@ -34,15 +34,15 @@ async function restoreNetwork(ctx: MacvlanContext, net: NetworkRecord, eps: read
 }
 
 /** Restores `nets` (with their endpoints `eps`) and deletes leftover links. Never throws for one network. */
-export async function restore(ctx: MacvlanContext, nets: readonly NetworkRecord[], eps: readonly EndpointRecord[]): Promise<void> {
+export async function restore(ctx: MacvlanContext, nets: readonly MacvlanNetwork[], eps: readonly EndpointRecord[]): Promise<void> {
   const owned = new Set<string>();
   for (const net of nets) {
     const names = await restoreNetwork(ctx, net, eps.filter((e) => e.networkId === net.id));
     for (const n of names) owned.add(n);
   }
-  for (const link of await ctx.kernel.listLinks('tsmv', ctx.on)) {
+  for (const link of await ctx.kernel.listLinks('tsmv')) {
     if (!isMacvlanModeLink(link.name, ctx.tag) || owned.has(link.name)) continue;
-    await ctx.kernel.deleteLink(link.name, ctx.on);
+    await ctx.kernel.deleteLink(link.name);
     ctx.log.info('removed leftover macvlan link', { link: link.name });
   }
 }

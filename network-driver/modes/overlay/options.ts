@@ -5,8 +5,8 @@
  * Pure.
  */
 import { InvalidRequestError } from '../../../common/protocol/errors.js';
-import type { NetworkRecord } from '../../records.js';
-import { BRIDGE_OPTIONS, OPT } from '../bridge/options.js';
+import type { NetworkFacts } from '../../records.js';
+import { BRIDGE_OPTIONS, bridgeSettings, OPT, type BridgeNetworkConfig } from '../bridge-core/options.js';
 import { nameFromId } from '../shared/names.js';
 import { acceptedNames, integerValue, normaliseOptions, type Normaliser, type OptionSpec } from '../shared/options.js';
 
@@ -62,12 +62,14 @@ export function parseOverlayOptions(generic: Record<string, string>): Record<str
   return out;
 }
 
-/** Prefixes of the overlay's kernel objects: its bridge and its VXLAN device. */
-export const OVERLAY_BRIDGE_PREFIX = 'tsbr-';
+/** Prefix of the overlay's VXLAN device (its bridge is the core's, named with BRIDGE_PREFIX). */
 export const VXLAN_PREFIX = 'tsvx-';
 
-/** An overlay network's own settings (bridge settings come from bridgeConfig). */
-export interface OverlayConfig {
+/**
+ * An overlay network's record config, version 1: the bridge core's settings (`bridge`), and the
+ * overlay's own. Extend it here (a new field, or `v: 2` with a migration) when overlay learns more.
+ */
+export interface OverlayConfig extends BridgeNetworkConfig {
   vni: number;
   port: number;
   /** The VXLAN device, `tsvx-` + network ID. */
@@ -76,10 +78,19 @@ export interface OverlayConfig {
   mtu?: number;
 }
 
-/** The overlay settings of a stored network. Pure. */
-export function overlayConfig(net: NetworkRecord): OverlayConfig {
+/**
+ * The config of a new overlay network, from its normalised options and IPAM data (once, at CreateNetwork). Pure.
+ * @throws InvalidRequestError as bridgeSettings.
+ */
+export function configureOverlay(net: NetworkFacts): OverlayConfig {
   const o = net.options;
-  const cfg: OverlayConfig = { vni: Number(o[OVERLAY_OPT.vni]), port: Number(o[OVERLAY_OPT.port] ?? DEFAULT_VXLAN_PORT), vxlan: nameFromId(VXLAN_PREFIX, net.id) };
+  const cfg: OverlayConfig = {
+    v: 1,
+    bridge: bridgeSettings(net),
+    vni: Number(o[OVERLAY_OPT.vni]),
+    port: Number(o[OVERLAY_OPT.port] ?? DEFAULT_VXLAN_PORT),
+    vxlan: nameFromId(VXLAN_PREFIX, net.id),
+  };
   if (o[OPT.mtu] !== undefined) cfg.mtu = Number(o[OPT.mtu]);
   return cfg;
 }

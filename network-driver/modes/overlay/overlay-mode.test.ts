@@ -13,7 +13,7 @@ import { MemoryStore } from '../../../common/store/memory-store.js';
 import { NetworkDriver } from '../../driver.js';
 import { createBridgeMode } from '../bridge/bridge-mode.js';
 import { definitionDifferences, parseEndpoint, endpointKey, type NetworkDefinition } from './cluster.js';
-import { fakeOverlayKernel, type FakeOverlayKernel } from './fake-kernel.js';
+import { fakeKernel, type FakeKernel } from '../testing/fake-kernel.js';
 import { parseOverlayOptions } from './options.js';
 import { createOverlayMode, overlayMacFor } from './overlay-mode.js';
 import { desiredEntries } from './peers.js';
@@ -24,7 +24,7 @@ const EID = 'e1'.padEnd(64, 'a');
 const TAG = 'abc123';
 const log = createLogger({ stream: new PassThrough() });
 
-let k: FakeOverlayKernel;
+let k: FakeKernel;
 let store: MemoryStore;
 let driver: NetworkDriver;
 
@@ -34,7 +34,7 @@ function restart(): NetworkDriver {
 }
 
 beforeEach(() => {
-  k = fakeOverlayKernel();
+  k = fakeKernel();
   store = new MemoryStore();
   restart();
 });

@@ -14,7 +14,7 @@ import { KeyedMutex } from '../../../common/keyed-mutex.js';
 import { errorFields, type Logger } from '../../../common/log.js';
 import type { Watch, WatchEvent } from '../../../common/cluster/types.js';
 import { ENDPOINTS, parseEndpoint, type OverlayCluster, type PeerEndpoint } from './cluster.js';
-import type { OverlayKernel } from './kernel.js';
+import type { ModeKernel } from '../kernel.js';
 
 interface Segment {
   vni: number;
@@ -55,7 +55,7 @@ export class PeerSync {
   #closed = false;
 
   constructor(
-    private readonly kernel: OverlayKernel,
+    private readonly kernel: ModeKernel,
     private readonly cluster: OverlayCluster | undefined,
     private readonly log: Logger,
     /** Runs when the watch reconnects after etcd was away. */

@@ -16,3 +16,6 @@ export function nameFromId(prefix: string, id: string): string {
   if (!/^[a-z0-9]+$/.test(id)) throw new RangeError(`ID "${id}" must be lower-case letters and digits`);
   return prefix + id.slice(0, room);
 }
+
+/** The short form of a Docker ID used in messages and logs (as `docker network ls` shows it). */
+export const short = (id: string): string => id.slice(0, 12);

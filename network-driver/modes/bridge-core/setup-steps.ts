@@ -7,7 +7,7 @@ import { UnsupportedError } from '../../../common/protocol/errors.js';
 import type { BridgeConfig } from './options.js';
 import type { BridgeFirewall } from './firewall.js';
 import type { NetworkFirewall } from './firewall-plan.js';
-import type { BridgeKernel } from './kernel.js';
+import type { ModeKernel } from '../kernel.js';
 
 /** A network's settings as its setup steps need them: the config plus what was resolved at create time. */
 export interface BridgePlan extends BridgeConfig {
@@ -20,7 +20,7 @@ export interface BridgePlan extends BridgeConfig {
 
 /** What steps act through. */
 export interface StepContext {
-  kernel: BridgeKernel;
+  kernel: ModeKernel;
   firewall: BridgeFirewall;
 }
 

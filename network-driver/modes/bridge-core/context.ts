@@ -1,15 +1,16 @@
 /**
- * @module What bridge mode's phases share: the kernel seam, the firewall, the ports in use, which
- * bridge belongs to which network, and the MAC that marks a bridge as this instance's. One per mode.
+ * @module What the bridge core's phases share: the kernel seam, the firewall, the ports in use, which
+ * bridge belongs to which network, and the MAC that marks a bridge as this instance's. One per mode
+ * built on the core (bridge, overlay); made by phases.ts.
  */
 import type { Logger } from '../../../common/log.js';
 import type { BackgroundWork } from './background.js';
 import type { BridgeFirewall } from './firewall.js';
-import type { BridgeKernel } from './kernel.js';
+import type { ModeKernel } from '../kernel.js';
 import type { PortTable } from './port-table.js';
 
 export interface BridgeContext {
-  kernel: BridgeKernel;
+  kernel: ModeKernel;
   firewall: BridgeFirewall;
   ports: PortTable;
   /** Bridge name → ID of the network that owns it (this instance's networks only). */

@@ -1,23 +1,28 @@
 /**
- * @module The kernel calls bridge mode makes, as one injected object: production passes
- * {@link hostBridgeKernel}() (this namespace), kernel tests pass it a throwaway namespace, and unit tests
- * pass a recording fake, so every decision of the mode can be checked without root. Only this file
- * imports common/kernel; the mode never runs a program or opens a socket itself.
+ * @module The kernel seam of every mode: the calls the modes make (bridge core, overlay, macvlan), as
+ * one injected object with the network namespace bound ONCE, when it is made. Production passes
+ * {@link hostModeKernel}() (this namespace), kernel tests `hostModeKernel({ netns })` (a throwaway one),
+ * unit tests the recording fake in ./testing/fake-kernel.ts, so every decision of a mode can be checked
+ * without root. Only this file imports common/kernel's link, firewall and sysctl calls; a mode never
+ * runs a program, opens a socket or names a namespace itself.
  */
-import { setHairpin } from '../../../common/kernel/bridge-port.js';
-import { applyChains, deleteChains, type ChainSpec, type JumpSpec } from '../../../common/kernel/firewall.js';
-import type { AddressInfo, LinkInfo, NetnsOption, RouteInfo } from '../../../common/kernel/link-types.js';
-import { deleteLinkOutOfProcess } from '../../../common/kernel/link-delete.js';
-import { links } from '../../../common/kernel/links-api.js';
-import { withNetnsAt } from '../../../common/kernel/netns.js';
-import { applyNft, listNftElements } from '../../../common/kernel/nftables.js';
-import { ensureSysctl } from '../../../common/kernel/sysctl.js';
-import { probePort, type PortProbe, type ProbeResult } from './port-probe.js';
+import { setHairpin } from '../../common/kernel/bridge-port.js';
+import { FLOOD_MAC } from '../../common/kernel/fdb.js';
+import { applyChains, deleteChains, type ChainSpec, type JumpSpec } from '../../common/kernel/firewall.js';
+import type { AddressInfo, FdbEntry, LinkInfo, MacvlanMode, NeighborInfo, NetnsOption, RouteInfo, RouteSpec, VxlanOptions } from '../../common/kernel/link-types.js';
+import { deleteLinkOutOfProcess } from '../../common/kernel/link-delete.js';
+import { links } from '../../common/kernel/links-api.js';
+import { withNetnsAt } from '../../common/kernel/netns.js';
+import { applyNft, listNftElements } from '../../common/kernel/nftables.js';
+import { ensureSysctl } from '../../common/kernel/sysctl.js';
+import { ensureVlan } from '../../common/kernel/vlan.js';
+import { probePort, type PortProbe, type ProbeResult } from './bridge-core/port-probe.js';
 
-/** Everything bridge mode asks of the kernel, with the namespace already bound. */
-export interface BridgeKernel {
+/** Everything the modes ask of the kernel, with the namespace already bound. */
+export interface ModeKernel {
   findLink(name: string): Promise<LinkInfo | undefined>;
-  listLinks(): Promise<LinkInfo[]>;
+  /** Links whose name starts with `prefix` (default: all), sorted by name. */
+  listLinks(prefix?: string): Promise<LinkInfo[]>;
   ensureBridge(name: string, opts: { mtu: number; mac: string }): Promise<void>;
   ensureVethPair(host: string, peer: string, opts: { mtu: number; master: string; peerMac?: string }): Promise<void>;
   setMaster(name: string, bridge: string): Promise<void>;
@@ -25,8 +30,13 @@ export interface BridgeKernel {
   deleteLink(name: string): Promise<void>;
   /** Deletes a link from a child process, so the kernel's RCU wait does not hold up the plugin's other work. */
   deleteLinkOutOfProcess(name: string): Promise<void>;
+  /** Adds `cidr` (IPv6 without duplicate address detection: the addresses are IPAM's or the operator's). */
   ensureAddress(link: string, cidr: string): Promise<void>;
-  listRoutes(family: 4 | 6): Promise<RouteInfo[]>;
+  /** Routes of the main table, of one family or (default) both. */
+  listRoutes(family?: 4 | 6): Promise<RouteInfo[]>;
+  ensureRoute(route: RouteSpec): Promise<void>;
+  /** Missing routes (or links) count as deleted. */
+  deleteRoute(route: RouteSpec): Promise<void>;
   ensureSysctl(key: string, value: string): Promise<void>;
   /** One nftables transaction (see common/kernel/nftables.ts). */
   nft(lines: readonly string[]): Promise<void>;
@@ -45,6 +55,20 @@ export interface BridgeKernel {
   plugIntoSandbox(sandboxKey: string, peer: string, cfg: SandboxConfig): Promise<string>;
   /** Whether nothing on the host listens on a port we are about to publish. */
   probePort: PortProbe;
+  /** A macvlan child of `parent`; an existing one is fixed up. `up` defaults to true. */
+  ensureMacvlan(name: string, parent: string, mode: MacvlanMode, opts: { mtu?: number; mac?: string; up?: boolean }): Promise<void>;
+  /** An 802.1Q sub-interface; throws KernelFeatureMissingError without the kernel's 8021q. */
+  ensureVlan(name: string, parent: string, vid: number, opts: { up?: boolean }): Promise<void>;
+  setUp(name: string): Promise<void>;
+  ensureVxlan(name: string, opts: Omit<VxlanOptions, 'netns'>): Promise<void>;
+  /** Static entries of a VXLAN device: MAC → remote VTEP (the flood entry left out). */
+  listFdb(dev: string): Promise<FdbEntry[]>;
+  ensureFdb(dev: string, mac: string, vtep: string): Promise<void>;
+  deleteFdb(dev: string, mac: string): Promise<void>;
+  /** Permanent neighbour entries of a device. */
+  listNeighbors(dev: string): Promise<NeighborInfo[]>;
+  ensureNeighbor(dev: string, ip: string, mac: string): Promise<void>;
+  deleteNeighbor(dev: string, ip: string): Promise<void>;
 }
 
 /** How a re-made endpoint interface is set up inside its container. */
@@ -56,7 +80,7 @@ export interface SandboxConfig {
   gateway6?: string;
 }
 
-/** See {@link BridgeKernel.plugIntoSandbox}. */
+/** See {@link ModeKernel.plugIntoSandbox}. */
 async function plugIntoSandbox(sandboxKey: string, peer: string, cfg: SandboxConfig): Promise<string> {
   return withNetnsAt(sandboxKey, async (netns) => {
     const taken = new Set((await links.listLinks('', { netns })).map((l) => l.name));
@@ -77,11 +101,11 @@ async function plugIntoSandbox(sandboxKey: string, peer: string, cfg: SandboxCon
  * The real kernel, in this process's namespace or (for kernel tests) in the named one. In a named
  * namespace the port probe answers "free" for everything: Node cannot bind sockets in another namespace.
  */
-export function hostBridgeKernel(opts: NetnsOption = {}): BridgeKernel {
+export function hostModeKernel(opts: NetnsOption = {}): ModeKernel {
   const ns: NetnsOption = opts.netns === undefined ? {} : { netns: opts.netns };
   return {
     findLink: (name) => links.findLink(name, ns),
-    listLinks: () => links.listLinks('', ns),
+    listLinks: (prefix = '') => links.listLinks(prefix, ns),
     ensureBridge: (name, o) => links.ensureBridge(name, { ...o, ...ns }),
     ensureVethPair: (host, peer, o) => links.ensureVethPair(host, peer, { ...o, ...ns }),
     setMaster: (name, bridge) => links.setMaster(name, bridge, ns),
@@ -89,7 +113,9 @@ export function hostBridgeKernel(opts: NetnsOption = {}): BridgeKernel {
     deleteLink: (name) => links.deleteLink(name, ns),
     deleteLinkOutOfProcess: (name) => deleteLinkOutOfProcess(name, ns),
     ensureAddress: (link, cidr) => links.ensureAddress(link, cidr, { ...ns, nodad: cidr.includes(':') }),
-    listRoutes: (family) => links.listRoutes({ ...ns, family }),
+    listRoutes: (family) => links.listRoutes({ ...ns, ...(family === undefined ? {} : { family }) }),
+    ensureRoute: (route) => links.ensureRoute(route, ns),
+    deleteRoute: (route) => links.deleteRoute(route, ns),
     ensureSysctl: async (key, value) => void (await ensureSysctl(key, value, ns)),
     nft: async (lines) => void (await applyNft(lines, ns)),
     applyChains: async (chains, jumps, family) => void (await applyChains(chains, { family, jumps, ...ns })),
@@ -98,5 +124,15 @@ export function hostBridgeKernel(opts: NetnsOption = {}): BridgeKernel {
     nftElements: (table) => listNftElements(table, ns),
     plugIntoSandbox,
     probePort: ns.netns === undefined ? probePort : async (): Promise<ProbeResult> => 'free',
+    ensureMacvlan: (name, parent, mode, o) => links.ensureMacvlan(name, parent, mode, { ...o, ...ns }),
+    ensureVlan: (name, parent, vid, o) => ensureVlan(name, parent, vid, { ...o, ...ns }),
+    setUp: (name) => links.setUp(name, ns),
+    ensureVxlan: (name, o) => links.ensureVxlan(name, { ...o, ...ns }),
+    listFdb: async (dev) => (await links.listFdb(dev, ns)).filter((e) => e.self && e.dst !== undefined && e.mac !== FLOOD_MAC),
+    ensureFdb: (dev, mac, vtep) => links.ensureFdb(dev, mac, vtep, ns),
+    deleteFdb: (dev, mac) => links.deleteFdb(dev, mac, undefined, ns),
+    listNeighbors: async (dev) => (await links.listNeighbors(dev, ns)).filter((n) => n.permanent),
+    ensureNeighbor: (dev, ip, mac) => links.ensureNeighbor(dev, ip, mac, ns),
+    deleteNeighbor: (dev, ip) => links.deleteNeighbor(dev, ip, ns),
   };
 }

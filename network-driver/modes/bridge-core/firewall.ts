@@ -18,18 +18,18 @@ import {
   type NetworkFirewall,
   type PortRule,
 } from './firewall-plan.js';
-import type { BridgeKernel } from './kernel.js';
+import type { ModeKernel } from '../kernel.js';
 
 const FAMILIES = [4, 6] as const;
 
 export class BridgeFirewall {
   readonly names: FirewallNames;
-  readonly #kernel: BridgeKernel;
+  readonly #kernel: ModeKernel;
   readonly #lock = new KeyedMutex();
   /** Bridges of the networks in the table; the shared part exists exactly when this is non-empty. */
   readonly #bridges = new Set<string>();
 
-  constructor(kernel: BridgeKernel, names: FirewallNames) {
+  constructor(kernel: ModeKernel, names: FirewallNames) {
     this.#kernel = kernel;
     this.names = names;
   }

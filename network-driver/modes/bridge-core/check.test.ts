@@ -9,10 +9,10 @@ import { createLogger } from '../../../common/log.js';
 import { networkRequests } from '../../../common/protocol/network-api.js';
 import { MemoryStore } from '../../../common/store/memory-store.js';
 import { NetworkDriver } from '../../driver.js';
-import { createBridgeMode } from './bridge-mode.js';
+import { createBridgeMode } from '../bridge/bridge-mode.js';
 import { HOST_VETH_PREFIX, PEER_VETH_PREFIX } from './endpoint-state.js';
 import { nameFromId } from '../shared/names.js';
-import { fakeKernel, type FakeKernel } from './fake-kernel.js';
+import { fakeKernel, type FakeKernel } from '../testing/fake-kernel.js';
 
 const NID = '3f2a9c01b7e4d5f60718293a4b5c6d7e8f90112233445566778899aabbccddee';
 const EID = 'e1'.padEnd(64, 'a');

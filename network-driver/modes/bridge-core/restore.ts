@@ -6,14 +6,14 @@
  */
 import { errorFields } from '../../../common/log.js';
 import type { LinkInfo } from '../../../common/kernel/link-types.js';
-import type { EndpointRecord, NetworkRecord } from '../../records.js';
+import type { EndpointRecord } from '../../records.js';
 import type { BridgeContext } from './context.js';
 import { endpointState, HOST_VETH_PREFIX } from './endpoint-state.js';
 import { restoreNetwork } from './network.js';
-import { bridgeConfig, type BridgeConfig } from './options.js';
+import { short } from '../shared/names.js';
+import type { BridgeConfig, BridgeNetwork } from './options.js';
 import { firewallEntry } from './setup-steps.js';
 
-const short = (id: string) => id.slice(0, 12);
 
 /** Links this instance made that no record owns: bridges with our MAC, and `tsv…` ports of our bridges. */
 export function orphanLinks(all: readonly LinkInfo[], bridgeMac: string, knownBridges: ReadonlySet<string>, knownVeths: ReadonlySet<string>): LinkInfo[] {
@@ -35,19 +35,11 @@ async function restoreEndpoint(ctx: BridgeContext, cfg: BridgeConfig, ep: Endpoi
 }
 
 /** Reconciles; failures of single objects are logged and the rest goes on. */
-export async function restore(ctx: BridgeContext, nets: NetworkRecord[], eps: EndpointRecord[]): Promise<void> {
+export async function restore(ctx: BridgeContext, nets: BridgeNetwork[], eps: EndpointRecord[]): Promise<void> {
   ctx.bridges.clear();
   ctx.ports.clear();
-  const configs = new Map<string, BridgeConfig>();
-  for (const net of nets) {
-    try {
-      const cfg = bridgeConfig(net);
-      configs.set(net.id, cfg);
-      ctx.bridges.set(cfg.bridge, net.id);
-    } catch (err) {
-      ctx.log.warn('network record unreadable; skipped', { NetworkID: short(net.id), ...errorFields(err) });
-    }
-  }
+  const configs = new Map<string, BridgeConfig>(nets.map((net) => [net.id, net.config.bridge]));
+  for (const [id, cfg] of configs) ctx.bridges.set(cfg.bridge, id);
   const ports = eps.flatMap((ep) => endpointState(ep).ports ?? []);
   for (const ep of eps) {
     for (const p of endpointState(ep).ports ?? []) {
@@ -62,7 +54,7 @@ export async function restore(ctx: BridgeContext, nets: NetworkRecord[], eps: En
     await ctx.kernel.deleteLink(link.name).catch((err: unknown) => ctx.log.warn('could not remove leftover link', { link: link.name, ...errorFields(err) }));
   }
 
-  for (const net of nets) if (configs.has(net.id)) await restoreNetwork(ctx, net);
+  for (const net of nets) await restoreNetwork(ctx, net);
   for (const ep of eps) {
     const cfg = configs.get(ep.networkId);
     if (!cfg || ep.sandboxKey === undefined) continue;

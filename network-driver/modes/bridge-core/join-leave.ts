@@ -7,11 +7,12 @@
 import { NotFoundError } from '../../../common/protocol/errors.js';
 import { parseCidr } from '../../../common/addr/parse.js';
 import type { IpamData, JoinResponse } from '../../../common/protocol/network-api.js';
-import type { EndpointRecord, NetworkRecord } from '../../records.js';
+import type { EndpointRecord } from '../../records.js';
 import type { BridgeContext } from './context.js';
 import { endpointState, stateRecord } from './endpoint-state.js';
-import { bridgeConfig } from './options.js';
+import type { BridgeNetwork } from './options.js';
 import { internalPortsError, readPortBindings } from './ports.js';
+import { short } from '../shared/names.js';
 
 /**
  * The gateway (plain address) of the pool `address` lies in; the first pool's when none matches. With
@@ -34,12 +35,12 @@ export function gatewayFor(pools: readonly IpamData[], address: string): string 
  * @throws InvalidRequestError when the container publishes ports and the network is internal;
  * NotFoundError when the network's bridge is gone (a restart of the plugin restores it).
  */
-export async function join(ctx: BridgeContext, net: NetworkRecord, ep: EndpointRecord, options: Record<string, unknown> = {}): Promise<{ response: JoinResponse; state: Record<string, unknown> }> {
-  const cfg = bridgeConfig(net);
+export async function join(ctx: BridgeContext, net: BridgeNetwork, ep: EndpointRecord, options: Record<string, unknown> = {}): Promise<{ response: JoinResponse; state: Record<string, unknown> }> {
+  const cfg = net.config.bridge;
   // dockerd 20.10 never sends ProgramExternalConnectivity for an internal network, so refuse -p here.
   if (cfg.internal && readPortBindings(options).length > 0) throw internalPortsError(net);
   const bridge = await ctx.kernel.findLink(cfg.bridge);
-  if (!bridge) throw new NotFoundError(`bridge "${cfg.bridge}" of network ${net.id.slice(0, 12)} is missing; restart the plugin to restore it`);
+  if (!bridge) throw new NotFoundError(`bridge "${cfg.bridge}" of network ${short(net.id)} is missing; restart the plugin to restore it`);
   const state = endpointState(ep);
   await ctx.kernel.ensureVethPair(state.hostIf, state.peerIf, { mtu: bridge.mtu, master: cfg.bridge, ...(ep.mac ? { peerMac: ep.mac } : {}) });
   // A container reaching its own published port needs the bridge to send the frame back out of its port.

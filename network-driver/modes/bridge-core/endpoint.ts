@@ -3,11 +3,11 @@
  * (the MAC, the veth names); the veth is made in Join and deleted here in DeleteEndpoint, because Leave
  * comes while the container end is still inside the container (docs/plugin-protocol.md §2.10).
  */
-import type { EndpointRecord, NetworkRecord } from '../../records.js';
+import type { EndpointRecord } from '../../records.js';
 import { macFromIp } from '../shared/mac.js';
 import type { BridgeContext } from './context.js';
 import { endpointState, stateRecord } from './endpoint-state.js';
-import { bridgeConfig } from './options.js';
+import type { BridgeNetwork } from './options.js';
 import { revokePorts } from './ports.js';
 
 /**
@@ -30,8 +30,8 @@ export async function deleteEndpoint(ctx: BridgeContext, ep: EndpointRecord): Pr
 }
 
 /** EndpointOperInfo: the host side of the endpoint and what it publishes, from the record alone (cheap). */
-export function operInfo(net: NetworkRecord, ep: EndpointRecord): Record<string, unknown> {
+export function operInfo(net: BridgeNetwork, ep: EndpointRecord): Record<string, unknown> {
   const s = endpointState(ep);
   const ports = (s.ports ?? []).map((p) => `${p.hostIp || (p.family === 4 ? '0.0.0.0' : '[::]')}:${p.hostPort}->${p.containerPort}/${p.proto}`);
-  return { bridge: bridgeConfig(net).bridge, hostInterface: s.hostIf, ...(s.mtu === undefined ? {} : { mtu: s.mtu }), mac: ep.mac, ports };
+  return { bridge: net.config.bridge.bridge, hostInterface: s.hostIf, ...(s.mtu === undefined ? {} : { mtu: s.mtu }), mac: ep.mac, ports };
 }

@@ -4,12 +4,11 @@
  */
 import { errorFields } from '../../../common/log.js';
 import { ConflictError } from '../../../common/protocol/errors.js';
-import type { NetworkRecord } from '../../records.js';
 import type { BridgeContext } from './context.js';
-import { bridgeConfig } from './options.js';
+import type { BridgeNetwork } from './options.js';
 import { BRIDGE_STEPS, KERNEL_STEPS, runSteps, type BridgePlan } from './setup-steps.js';
+import { short } from '../shared/names.js';
 
-const short = (id: string) => id.slice(0, 12);
 
 /**
  * Checks the bridge name is free for `net` and claims it (synchronously, so two concurrent creates
@@ -17,7 +16,7 @@ const short = (id: string) => id.slice(0, 12);
  * @returns whether the bridge already exists.
  * @throws ConflictError when another network of ours uses the name, or a link of that name exists that is not ours.
  */
-async function claimBridge(ctx: BridgeContext, net: NetworkRecord, bridge: string): Promise<boolean> {
+async function claimBridge(ctx: BridgeContext, net: BridgeNetwork, bridge: string): Promise<boolean> {
   const owner = ctx.bridges.get(bridge);
   if (owner !== undefined && owner !== net.id) throw new ConflictError(`bridge name "${bridge}" is already used by network ${short(owner)}`);
   ctx.bridges.set(bridge, net.id);
@@ -36,8 +35,8 @@ async function claimBridge(ctx: BridgeContext, net: NetworkRecord, bridge: strin
 }
 
 /** The settings the setup steps run with. */
-async function plan(ctx: BridgeContext, net: NetworkRecord, existed: boolean): Promise<BridgePlan> {
-  const cfg = bridgeConfig(net);
+async function plan(ctx: BridgeContext, net: BridgeNetwork, existed: boolean): Promise<BridgePlan> {
+  const cfg = net.config.bridge;
   return { ...cfg, mtu: cfg.mtu ?? (await ctx.defaultMtu()), mac: ctx.bridgeMac, existed };
 }
 
@@ -47,8 +46,8 @@ async function plan(ctx: BridgeContext, net: NetworkRecord, existed: boolean): P
  * @throws InvalidRequestError for options that contradict the IPAM data; ConflictError for a taken name;
  * KernelError naming the failed step.
  */
-export async function createNetwork(ctx: BridgeContext, net: NetworkRecord): Promise<void> {
-  const { bridge } = bridgeConfig(net);
+export async function createNetwork(ctx: BridgeContext, net: BridgeNetwork): Promise<void> {
+  const { bridge } = net.config.bridge;
   const known = ctx.bridges.get(bridge) === net.id;
   const existed = await claimBridge(ctx, net, bridge);
   try {
@@ -65,7 +64,7 @@ export async function createNetwork(ctx: BridgeContext, net: NetworkRecord): Pro
  * Re-runs the setup queue for a stored network (restore). Failures are logged, not thrown, so one
  * broken network does not keep the others down; the firewall step is left to restore's rebuild.
  */
-export async function restoreNetwork(ctx: BridgeContext, net: NetworkRecord): Promise<void> {
+export async function restoreNetwork(ctx: BridgeContext, net: BridgeNetwork): Promise<void> {
   try {
     await runSteps(KERNEL_STEPS, ctx, await plan(ctx, net, true), () => undefined);
   } catch (err) {
@@ -74,8 +73,8 @@ export async function restoreNetwork(ctx: BridgeContext, net: NetworkRecord): Pr
 }
 
 /** Removes the network's firewall entry and bridge, after its endpoints' veths. Idempotent: what is missing counts as removed. */
-export async function deleteNetwork(ctx: BridgeContext, net: NetworkRecord): Promise<void> {
-  const { bridge } = bridgeConfig(net);
+export async function deleteNetwork(ctx: BridgeContext, net: BridgeNetwork): Promise<void> {
+  const { bridge } = net.config.bridge;
   await ctx.background.settle(net.id);
   await ctx.firewall.removeNetwork(bridge);
   await ctx.kernel.deleteLink(bridge);

@@ -9,41 +9,36 @@
 import type { Finding } from '../../../common/finding.js';
 import { errorFields } from '../../../common/log.js';
 import type { LinkInfo } from '../../../common/kernel/link-types.js';
-import type { EndpointRecord, NetworkRecord } from '../../records.js';
+import type { EndpointRecord } from '../../records.js';
+import { short } from '../shared/names.js';
 import type { BridgeContext } from './context.js';
 import { endpointState } from './endpoint-state.js';
 import { expectedElements } from './firewall-plan.js';
 import { gatewayFor } from './join-leave.js';
-import { BRIDGE_PREFIX, bridgeConfig, type BridgeConfig } from './options.js';
+import { BRIDGE_PREFIX, type BridgeConfig, type BridgeNetwork } from './options.js';
 import { orphanLinks } from './restore.js';
 import { firewallEntry } from './setup-steps.js';
 
-const short = (id: string) => id.slice(0, 12);
 /** MAC prefix every bridge the suite makes carries (`02:74:73:` bridge, `02:74:6f:` overlay, + instance tag). */
 const SUITE_MAC_PREFIX = '02:74:';
 
 const finding = (Object: string, Expected: string, Found: string): Finding => ({ Plugin: 'tsnet', Object, Expected, Found, Fixable: true });
 
-function readable(nets: readonly NetworkRecord[]): Array<[NetworkRecord, BridgeConfig]> {
-  return nets.flatMap((net): Array<[NetworkRecord, BridgeConfig]> => {
-    try {
-      return [[net, bridgeConfig(net)]];
-    } catch {
-      return [];
-    }
-  });
+/** Each network with its bridge settings. */
+function withSettings(nets: readonly BridgeNetwork[]): Array<[BridgeNetwork, BridgeConfig]> {
+  return nets.map((net) => [net, net.config.bridge]);
 }
 
 /** The joined endpoints of `nets`, with their network's config. */
-function joined(nets: ReadonlyArray<[NetworkRecord, BridgeConfig]>, eps: readonly EndpointRecord[]): Array<[NetworkRecord, BridgeConfig, EndpointRecord]> {
+function joined(nets: ReadonlyArray<[BridgeNetwork, BridgeConfig]>, eps: readonly EndpointRecord[]): Array<[BridgeNetwork, BridgeConfig, EndpointRecord]> {
   const byId = new Map(nets.map(([net, cfg]) => [net.id, [net, cfg] as const]));
-  return eps.flatMap((ep): Array<[NetworkRecord, BridgeConfig, EndpointRecord]> => {
+  return eps.flatMap((ep): Array<[BridgeNetwork, BridgeConfig, EndpointRecord]> => {
     const found = byId.get(ep.networkId);
     return found && ep.sandboxKey !== undefined ? [[found[0], found[1], ep]] : [];
   });
 }
 
-async function checkNetwork(ctx: BridgeContext, net: NetworkRecord, cfg: BridgeConfig, link: LinkInfo | undefined): Promise<Finding[]> {
+async function checkNetwork(ctx: BridgeContext, net: BridgeNetwork, cfg: BridgeConfig, link: LinkInfo | undefined): Promise<Finding[]> {
   const name = `bridge ${cfg.bridge} of network ${short(net.id)}`;
   if (!link) return [finding(name, `a bridge with MAC ${ctx.bridgeMac}`, 'no such link')];
   if (link.kind !== 'bridge' || link.mac !== ctx.bridgeMac) return [finding(name, `a bridge with MAC ${ctx.bridgeMac}`, `a ${link.kind} with MAC ${link.mac}`)];
@@ -57,7 +52,7 @@ async function checkNetwork(ctx: BridgeContext, net: NetworkRecord, cfg: BridgeC
   return out;
 }
 
-function checkEndpoint(net: NetworkRecord, cfg: BridgeConfig, ep: EndpointRecord, link: LinkInfo | undefined): Finding[] {
+function checkEndpoint(net: BridgeNetwork, cfg: BridgeConfig, ep: EndpointRecord, link: LinkInfo | undefined): Finding[] {
   const s = endpointState(ep);
   const name = `veth ${s.hostIf} of endpoint ${short(ep.id)} (network ${short(net.id)})`;
   const want = `a veth on ${cfg.bridge}${s.mtu === undefined ? '' : ` with MTU ${s.mtu}`}`;
@@ -67,7 +62,7 @@ function checkEndpoint(net: NetworkRecord, cfg: BridgeConfig, ep: EndpointRecord
   return [];
 }
 
-async function checkFirewall(ctx: BridgeContext, nets: ReadonlyArray<[NetworkRecord, BridgeConfig]>, eps: readonly EndpointRecord[]): Promise<Finding[]> {
+async function checkFirewall(ctx: BridgeContext, nets: ReadonlyArray<[BridgeNetwork, BridgeConfig]>, eps: readonly EndpointRecord[]): Promise<Finding[]> {
   const table = ctx.firewall.names.table;
   const have = await ctx.kernel.nftElements(table);
   if (nets.length === 0) return have ? [finding(`nftables table inet ${table}`, 'no table (no networks)', 'the table')] : [];
@@ -88,10 +83,10 @@ async function checkFirewall(ctx: BridgeContext, nets: ReadonlyArray<[NetworkRec
 }
 
 /** Every difference between the records of `nets`/`eps` and the kernel, with this instance's unowned links. */
-export async function checkBridge(ctx: BridgeContext, nets: readonly NetworkRecord[], eps: readonly EndpointRecord[]): Promise<Finding[]> {
+export async function checkBridge(ctx: BridgeContext, nets: readonly BridgeNetwork[], eps: readonly EndpointRecord[]): Promise<Finding[]> {
   const all = await ctx.kernel.listLinks();
   const byName = new Map(all.map((l) => [l.name, l]));
-  const cfgs = readable(nets);
+  const cfgs = withSettings(nets);
   const out: Finding[] = [];
   for (const [net, cfg] of cfgs) out.push(...(await checkNetwork(ctx, net, cfg, byName.get(cfg.bridge))));
   for (const [net, cfg, ep] of joined(cfgs, eps)) out.push(...checkEndpoint(net, cfg, ep, byName.get(endpointState(ep).hostIf)));
@@ -118,8 +113,8 @@ export async function checkStrays(ctx: BridgeContext): Promise<Finding[]> {
  * with it), into the endpoint's sandbox, addressed as Join's answer said. Run after restore (the bridges
  * exist again). A sandbox that is gone is skipped: dockerd's Leave/DeleteEndpoint follow.
  */
-export async function replugEndpoints(ctx: BridgeContext, nets: readonly NetworkRecord[], eps: readonly EndpointRecord[]): Promise<void> {
-  for (const [net, cfg, ep] of joined(readable(nets), eps)) {
+export async function replugEndpoints(ctx: BridgeContext, nets: readonly BridgeNetwork[], eps: readonly EndpointRecord[]): Promise<void> {
+  for (const [net, cfg, ep] of joined(withSettings(nets), eps)) {
     const s = endpointState(ep);
     if (await ctx.kernel.findLink(s.hostIf)) continue;
     try {

@@ -1,9 +1,10 @@
 /**
- * @module The `-o` options of bridge mode: Docker's bridge driver names, accepted verbatim, plus short
- * forms; and the typed configuration read back from a stored record. Pure.
+ * @module The `-o` options of a bridge network (bridge mode, and overlay, which is a bridge plus a
+ * VXLAN port): Docker's bridge driver names, accepted verbatim, plus short forms; and the typed,
+ * versioned configuration made from them once, at CreateNetwork, and stored in the record. Pure.
  */
 import { InvalidRequestError } from '../../../common/protocol/errors.js';
-import type { NetworkRecord } from '../../records.js';
+import type { NetworkFacts, NetworkRecord } from '../../records.js';
 import { nameFromId } from '../shared/names.js';
 import {
   booleanValue,
@@ -68,11 +69,20 @@ export interface BridgeConfig {
   gateways6: string[];
 }
 
+/** What a bridge network's record holds as `config` (record version 2): version 1 of it. */
+export interface BridgeNetworkConfig {
+  v: 1;
+  bridge: BridgeConfig;
+}
+
+/** A network whose config has bridge settings: bridge mode's, and overlay's (which adds its own fields). */
+export type BridgeNetwork = NetworkRecord<BridgeNetworkConfig>;
+
 /**
- * The configuration of a stored network. Pure.
+ * A network's bridge settings from its normalised options and IPAM data. Pure.
  * @throws InvalidRequestError when the options contradict the IPAM data (IPv6 asked for without an IPv6 pool).
  */
-export function bridgeConfig(net: NetworkRecord): BridgeConfig {
+export function bridgeSettings(net: NetworkFacts): BridgeConfig {
   const o = net.options;
   const flag = (name: string, dflt: boolean) => (o[name] === undefined ? dflt : o[name] === 'true');
   const optIpv6 = flag(OPT.enableIpv6, false);
@@ -96,4 +106,9 @@ export function bridgeConfig(net: NetworkRecord): BridgeConfig {
     throw new InvalidRequestError(`option ${OPT.mtu}=${cfg.mtu} is too small for IPv6, which needs at least 1280`);
   }
   return cfg;
+}
+
+/** Bridge mode's config of a new network (see {@link bridgeSettings}). */
+export function configureBridge(net: NetworkFacts): BridgeNetworkConfig {
+  return { v: 1, bridge: bridgeSettings(net) };
 }

@@ -1,8 +1,8 @@
 /**
  * @module Test fixture: the real NetworkDriver with macvlan mode over the in-memory store, plus request
- * builders shaped like dockerd's. {@link macvlanFixture} puts it on a {@link FakeKernel} holding one
- * "NIC" `p0` (MTU 1500, up) for unit tests; root tests pass the real kernel and a namespace to
- * {@link driverFixture}. Test-only.
+ * builders shaped like dockerd's. {@link macvlanFixture} puts it on the recording fake kernel holding
+ * one "NIC" `p0` (MTU 1500, up) and no uplink for unit tests; root tests pass
+ * `hostModeKernel({ netns })` and that namespace to {@link driverFixture}. Test-only.
  */
 import { PassThrough } from 'node:stream';
 import { ipv6Disabled } from '../../../common/kernel/sysctl.js';
@@ -11,9 +11,9 @@ import { networkRequests } from '../../../common/protocol/network-api.js';
 import { MemoryStore } from '../../../common/store/memory-store.js';
 import { NetworkDriver } from '../../driver.js';
 import type { EndpointRecord, NetworkRecord } from '../../records.js';
-import type { MacvlanKernel } from './context.js';
-import { FakeKernel } from './fake-kernel.js';
-import { createMacvlanMode } from './macvlan-mode.js';
+import type { ModeKernel } from '../kernel.js';
+import { createMacvlanMode } from '../macvlan/macvlan-mode.js';
+import { fakeKernel } from './fake-kernel.js';
 
 /** The instance tag of fixture drivers: link names read `tsmvbeef…`. */
 export const TAG = 'beef';
@@ -45,16 +45,16 @@ export interface FixturePools {
 const UNIT_POOLS: FixturePools = { v4: { pool: '10.9.8.0/24', gateway: '10.9.8.1' }, v6: { pool: 'fd00:9::/64', gateway: 'fd00:9::1' } };
 
 /** Unit-test fixture over a fake kernel with one NIC, `p0`. */
-export function macvlanFixture(opts: { netns?: string } = {}) {
-  const kernel = new FakeKernel();
+export function macvlanFixture() {
+  const kernel = fakeKernel({ uplink: false });
   kernel.addDevice('p0');
   /** Names of the links now in the fake kernel, sorted. */
   const linkNames = () => [...kernel.links.keys()].sort();
-  return Object.assign(driverFixture(kernel, opts), { linkNames });
+  return Object.assign(driverFixture(kernel), { linkNames });
 }
 
-/** The driver and request builders over `kernel`, acting in `opts.netns`. */
-export function driverFixture<K extends MacvlanKernel>(kernel: K, opts: { netns?: string; pools?: FixturePools } = {}) {
+/** The driver and request builders over `kernel`, which acts in `opts.netns` (bound when it was made). */
+export function driverFixture<K extends ModeKernel>(kernel: K, opts: { netns?: string; pools?: FixturePools } = {}) {
   const pools = opts.pools ?? UNIT_POOLS;
   const prefix = (pool: string) => pool.split('/')[1];
   const store = new MemoryStore();
@@ -63,7 +63,7 @@ export function driverFixture<K extends MacvlanKernel>(kernel: K, opts: { netns?
   // IPv6 as in the namespace the driver acts in; the fake kernel's world always has it.
   const ipv6Off = opts.netns === undefined ? async () => undefined : () => ipv6Disabled({ netns: opts.netns });
   const newDriver = () =>
-    new NetworkDriver({ modes: [createMacvlanMode({ log, kernel, instanceTag: TAG, ...(opts.netns === undefined ? {} : { netns: opts.netns }) })], store, log, ipv6Disabled: ipv6Off });
+    new NetworkDriver({ modes: [createMacvlanMode({ kernel, tag: TAG, log })], store, log, ipv6Disabled: ipv6Off });
   const f = {
     kernel,
     store,

@@ -5,11 +5,12 @@
  */
 import { parseIp } from '../../../common/addr/parse.js';
 import { ConflictError, InvalidRequestError } from '../../../common/protocol/errors.js';
-import type { EndpointRecord, NetworkRecord } from '../../records.js';
+import type { EndpointRecord } from '../../records.js';
 import type { BridgeContext } from './context.js';
 import { endpointState, stateRecord, type BridgeEndpointState, type PublishedPort } from './endpoint-state.js';
-import { bridgeConfig, type BridgeConfig } from './options.js';
+import type { BridgeConfig, BridgeNetwork } from './options.js';
 import type { PortHolder } from './port-table.js';
+import { short } from '../shared/names.js';
 
 /** Key of Docker's port bindings in Join's and ProgramExternalConnectivity's options. */
 export const PORTMAP = 'com.docker.network.portmap';
@@ -29,7 +30,6 @@ export interface PortRequest {
   hostPortEnd: number;
 }
 
-const short = (id: string) => id.slice(0, 12);
 
 function port(value: unknown, what: string, allowZero: boolean): number {
   const n = value ?? 0;
@@ -139,13 +139,13 @@ async function allocateOne(ctx: BridgeContext, cfg: BridgeConfig, ep: EndpointRe
  * has ports gets the same ones again.
  * @throws InvalidRequestError on an internal network (it has no route out); ConflictError as {@link allocatePorts}.
  */
-export async function programPorts(ctx: BridgeContext, net: NetworkRecord, ep: EndpointRecord, options: Record<string, unknown>): Promise<BridgeEndpointState> {
+export async function programPorts(ctx: BridgeContext, net: BridgeNetwork, ep: EndpointRecord, options: Record<string, unknown>): Promise<BridgeEndpointState> {
   const state = endpointState(ep);
   if (state.ports) {
     await ctx.firewall.publish(state.ports);
     return state;
   }
-  const cfg = bridgeConfig(net);
+  const cfg = net.config.bridge;
   const reqs = readPortBindings(options);
   if (reqs.length === 0) return state;
   if (cfg.internal) throw internalPortsError(net);
@@ -171,14 +171,14 @@ export async function revokePorts(ctx: BridgeContext, ep: EndpointRecord): Promi
 
 /** The mode's ProgramExternalConnectivity/RevokeExternalConnectivity, for bridge-mode.ts. */
 export const portPhase = {
-  program: async (ctx: BridgeContext, net: NetworkRecord, ep: EndpointRecord, options: Record<string, unknown>) => ({
+  program: async (ctx: BridgeContext, net: BridgeNetwork, ep: EndpointRecord, options: Record<string, unknown>) => ({
     state: stateRecord(await programPorts(ctx, net, ep, options)),
   }),
   revoke: async (ctx: BridgeContext, ep: EndpointRecord) => ({ state: stateRecord(await revokePorts(ctx, ep)) }),
 };
 
 /** The refusal of `-p` on an internal network (Join and ProgramExternalConnectivity both give it). */
-export function internalPortsError(net: NetworkRecord): InvalidRequestError {
+export function internalPortsError(net: BridgeNetwork): InvalidRequestError {
   return new InvalidRequestError(
     `network ${short(net.id)} is internal (no route in or out), so ports cannot be published on it: remove -p, or use a network without --internal`,
   );
