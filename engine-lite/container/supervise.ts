@@ -10,6 +10,8 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { cgroupProcsFiles } from '../../common/kernel/cgroup.js';
+import { spawnInitHelper, type InitHelper } from '../../common/kernel/container-process.js';
 import type { Engine } from '../engine.js';
 import { CommandStartError, EngineError } from '../errors.js';
 import { isAlive, type ProcRef } from '../state/proc-ref.js';
@@ -20,11 +22,12 @@ import { finishContainer } from './teardown.js';
 /** Signals a foreground `run` passes on to the container's PID 1. */
 const PROXIED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
-/** Prepares `c`; on failure tears it down, records exit code 125 and rethrows. */
-async function prepareOrFinish(engine: Engine, c: ContainerRecord): Promise<void> {
+/** Prepares `c`; on failure disposes of `helper` (if any), tears `c` down, records exit code 125 and rethrows. */
+async function prepareOrFinish(engine: Engine, c: ContainerRecord, helper?: InitHelper): Promise<void> {
   try {
-    await prepareContainer(engine, c);
+    await prepareContainer(engine, c, helper);
   } catch (err) {
+    helper?.dispose();
     await finishContainer(engine, c.id, 125, (err as Error).message);
     throw err;
   }
@@ -35,10 +38,11 @@ async function prepareOrFinish(engine: Engine, c: ContainerRecord): Promise<void
  * @throws CommandStartError or the preparation's error; the container is then torn down.
  */
 export async function runAttached(engine: Engine, c: ContainerRecord): Promise<number> {
-  await prepareOrFinish(engine, c);
+  const helper = spawnInitHelper({ stdio: [c.config.openStdin ? 'inherit' : 'ignore', 'inherit', 'inherit'] });
+  await prepareOrFinish(engine, c, helper);
   let l;
   try {
-    l = await launch(engine, c, [c.config.openStdin ? 'inherit' : 'ignore', 'inherit', 'inherit'], false);
+    l = await launch(engine, c, helper);
   } catch (err) {
     const e = startError(err);
     await finishContainer(engine, c.id, e.exitCode, e.message);
@@ -119,10 +123,13 @@ export async function supervise(engine: Engine, id: string, parent: ProcRef, rep
   const logs = engine.state.containerLogs(id);
   const out = openSync(logs.stdout, 'a', 0o600);
   const err = openSync(logs.stderr, 'a', 0o600);
+  const helper = spawnInitHelper({ stdio: ['ignore', out, err] });
   let l;
   try {
-    l = await launch(engine, c, ['ignore', out, err], false);
+    helper.joinCgroups(await cgroupProcsFiles(c.cgroup));
+    l = await launch(engine, c, helper);
   } catch (e) {
+    helper.dispose();
     const se = startError(e);
     await finishContainer(engine, id, se.exitCode, se.message);
     return say(`error ${se.exitCode} ${se.message}`);
