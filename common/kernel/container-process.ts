@@ -2,9 +2,11 @@
  * @module Starting processes in new or existing container namespaces through the init helper of
  * `container-init.ts`, with a two-step handshake so the caller can act between "the process exists"
  * and "the command runs": put it in a cgroup, wire its network. Also names network namespaces after
- * a running process (`ip netns attach`). Never runs anything through a shell.
+ * a running process (`ip netns attach`), and starts a container's detached supervisor (this program
+ * again). Never runs anything through a shell.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { KernelError } from './errors.js';
@@ -333,6 +335,29 @@ export function launchContainer(spec: NewContainerSpec, opts: LaunchOptions): Pr
  */
 export function launchInContainer(spec: JoinSpec, opts: LaunchOptions): Promise<Launched> {
   return spawnInitHelper(opts).launchInContainer(spec);
+}
+
+/**
+ * Starts this program again (`process.execPath` with this process's Node flags and script) with
+ * `args`, detached in its own session so that it outlives the caller, as a container's supervisor
+ * does: standard input and output go to /dev/null, standard error is appended to `logFile`, and fd
+ * 3 is a pipe on which it reports. Resolves with the first line written there, or undefined when it
+ * closed fd 3 (or exited) without one; the process itself is not waited for.
+ */
+export async function spawnSelfDetached(args: readonly string[], logFile: string): Promise<string | undefined> {
+  const log = openSync(logFile, 'a', 0o600);
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], { detached: true, stdio: ['ignore', 'ignore', log, 'pipe'] });
+  } finally {
+    closeSync(log);
+  }
+  child.on('error', () => undefined); // then fd 3 ends without a line
+  child.unref();
+  const pipe = child.stdio[3] as Readable;
+  const line = await lineReader(pipe).next();
+  pipe.destroy();
+  return line;
 }
 
 /**

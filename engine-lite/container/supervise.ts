@@ -6,12 +6,11 @@
  * `ok` or the start error to `run` over a pipe, then waits, and on exit releases the network and
  * volumes and records the exit code. If an owner is killed, the next command's reconcile does that.
  */
-import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { cgroupProcsFiles } from '../../common/kernel/cgroup.js';
-import { spawnInitHelper, type InitHelper } from '../../common/kernel/container-process.js';
+import { spawnInitHelper, spawnSelfDetached, type InitHelper } from '../../common/kernel/container-process.js';
 import type { Engine } from '../engine.js';
 import { CommandStartError, EngineError } from '../errors.js';
 import { isAlive, type ProcRef } from '../state/proc-ref.js';
@@ -63,20 +62,6 @@ export async function runAttached(engine: Engine, c: ContainerRecord): Promise<n
   return code;
 }
 
-/** The first line on `stream`, or undefined at end of file. */
-function readLine(stream: Readable): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let buf = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (d: string) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve(buf.slice(0, nl));
-    });
-    stream.on('end', () => resolve(undefined)).on('error', () => resolve(undefined));
-  });
-}
-
 /** Global flags that give a supervisor the same view of the engine as its `run`. */
 function engineArgs(engine: Engine): string[] {
   const o = engine.options;
@@ -89,16 +74,9 @@ function engineArgs(engine: Engine): string[] {
  */
 export async function runDetached(engine: Engine, c: ContainerRecord): Promise<void> {
   await prepareOrFinish(engine, c);
-  const script = process.argv[1]!;
-  const args = [...process.execArgv, script, ...engineArgs(engine), '__supervise', c.id, String(engine.self.pid), String(engine.self.start)];
+  const args = [...engineArgs(engine), '__supervise', c.id, String(engine.self.pid), String(engine.self.start)];
   // The supervisor's own warnings (a plugin failing at teardown, say) go to a file beside the logs.
-  const log = openSync(join(engine.state.containerDir(c.id), 'supervisor.log'), 'a', 0o600);
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', log, 'pipe'] });
-  closeSync(log);
-  child.unref();
-  const pipe = child.stdio[3] as Readable;
-  const line = await readLine(pipe);
-  pipe.destroy();
+  const line = await spawnSelfDetached(args, join(engine.state.containerDir(c.id), 'supervisor.log'));
   if (line === 'ok') return;
   const m = line === undefined ? null : /^error (\d+) (.*)$/.exec(line);
   if (m) throw new CommandStartError(m[2]!, Number(m[1]));
