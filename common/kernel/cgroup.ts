@@ -131,7 +131,7 @@ async function enableV2Controllers(r: Resolved, hierarchy: CgroupHierarchy, grou
 export async function createCgroup(name: string, limits: CgroupLimits = {}, opts: CgroupOptions = {}): Promise<void> {
   validateLimits(limits);
   const r = await resolve(name, opts);
-  const needs = { memory: limits.memoryBytes, cpu: limits.cpus, pids: limits.pidsMax } as const;
+  const needs = { memory: limits.memoryBytes, cpu: limits.cpus, pids: limits.pidsMax, devices: limits.devices } as const;
   for (const c of MANAGED_CONTROLLERS) {
     if (needs[c] !== undefined && !r.layout.serving[c]) throw new KernelFeatureMissingError(`cgroup ${c}`, `no mounted hierarchy offers the ${c} controller`);
   }
@@ -154,6 +154,11 @@ export async function createCgroup(name: string, limits: CgroupLimits = {}, opts
       }
     }),
   );
+}
+
+/** Whether this host restricts a group's devices ({@link CgroupLimits.devices}): a v1 `devices` hierarchy is mounted. */
+export async function deviceRulesSupported(opts: CgroupOptions = {}): Promise<boolean> {
+  return (opts.layout ?? (await cgroupLayout())).serving.devices !== undefined;
 }
 
 /**

@@ -56,6 +56,7 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   { long: 'add-host', value: '<host:ip>', repeatable: true, description: 'add a line to /etc/hosts' },
   { long: 'cap-add', value: '<cap>', repeatable: true, description: 'add a Linux capability' },
   { long: 'cap-drop', value: '<cap>', repeatable: true, description: 'drop a Linux capability' },
+  { long: 'device', value: '<host[:container][:rwm]>', repeatable: true, description: 'give the container a host device (bound into it and allowed by its device cgroup)' },
   { long: 'privileged', description: 'all capabilities, writable /sys, nothing masked in /proc, no seccomp filter' },
   { long: 'security-opt', value: '<opt>', repeatable: true, description: 'seccomp=unconfined|FILE (docker JSON profile), no-new-privileges[=true|false]' },
   { long: 'read-only', description: "mount the container's root filesystem read-only" },

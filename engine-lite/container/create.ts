@@ -17,6 +17,7 @@ import { resolveCapabilities } from './capabilities.js';
 import { parseCpus, parseMemory, parsePidsLimit } from './limits.js';
 import { checkDuplicateDestinations, parseMountFlag, parseVolumeFlag, type MountRequest } from './mount-spec.js';
 import { exposedPorts, parseExpose, parsePublish } from './port-spec.js';
+import { parseDevice } from './devices.js';
 import { parseSecurityOpts } from './security.js';
 import { resolveImageUser } from './user.js';
 import { lowerDirs } from '../image/layers.js';
@@ -57,6 +58,7 @@ export interface RunRequest {
   addHost: string[];
   capAdd: string[];
   capDrop: string[];
+  device: string[];
   privileged?: boolean;
   securityOpt: string[];
   readOnly?: boolean;
@@ -223,6 +225,7 @@ async function buildRecord(engine: Engine, req: RunRequest): Promise<{ record: C
     if (!/^[^:]+:.+$/.test(h) || parseIp(h.slice(h.indexOf(':') + 1)) === undefined) throw new InvalidArgumentError(`invalid argument "${h}" for "--add-host" flag: expected host:ip`);
   }
   const security = await parseSecurityOpts(req.securityOpt);
+  const devices = await Promise.all(req.device.map(parseDevice));
   // `--user` overrides the image's USER, as in docker.
   const userSpec = req.user !== undefined && req.user !== '' ? req.user : image.config.user;
   const user = userSpec === undefined ? undefined : await resolveImageUser(userSpec, lowerDirs(engine.state, image));
@@ -257,6 +260,7 @@ async function buildRecord(engine: Engine, req: RunRequest): Promise<{ record: C
       ...(security.seccomp ? { seccomp: security.seccomp } : {}),
       noNewPrivileges: security.noNewPrivileges,
       readonlyRootfs: req.readOnly ?? false,
+      ...(devices.length > 0 ? { devices } : {}),
       dns: req.dns,
       dnsSearch: req.dnsSearch,
       dnsOptions: req.dnsOption,

@@ -4,7 +4,7 @@
  * its network ready before it runs a single instruction of the container's own (`launch`). Each
  * step is recorded first, so teardown.ts can undo a start that failed or whose owner died.
  */
-import { cgroupProcsFiles, createCgroup } from '../../common/kernel/cgroup.js';
+import { cgroupProcsFiles, createCgroup, deviceRulesSupported } from '../../common/kernel/cgroup.js';
 import { ContainerInitError, type InitHelper, type Launched, type NewContainerSpec } from '../../common/kernel/container-process.js';
 import { netnsPath } from '../../common/kernel/netns.js';
 import type { Engine } from '../engine.js';
@@ -14,6 +14,7 @@ import { findImage } from '../image/images.js';
 import { lowerDirs } from '../image/layers.js';
 import { procRef } from '../state/proc-ref.js';
 import type { ContainerRecord } from '../state/records.js';
+import { deviceRules } from './devices.js';
 import { etcPaths, writeEtcFiles } from './etc-files.js';
 import { rootfsSteps, type PlannedMount } from './rootfs-plan.js';
 import { processSecurity } from './security.js';
@@ -50,10 +51,12 @@ async function attachNetworks(engine: Engine, c: ContainerRecord, persist: () =>
  */
 export async function prepareContainer(engine: Engine, c: ContainerRecord, helper?: InitHelper): Promise<void> {
   const persist = persistFn(engine, c);
+  const devices = deviceRules(c);
   await createCgroup(c.cgroup, {
     ...(c.host.memory > 0 ? { memoryBytes: c.host.memory } : {}),
     ...(c.host.nanoCpus > 0 ? { cpus: c.host.nanoCpus / 1e9 } : {}),
     ...(c.host.pidsLimit > 0 ? { pidsMax: c.host.pidsLimit } : {}),
+    ...(devices && (await deviceRulesSupported()) ? { devices } : {}),
   });
   helper?.joinCgroups(await cgroupProcsFiles(c.cgroup));
   if (c.attachments.length > 0) await attachNetworks(engine, c, persist);
@@ -89,6 +92,7 @@ async function containerSpec(engine: Engine, c: ContainerRecord): Promise<NewCon
       ...(m.tmpfsOptions ? { tmpfsOptions: m.tmpfsOptions } : {}),
     }),
   );
+  for (const d of c.host.devices ?? []) mounts.push({ kind: 'bind', source: d.pathOnHost, destination: d.pathInContainer, readonly: false });
   return {
     network: c.host.networkMode === 'host' ? 'host' : c.netns ? { netns: c.netns } : 'new',
     hostname: c.config.hostname,
