@@ -1,8 +1,9 @@
 /**
  * `engine-lite run --rm IMAGE true` against `docker run --rm IMAGE true` on the same busybox image,
  * side by side in one run, through each CLI as a user would: without a network (`--network none`,
- * which is engine-lite's default; dockerd's default bridge is not usable on the test hosts), and on a
- * tsnet `mode=none` network (the plugin path: IPAM address, endpoint, join, and the reverse). Each
+ * which is engine-lite's default; dockerd's default bridge is not usable on the test hosts), a
+ * detached `run -d` followed by `rm -f`, and on a tsnet `mode=none` network (the plugin path: IPAM
+ * address, endpoint, join, and the reverse). Each
  * round runs both engines in alternating order, so drift hits both alike; `node -e 0` is timed too,
  * as the floor any Node CLI pays. Prints a table (median and p90 wall time, ratio of medians), then
  * one JSON line. Needs root and a dockerd; starts its own `tsnet serve` (build first).
@@ -22,13 +23,17 @@ const WARMUP = 3;
 
 type Engine = 'docker' | 'engine-lite';
 
-/** Wall time of one CLI command, in ms; throws if it fails. */
-async function timed(rt: Runtime, args: string[]): Promise<number> {
+/** Wall time of a sequence of CLI commands, in ms (`{id}` in an argument: the first command's output); throws if one fails. */
+async function timed(rt: Runtime, commands: string[][]): Promise<number> {
+  let id = '';
   const t0 = performance.now();
-  const r = await rt.cli(args);
-  const ms = performance.now() - t0;
-  if (r.code !== 0) throw new Error(`${rt.name} ${args.join(' ')} failed: ${r.stderr.trim()}`);
-  return ms;
+  for (const args of commands) {
+    const real = args.map((a) => a.replace('{id}', id));
+    const r = await rt.cli(real);
+    if (r.code !== 0) throw new Error(`${rt.name} ${real.join(' ')} failed: ${r.stderr.trim()}`);
+    id ||= r.stdout.trim();
+  }
+  return performance.now() - t0;
 }
 
 async function main(): Promise<void> {
@@ -48,9 +53,11 @@ async function main(): Promise<void> {
     const rts: Record<Engine, Runtime> = { docker, 'engine-lite': el };
     for (const rt of Object.values(rts)) await rt.ok(['network', 'create', '-d', rt.drivers.network, '--ipam-driver', rt.drivers.ipam, '-o', 'mode=none', net]);
 
-    const ops: Record<string, string[]> = {
-      'run --rm IMAGE true': ['run', '--rm', '--network', 'none', image, 'true'],
-      'run --rm --network <tsnet none> IMAGE true': ['run', '--rm', '--network', net, image, 'true'],
+    // Each operation is one or more CLI commands, timed together; `{id}` is the ID the first printed.
+    const ops: Record<string, string[][]> = {
+      'run --rm IMAGE true': [['run', '--rm', '--network', 'none', image, 'true']],
+      'run -d IMAGE sleep 60, then rm -f': [['run', '-d', '--network', 'none', image, 'sleep', '60'], ['rm', '-f', '{id}']],
+      'run --rm --network <tsnet none> IMAGE true': [['run', '--rm', '--network', net, image, 'true']],
     };
     const samples: Record<string, Record<Engine, number[]>> = {};
     const floor: number[] = [];
