@@ -337,27 +337,50 @@ export function launchInContainer(spec: JoinSpec, opts: LaunchOptions): Promise<
   return spawnInitHelper(opts).launchInContainer(spec);
 }
 
+/** A process started by {@link startSelfDetached}, waiting for the word to go on. */
+export interface DetachedSelf {
+  /**
+   * Lets it go on (a `go` line on its standard input) and resolves with the first line it then
+   * reports on fd 3, or undefined when it closed fd 3 (or exited) without one.
+   */
+  go(): Promise<string | undefined>;
+  /** Closes its standard input without a word: it exits having done nothing. */
+  cancel(): void;
+}
+
 /**
  * Starts this program again (`process.execPath` with this process's Node flags and script) with
  * `args`, detached in its own session so that it outlives the caller, as a container's supervisor
- * does: standard input and output go to /dev/null, standard error is appended to `logFile`, and fd
- * 3 is a pipe on which it reports. Resolves with the first line written there, or undefined when it
- * closed fd 3 (or exited) without one; the process itself is not waited for.
+ * does: standard output goes to /dev/null, standard error is appended to `logFile`, standard input
+ * carries the word to go on (see {@link DetachedSelf}), and fd 3 is a pipe on which it reports.
+ * Started early, its Node start overlaps the caller's own work; it is never waited for.
  */
-export async function spawnSelfDetached(args: readonly string[], logFile: string): Promise<string | undefined> {
+export function startSelfDetached(args: readonly string[], logFile: string): DetachedSelf {
   const log = openSync(logFile, 'a', 0o600);
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], { detached: true, stdio: ['ignore', 'ignore', log, 'pipe'] });
+    child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], { detached: true, stdio: ['pipe', 'ignore', log, 'pipe'] });
   } finally {
     closeSync(log);
   }
   child.on('error', () => undefined); // then fd 3 ends without a line
   child.unref();
+  const input = child.stdin as Writable;
+  input.on('error', () => undefined);
   const pipe = child.stdio[3] as Readable;
-  const line = await lineReader(pipe).next();
-  pipe.destroy();
-  return line;
+  const reports = lineReader(pipe);
+  return {
+    async go() {
+      input.end('go\n');
+      const line = await reports.next();
+      pipe.destroy();
+      return line;
+    },
+    cancel() {
+      input.destroy();
+      pipe.destroy();
+    },
+  };
 }
 
 /**

@@ -11,13 +11,12 @@ import { commanderFlags, RUN_FLAGS, type RunFlags } from './flags.js';
 export async function runContainer(image: string, command: string[], flags: RunFlags): Promise<void> {
   const [{ createContainer }, { runAttached, runDetached }] = await Promise.all([import('../container/create.js'), import('../container/supervise.js')]);
   const e = engine();
-  const c = await createContainer(e, { ...flags, image, command });
   if (flags.detach) {
-    await runDetached(e, c);
+    const c = await runDetached(e, (id) => createContainer(e, { ...flags, image, command }, id));
     process.stdout.write(`${c.id}\n`);
     return;
   }
-  process.exitCode = await runAttached(e, c);
+  process.exitCode = await runAttached(e, await createContainer(e, { ...flags, image, command }));
 }
 
 async function ps(o: { all?: boolean; quiet?: boolean; trunc: boolean; format?: string }): Promise<void> {
@@ -55,7 +54,7 @@ async function ps(o: { all?: boolean; quiet?: boolean; trunc: boolean; format?: 
 export async function superviseContainer(id: string, pid: string, start: string): Promise<void> {
   const { supervise } = await import('../container/supervise.js');
   const { createWriteStream } = await import('node:fs');
-  await supervise(engine(), id, { pid: Number(pid), start: Number(start) }, createWriteStream('', { fd: 3 }));
+  await supervise(engine(), id, { pid: Number(pid), start: Number(start) }, process.stdin, createWriteStream('', { fd: 3 }));
 }
 
 /** Adds the container commands to `program`. */

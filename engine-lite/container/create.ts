@@ -207,9 +207,8 @@ function checkSignal(sig: string): string {
 }
 
 /** Builds the record of a new container from `req`, without side effects besides `-v` host directories. */
-async function buildRecord(engine: Engine, req: RunRequest): Promise<{ record: ContainerRecord; mounts: MountRequest[] }> {
+async function buildRecord(engine: Engine, req: RunRequest, id: string): Promise<{ record: ContainerRecord; mounts: MountRequest[] }> {
   const image = await findImage(engine.state, req.image);
-  const id = newId();
   if (req.name !== undefined) checkName('container', req.name);
   if (req.workdir !== undefined && !req.workdir.startsWith('/')) {
     throw new InvalidArgumentError(`the working directory '${req.workdir}' is invalid, it needs to be an absolute path`);
@@ -279,12 +278,12 @@ async function buildRecord(engine: Engine, req: RunRequest): Promise<{ record: C
 }
 
 /**
- * Checks `req` and records a new container owned by this process, with its named and anonymous
- * volumes created. Nothing is left behind when it throws.
+ * Checks `req` and records a new container owned by this process (with ID `id`, a new one unless
+ * given), with its named and anonymous volumes created. Nothing is left behind when it throws.
  * @throws InvalidArgumentError, NotFoundError (image, network, volume driver), ConflictError (name), PluginFailedError.
  */
-export async function createContainer(engine: Engine, req: RunRequest): Promise<ContainerRecord> {
-  const { record: c, mounts } = await buildRecord(engine, req);
+export async function createContainer(engine: Engine, req: RunRequest, id = newId()): Promise<ContainerRecord> {
+  const { record: c, mounts } = await buildRecord(engine, req, id);
   const dir = engine.state.containerDir(c.id);
   await engine.state.lock.run(async () => {
     const others = await engine.state.containers.list();
