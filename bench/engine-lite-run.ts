@@ -1,20 +1,22 @@
 /**
  * `engine-lite run --rm IMAGE true` against `docker run --rm IMAGE true` on the same busybox image,
  * side by side in one run, through each CLI as a user would: without a network (`--network none`,
- * which is engine-lite's default; dockerd's default bridge is not usable on the test hosts), and on a
- * tsnet `mode=none` network (the plugin path: IPAM address, endpoint, join, and the reverse). Each
+ * which is engine-lite's default; dockerd's default bridge is not usable on the test hosts), a
+ * detached `run -d` followed by `rm -f`, and on a tsnet `mode=none` network (the plugin path: IPAM
+ * address, endpoint, join, and the reverse). Each
  * round runs both engines in alternating order, so drift hits both alike; `node -e 0` is timed too,
  * as the floor any Node CLI pays. Prints a table (median and p90 wall time, ratio of medians), then
- * one JSON line. Needs root and a dockerd; starts its own `tsnet serve` (build first).
+ * one JSON line. Needs root; starts dockerd if none answers (and stops it again) and its own
+ * `tsnet serve`. Build first, and run it under /tmp/tsnet-dockerd.lock:
  *
- *   node dist/bench/engine-lite-run.js [rounds=30]
+ *   flock /tmp/tsnet-dockerd.lock node dist/bench/engine-lite-run.js [rounds=30]
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { engineLiteRuntime, type EngineLiteRuntime } from '../integration/support/engine-lite-runtime.js';
 import { startSuite, type SuiteHandle } from '../integration/support/plugin-harness.js';
 import { dockerRuntime, type Runtime } from '../integration/support/runtime.js';
-import { ensureTestImage, mustRun, tryRun } from '../integration/support/system.js';
+import { ensureDockerd, ensureTestImage, mustRun } from '../integration/support/system.js';
 import { percentile, printTable } from './stats.js';
 
 const rounds = Number(process.argv[2] ?? 30);
@@ -22,35 +24,42 @@ const WARMUP = 3;
 
 type Engine = 'docker' | 'engine-lite';
 
-/** Wall time of one CLI command, in ms; throws if it fails. */
-async function timed(rt: Runtime, args: string[]): Promise<number> {
+/** Wall time of a sequence of CLI commands, in ms (`{id}` in an argument: the first command's output); throws if one fails. */
+async function timed(rt: Runtime, commands: string[][]): Promise<number> {
+  let id = '';
   const t0 = performance.now();
-  const r = await rt.cli(args);
-  const ms = performance.now() - t0;
-  if (r.code !== 0) throw new Error(`${rt.name} ${args.join(' ')} failed: ${r.stderr.trim()}`);
-  return ms;
+  for (const args of commands) {
+    const real = args.map((a) => a.replace('{id}', id));
+    const r = await rt.cli(real);
+    if (r.code !== 0) throw new Error(`${rt.name} ${real.join(' ')} failed: ${r.stderr.trim()}`);
+    id ||= r.stdout.trim();
+  }
+  return performance.now() - t0;
 }
 
 async function main(): Promise<void> {
-  if (process.getuid?.() !== 0 || (await tryRun(['docker', 'info', '--format', '{{.ServerVersion}}'])).code !== 0) {
-    console.log('engine-lite bench skipped: needs root and a dockerd that answers');
+  if (process.getuid?.() !== 0) {
+    console.log('engine-lite bench skipped: needs root');
     return;
   }
-  const image = await ensureTestImage();
+  const dockerd = await ensureDockerd();
   const net = `tstest-bench-${randomBytes(3).toString('hex')}`;
   let suite: SuiteHandle | undefined;
   let el: EngineLiteRuntime | undefined;
   let docker: Runtime | undefined;
   try {
+    const image = await ensureTestImage();
     suite = await startSuite();
     el = await engineLiteRuntime(suite, { image });
     docker = dockerRuntime(suite, image);
     const rts: Record<Engine, Runtime> = { docker, 'engine-lite': el };
     for (const rt of Object.values(rts)) await rt.ok(['network', 'create', '-d', rt.drivers.network, '--ipam-driver', rt.drivers.ipam, '-o', 'mode=none', net]);
 
-    const ops: Record<string, string[]> = {
-      'run --rm IMAGE true': ['run', '--rm', '--network', 'none', image, 'true'],
-      'run --rm --network <tsnet none> IMAGE true': ['run', '--rm', '--network', net, image, 'true'],
+    // Each operation is one or more CLI commands, timed together; `{id}` is the ID the first printed.
+    const ops: Record<string, string[][]> = {
+      'run --rm IMAGE true': [['run', '--rm', '--network', 'none', image, 'true']],
+      'run -d IMAGE sleep 60, then rm -f': [['run', '-d', '--network', 'none', image, 'sleep', '60'], ['rm', '-f', '{id}']],
+      'run --rm --network <tsnet none> IMAGE true': [['run', '--rm', '--network', net, image, 'true']],
     };
     const samples: Record<string, Record<Engine, number[]>> = {};
     const floor: number[] = [];
@@ -87,6 +96,7 @@ async function main(): Promise<void> {
     await docker?.cli(['network', 'rm', net]);
     await el?.cleanup();
     await suite?.stop();
+    await dockerd.stop();
   }
 }
 

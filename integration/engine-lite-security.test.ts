@@ -5,17 +5,22 @@
  * no_new_privs. Each must be refused on engine-lite as it is under docker. The syscalls are made by
  * a tiny static C helper built here with gcc and bound read-only into both containers. Also: `logs`
  * and `logs -f` end to end, and a log that outlives its supervisor (engine-lite is daemonless: a new
- * CLI process after the supervisor was killed is its "restart").
+ * CLI process after the supervisor was killed is its "restart"). Devices: a host device bound in
+ * with -v cannot be opened (device cgroup) unless given with --device, with its permissions.
  */
 import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { deviceRulesSupported } from '../common/kernel/cgroup.js';
 import { engineLiteRuntime, type EngineLiteRuntime } from './support/engine-lite-runtime.js';
 import { cliMethods, type Runtime } from './support/runtime.js';
 import { pollUntil, tryRun } from './support/system.js';
 
 const isRoot = process.getuid?.() === 0;
+/** A host device no container gets by default, harmless to open (loop-control: no effect until an ioctl). */
+const DEVICE = '/dev/loop-control';
 if (!isRoot) console.warn('engine-lite security tests skipped: they need root (namespaces, dockerd)');
 
 const HELPER_C = String.raw`
@@ -122,6 +127,27 @@ describe.skipIf(!isRoot)('an attacker in a container, docker vs engine-lite', ()
     const r = await both([], ['sh', '-c', script]);
     expect(r.docker.out).toBe('0');
     expect(r.el.out).toBe(r.docker.out);
+  });
+
+  it('cannot open a host device it was not given (device cgroup), can one given with --device', async (ctx) => {
+    if (!(await deviceRulesSupported())) return ctx.skip('no cgroup v1 devices hierarchy on this host: engine-lite does not restrict devices there');
+    if (!existsSync(DEVICE)) return ctx.skip(`${DEVICE} missing on this host (no loop driver)`);
+    const probe = ['sh', '-c', 'exec 3</dev/tsdev && echo read; exec 4>/dev/tsdev && echo written'];
+    const bound = await both(['-v', `${DEVICE}:/dev/tsdev`], probe);
+    expect(bound.docker.code).not.toBe(0);
+    expect(bound.docker.err).toContain('Operation not permitted');
+    expect([bound.el.code, bound.el.out]).toEqual([bound.docker.code, bound.docker.out]);
+    expect(bound.el.err).toContain('Operation not permitted');
+    const given = await both(['--device', `${DEVICE}:/dev/tsdev`], probe);
+    expect(given.docker.out).toBe('read\nwritten');
+    expect(given.el.out).toBe(given.docker.out);
+    const writeOnly = await both(['--device', `${DEVICE}:/dev/tsdev:w`], ['sh', '-c', 'exec 4>/dev/tsdev && echo written; exec 3</dev/tsdev && echo read']);
+    expect(writeOnly.docker.out).toBe('written');
+    expect([writeOnly.el.code, writeOnly.el.out]).toEqual([writeOnly.docker.code, writeOnly.docker.out]);
+    // CAP_MKNOD is in docker's set: making the node works, using it does not.
+    const made = await both([], ['sh', '-c', 'mknod /dev/tsmade c 10 237 && echo made; exec 3</dev/tsmade && echo read']);
+    expect(made.docker.out).toBe('made');
+    expect([made.el.code, made.el.out]).toEqual([made.docker.code, made.docker.out]);
   });
 
   it('cannot escalate through a setuid binary under no_new_privs', async (ctx) => {

@@ -24,6 +24,13 @@ describe('layoutFromMounts', () => {
     expect(layout.serving.cpu?.mountPoint).toBe('/sys/fs/cgroup/cpu,cpuacct');
     expect(layout.serving.pids?.mountPoint).toBe('/sys/fs/cgroup/pids');
     expect(usedHierarchies(layout).map((h) => h.version)).toEqual([1, 1, 1]);
+    expect(layout.serving.devices).toBeUndefined(); // not mounted here, and never taken from v2
+  });
+
+  it('serves the device list from a v1 devices hierarchy only', () => {
+    const v1 = layoutFromMounts(parseMountInfo('42 31 0:39 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices'), []);
+    expect(v1.serving.devices?.mountPoint).toBe('/sys/fs/cgroup/devices');
+    expect(layoutFromMounts(V2, ['cpu', 'memory', 'pids', 'devices']).serving.devices).toBeUndefined();
   });
 
   it('uses the unified hierarchy when it has the controllers (pure v2)', () => {
@@ -63,9 +70,20 @@ describe('limits', () => {
     expect(parseLimits(2, 'cpu', ['150000 100000\n'])).toEqual({ cpus: 1.5 });
     expect(parseLimits(2, 'pids', ['max\n'])).toEqual({});
     expect(parseLimits(2, 'pids', ['7\n'])).toEqual({ pidsMax: 7 });
+    expect(parseLimits(1, 'devices', ['a *:* rwm\n'])).toEqual({});
+    expect(parseLimits(1, 'devices', ['c 1:3 rwm\nb *:* m\n'])).toEqual({ devices: ['c 1:3 rwm', 'b *:* m'] });
   });
 
-  it.each([[{ memoryBytes: 100 }], [{ memoryBytes: 1.5e6 + 0.5 }], [{ cpus: 0 }], [{ cpus: Number.NaN }], [{ pidsMax: 0 }]])('rejects %j', (limits) => {
+  it('renders a device list as deny-all, then the allowed rules (v1), and nothing without one', () => {
+    expect(limitWrites(1, 'devices', { devices: ['c 1:3 rwm', 'b *:* m'] })).toEqual([
+      { file: 'devices.deny', value: 'a' },
+      { file: 'devices.allow', value: 'c 1:3 rwm' },
+      { file: 'devices.allow', value: 'b *:* m' },
+    ]);
+    expect(limitWrites(1, 'devices', {})).toEqual([]);
+  });
+
+  it.each([[{ memoryBytes: 100 }], [{ memoryBytes: 1.5e6 + 0.5 }], [{ cpus: 0 }], [{ cpus: Number.NaN }], [{ pidsMax: 0 }], [{ devices: ['c 1:3'] }], [{ devices: ['x *:* rwm'] }], [{ devices: ['c 1:3 rwm\na'] }]])('rejects %j', (limits) => {
     expect(() => validateLimits(limits)).toThrow(KernelArgumentError);
   });
 });

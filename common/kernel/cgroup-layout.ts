@@ -7,11 +7,14 @@ import { readFile } from 'node:fs/promises';
 import { KernelArgumentError, KernelError } from './errors.js';
 import { parseMountInfo, type MountInfo } from './mount-info.js';
 
-/** The controllers the suite limits. */
-export type CgroupController = 'memory' | 'cpu' | 'pids';
+/**
+ * The controllers the suite limits. `devices` (the device access list) exists in v1 only: v2
+ * controls devices with eBPF programs instead, which the suite does not load.
+ */
+export type CgroupController = 'memory' | 'cpu' | 'pids' | 'devices';
 
 /** The managed controllers, in the order their limits are written. */
-export const MANAGED_CONTROLLERS: readonly CgroupController[] = ['memory', 'cpu', 'pids'];
+export const MANAGED_CONTROLLERS: readonly CgroupController[] = ['memory', 'cpu', 'pids', 'devices'];
 
 /** One mounted hierarchy: a v1 hierarchy with its controllers, or the v2 unified one with those it may enable. */
 export interface CgroupHierarchy {
@@ -56,7 +59,7 @@ export function layoutFromMounts(mounts: readonly MountInfo[], v2Controllers: re
   const mode = hasV1 && hasV2 ? 'hybrid' : hasV1 ? 'v1' : hasV2 ? 'v2' : 'none';
   const serving: CgroupLayout['serving'] = {};
   for (const c of MANAGED_CONTROLLERS) {
-    const h = hierarchies.find((x) => x.version === 1 && x.controllers.includes(c)) ?? hierarchies.find((x) => x.version === 2 && x.controllers.includes(c));
+    const h = hierarchies.find((x) => x.version === 1 && x.controllers.includes(c)) ?? hierarchies.find((x) => x.version === 2 && c !== 'devices' && x.controllers.includes(c));
     if (h) serving[c] = h;
   }
   return { mode, hierarchies, serving };
@@ -90,7 +93,14 @@ export interface CgroupLimits {
   cpus?: number;
   /** Largest number of processes and threads. */
   pidsMax?: number;
+  /**
+   * The devices the group may use, as v1 `devices.allow` rules (`c 1:3 rwm`, `b *:* m`); every
+   * other device is refused (`devices.deny` of `a` first). Omitted: whatever the parent allows.
+   */
+  devices?: string[];
 }
+
+const DEVICE_RULE_RE = /^[abc] (\*|\d+):(\*|\d+) [rwm]{1,3}$/;
 
 /** CFS period used for `cpus` (100 ms, the kernel's and Docker's default). */
 export const CPU_PERIOD_US = 100_000;
@@ -106,6 +116,9 @@ export function validateLimits(limits: CgroupLimits): void {
   }
   if (pidsMax !== undefined && (!Number.isSafeInteger(pidsMax) || pidsMax < 1)) {
     throw new KernelArgumentError('pidsMax', `must be a positive whole number; got ${pidsMax}`);
+  }
+  for (const rule of limits.devices ?? []) {
+    if (!DEVICE_RULE_RE.test(rule)) throw new KernelArgumentError('devices', `"${rule}" is not a device rule like "c 1:3 rwm" (type a, b or c; major:minor or *; access r, w, m)`);
   }
 }
 
@@ -138,6 +151,9 @@ export function limitWrites(version: 1 | 2, controller: CgroupController, limits
         ];
       case 'pids':
         return [{ file: 'pids.max', value: String(limits.pidsMax ?? 'max') }];
+      case 'devices':
+        if (limits.devices === undefined) return [];
+        return [{ file: 'devices.deny', value: 'a' }, ...limits.devices.map((value) => ({ file: 'devices.allow', value }))];
     }
   }
   switch (controller) {
@@ -150,13 +166,15 @@ export function limitWrites(version: 1 | 2, controller: CgroupController, limits
       return [{ file: 'cpu.max', value: `${quota ?? 'max'} ${CPU_PERIOD_US}` }];
     case 'pids':
       return [{ file: 'pids.max', value: String(limits.pidsMax ?? 'max') }];
+    case 'devices':
+      return []; // never served from v2 (see CgroupController)
   }
 }
 
 /** Files that hold the limits back, per version, for {@link parseLimits}. */
 export const LIMIT_FILES = {
-  1: { memory: ['memory.limit_in_bytes'], cpu: ['cpu.cfs_quota_us', 'cpu.cfs_period_us'], pids: ['pids.max'] },
-  2: { memory: ['memory.max'], cpu: ['cpu.max'], pids: ['pids.max'] },
+  1: { memory: ['memory.limit_in_bytes'], cpu: ['cpu.cfs_quota_us', 'cpu.cfs_period_us'], pids: ['pids.max'], devices: ['devices.list'] },
+  2: { memory: ['memory.max'], cpu: ['cpu.max'], pids: ['pids.max'], devices: [] },
 } as const;
 
 // v1 shows "no limit" as LONG_MAX rounded down to a page; anything this large is unlimited.
@@ -165,6 +183,7 @@ const V1_UNLIMITED = 2 ** 62;
 /** Turns the contents of {@link LIMIT_FILES} back into limits (undefined = unlimited). Pure. */
 export function parseLimits(version: 1 | 2, controller: CgroupController, contents: readonly string[]): CgroupLimits {
   const [a = '', b = ''] = contents.map((c) => c.trim());
+  if (controller === 'devices') return a === '' || a === 'a *:* rwm' ? {} : { devices: a.split('\n') };
   if (controller === 'pids') return a === 'max' ? {} : { pidsMax: Number(a) };
   if (controller === 'memory') {
     if (a === 'max' || a === '-1' || Number(a) >= V1_UNLIMITED) return {};

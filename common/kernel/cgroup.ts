@@ -131,26 +131,34 @@ async function enableV2Controllers(r: Resolved, hierarchy: CgroupHierarchy, grou
 export async function createCgroup(name: string, limits: CgroupLimits = {}, opts: CgroupOptions = {}): Promise<void> {
   validateLimits(limits);
   const r = await resolve(name, opts);
-  const needs = { memory: limits.memoryBytes, cpu: limits.cpus, pids: limits.pidsMax } as const;
+  const needs = { memory: limits.memoryBytes, cpu: limits.cpus, pids: limits.pidsMax, devices: limits.devices } as const;
   for (const c of MANAGED_CONTROLLERS) {
     if (needs[c] !== undefined && !r.layout.serving[c]) throw new KernelFeatureMissingError(`cgroup ${c}`, `no mounted hierarchy offers the ${c} controller`);
   }
-  for (const { hierarchy, dir } of r.dirs) {
-    try {
-      await mkdir(dir, { recursive: true });
-    } catch (err) {
-      throw new KernelError(r.object, 'create', `mkdir ${dir}: ${String(err)}`, { cause: err });
-    }
-    // The limit files of a v2 group appear once its parents enable the controllers.
-    if (hierarchy.version === 2) await enableV2Controllers(r, hierarchy, dir);
-    for (const c of MANAGED_CONTROLLERS) {
-      if (r.layout.serving[c] !== hierarchy) continue;
-      for (const w of limitWrites(hierarchy.version, c, limits)) {
-        if (w.optional && !(await exists(join(dir, w.file)))) continue;
-        await writeControl(r, dir, w.file, w.value, 'set limits of');
+  // Hierarchies are independent (v1 has one per controller): set them up side by side.
+  await Promise.all(
+    r.dirs.map(async ({ hierarchy, dir }) => {
+      try {
+        await mkdir(dir, { recursive: true });
+      } catch (err) {
+        throw new KernelError(r.object, 'create', `mkdir ${dir}: ${String(err)}`, { cause: err });
       }
-    }
-  }
+      // The limit files of a v2 group appear once its parents enable the controllers.
+      if (hierarchy.version === 2) await enableV2Controllers(r, hierarchy, dir);
+      for (const c of MANAGED_CONTROLLERS) {
+        if (r.layout.serving[c] !== hierarchy) continue;
+        for (const w of limitWrites(hierarchy.version, c, limits)) {
+          if (w.optional && !(await exists(join(dir, w.file)))) continue;
+          await writeControl(r, dir, w.file, w.value, 'set limits of');
+        }
+      }
+    }),
+  );
+}
+
+/** Whether this host restricts a group's devices ({@link CgroupLimits.devices}): a v1 `devices` hierarchy is mounted. */
+export async function deviceRulesSupported(opts: CgroupOptions = {}): Promise<boolean> {
+  return (opts.layout ?? (await cgroupLayout())).serving.devices !== undefined;
 }
 
 /**
@@ -188,6 +196,14 @@ export async function addProcess(name: string, pid: number, opts: CgroupOptions 
     if (!(await exists(dir))) throw new KernelError(r.object, 'add process to', 'the group does not exist');
     await writeControl(r, dir, 'cgroup.procs', String(pid), `add process ${pid} to`);
   }
+}
+
+/**
+ * The `cgroup.procs` file of the group in every hierarchy: a process that writes its own pid to
+ * each is in the group, and so are the children it forks afterwards (no later migration).
+ */
+export async function cgroupProcsFiles(name: string, opts: CgroupOptions = {}): Promise<string[]> {
+  return (await resolve(name, opts)).dirs.map(({ dir }) => join(dir, 'cgroup.procs'));
 }
 
 async function procsIn(r: Resolved, dir: string): Promise<number[]> {
@@ -284,8 +300,12 @@ async function removeDir(r: Resolved, dir: string): Promise<void> {
  */
 export async function deleteCgroup(name: string, opts: CgroupOptions = {}): Promise<void> {
   const r = await resolve(name, opts);
-  for (const { hierarchy, dir } of r.dirs) await killAll(r, hierarchy, dir);
-  for (const { dir } of r.dirs) for (const d of await subtree(dir)) await removeDir(r, d);
+  await Promise.all(r.dirs.map(({ hierarchy, dir }) => killAll(r, hierarchy, dir)));
+  await Promise.all(
+    r.dirs.map(async ({ dir }) => {
+      for (const d of await subtree(dir)) await removeDir(r, d);
+    }),
+  );
 }
 
 /**

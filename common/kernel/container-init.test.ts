@@ -19,7 +19,7 @@ describe('container init helper', () => {
     expect(() => initProgram('mips')).toThrow(KernelFeatureMissingError);
   });
 
-  it('orders a new container’s instructions: namespaces, fork, wait, root, pivot, exec', () => {
+  it('orders a new container’s instructions: namespaces, fork, root, pivot, wait, exec', () => {
     const ops = newContainerOps({
       network: { netns: 'tsel-x' },
       hostname: 'h',
@@ -30,7 +30,7 @@ describe('container init helper', () => {
       workdir: '/',
       capabilities: [0, 33],
     });
-    expect(ops.map((o) => o[0])).toEqual(['unshare', 'setns', 'private', 'fork', 'go', 'hostname', 'root', 'overlay', 'bind', 'pivot', 'chdir', 'caps', 'env', 'exec']);
+    expect(ops.map((o) => o[0])).toEqual(['unshare', 'setns', 'private', 'fork', 'hostname', 'root', 'overlay', 'bind', 'pivot', 'go', 'chdir', 'caps', 'env', 'exec']);
     expect(ops).toContainEqual(['overlay', '/u', '/w', 'lowerdir=/l,upperdir=/u,workdir=/w']);
     expect(ops).toContainEqual(['caps', '1', '2']);
     expect(ops).toContainEqual(['bind', '/s', '/d', 'ro']);

@@ -6,8 +6,9 @@
  * children. This file only builds the program text and its instructions (pure); launching and the
  * handshake live in `container-process.ts`.
  *
- * Instructions are a list of operations, each `[name, ...args]`, sent as netstrings on fd 3. The
- * process runs them in order; `fork` splits it into the waiter (which reports the child's host pid
+ * Instructions are a list of operations, each `[name, ...args]`, sent on fd 3 in one or more
+ * batches (each a netstring of netstrings, see {@link encodeInitOps}): a caller can send a first
+ * batch (join the cgroups) while it still prepares the rest. The process runs them in order; `fork` splits it into the waiter (which reports the child's host pid
  * on fd 4, waits and exits with the child's status, 128+N for a signal) and the child, which runs the
  * rest. Errors go to fd 4 as `error CODE MESSAGE` (125 setup, 126 cannot run, 127 not found); fd 4 is
  * close-on-exec in the child, so end-of-file after the pid line means the exec succeeded.
@@ -75,12 +76,13 @@ my %OPS = (
   fork => sub {
     $SIG{$_} = 'IGNORE' for qw(INT TERM HUP QUIT);
     my $c = fork(); fail(125, "fork: $!") unless defined $c;
-    return if $c == 0;
+    if ($c == 0) { umask 0; return; }
     report("pid $c"); close $ST; close $CTL;
     waitpid($c, 0); my $s = $?;
     exit(($s & 127) ? 128 + ($s & 127) : $s >> 8);
   },
-  go => sub { umask 0; my $r = sysread($CTL, my $b, 1); exit 125 unless $r && $b eq 'g'; close $CTL; },
+  go => sub { my $r = sysread($CTL, my $b, 1); exit 125 unless $r && $b eq 'g'; close $CTL; },
+  cgroup => sub { for my $f (@_) { open(my $fh, '>', $f) or fail(125, "join cgroup $f: $!"); syswrite($fh, "$$") or fail(125, "join cgroup $f: $!"); close $fh; } },
   hostname => sub { my $h = shift; sys('sethostname', 'set hostname', $h, length $h); },
   loopback => sub {
     socket(my $s, 2, 2, 0) or fail(125, "socket: $!");
@@ -147,19 +149,20 @@ my %OPS = (
 );
 my $buf = '';
 sub need { my $n = shift; while (length($buf) < $n) { my $r = sysread($CTL, $buf, 65536, length $buf); fail(125, 'reading instructions: ' . (defined $r ? 'unexpected end' : $!)) unless $r; } }
-need(1); need(length($buf) + 1) until $buf =~ /^(\d+):/ or length($buf) > 20;
-fail(125, 'malformed instructions') unless $buf =~ /^(\d+):/;
-my ($len, $hl) = ($1, length($1) + 1); need($hl + $len);
-my $spec = substr($buf, $hl, $len); my @f; pos($spec) = 0;
-while (pos($spec) < length $spec) {
-  $spec =~ /\G(\d+):/gc or fail(125, 'malformed instructions');
-  my ($l, $at) = ($1, pos($spec)); push @f, substr($spec, $at, $l); pos($spec) = $at + $l;
+for (;;) {
+  need(1); need(length($buf) + 1) until $buf =~ /^(\d+):/ or length($buf) > 20;
+  fail(125, 'malformed instructions') unless $buf =~ /^(\d+):/;
+  my ($len, $hl) = ($1, length($1) + 1); need($hl + $len);
+  my $spec = substr($buf, $hl, $len); $buf = substr($buf, $hl + $len); my @f; pos($spec) = 0;
+  while (pos($spec) < length $spec) {
+    $spec =~ /\G(\d+):/gc or fail(125, 'malformed instructions');
+    my ($l, $at) = ($1, pos($spec)); push @f, substr($spec, $at, $l); pos($spec) = $at + $l;
+  }
+  while (@f) {
+    my ($op, $argc) = splice(@f, 0, 2); my @a = splice(@f, 0, $argc);
+    my $fn = $OPS{$op} or fail(125, "unknown instruction $op"); $fn->(@a);
+  }
 }
-while (@f) {
-  my ($op, $argc) = splice(@f, 0, 2); my @a = splice(@f, 0, $argc);
-  my $fn = $OPS{$op} or fail(125, "unknown instruction $op"); $fn->(@a);
-}
-fail(125, 'no exec instruction');
 `;
 
 /**

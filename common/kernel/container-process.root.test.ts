@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildBusyboxRootfs } from '../../integration/support/system.js';
 import { isRoot } from '../testing/netns.js';
-import { ContainerInitError, launchContainer, launchInContainer, type NewContainerSpec } from './container-process.js';
+import { randomBytes } from 'node:crypto';
+import { cgroupProcsFiles, createCgroup, deleteCgroup, readPids } from './cgroup.js';
+import { ContainerInitError, launchContainer, launchInContainer, spawnInitHelper, type NewContainerSpec } from './container-process.js';
 import { listMounts } from './mount.js';
 
 let dir: string;
@@ -118,5 +120,38 @@ describe.skipIf(!isRoot)('container init helper (root)', () => {
     l.abort();
     expect(await l.exited).toBe(125);
     expect(await listMounts(dir)).toEqual([]);
+  });
+
+  it('joins the cgroups sent ahead, so the container is born in them; a disposed helper does nothing', async () => {
+    const parent = `tstest-${randomBytes(4).toString('hex')}`;
+    await createCgroup('box', {}, { parent });
+    try {
+      const { open } = await import('node:fs/promises');
+      const file = join(dir, `cg${n}`);
+      const fh = await open(file, 'w');
+      try {
+        const helper = spawnInitHelper({ stdio: ['ignore', fh.fd, fh.fd] });
+        helper.joinCgroups(await cgroupProcsFiles('box', { parent }));
+        const l = await helper.launchContainer(await spec(['cat', '/proc/self/cgroup']));
+        expect(await readPids('box', { parent })).toContain(l.pid);
+        await l.start();
+        expect(await l.exited).toBe(0);
+      } finally {
+        await fh.close();
+      }
+      // The managed controllers' lines (v1), or the unified one on a pure v2 host.
+      const all = (await readFile(file, 'utf8')).split('\n');
+      const v1 = all.filter((x) => /^\d+:[^:]*\b(memory|pids)\b[^:]*:/.test(x));
+      const lines = v1.length > 0 ? v1 : all.filter((x) => x.startsWith('0::'));
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect(line).toMatch(new RegExp(`/${parent}/box$`));
+
+      const idle = spawnInitHelper({ stdio: ['ignore', 'ignore', 'ignore'] });
+      idle.dispose();
+      expect(await readPids('box', { parent })).toEqual([]);
+    } finally {
+      await deleteCgroup('box', { parent });
+      await deleteCgroup(parent, { parent: '' }).catch(() => undefined);
+    }
   });
 });

@@ -2,9 +2,11 @@
  * @module Starting processes in new or existing container namespaces through the init helper of
  * `container-init.ts`, with a two-step handshake so the caller can act between "the process exists"
  * and "the command runs": put it in a cgroup, wire its network. Also names network namespaces after
- * a running process (`ip netns attach`). Never runs anything through a shell.
+ * a running process (`ip netns attach`), and starts a container's detached supervisor (this program
+ * again). Never runs anything through a shell.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { KernelError } from './errors.js';
@@ -96,8 +98,9 @@ export interface Launched {
   /** Host pid of the process that becomes the command (PID 1 of a new container). */
   readonly pid: number;
   /**
-   * Lets the process go on: build the root (new containers), exec. Resolves once the exec
-   * succeeded; rejects with {@link ContainerInitError} when a step or the exec failed.
+   * Lets the process exec its command (a new container builds its root meanwhile or before).
+   * Resolves once the exec succeeded; rejects with {@link ContainerInitError} when a step or the
+   * exec failed.
    */
   start(): Promise<void>;
   /** Gives up before start: the process exits without running anything. Idempotent. */
@@ -158,18 +161,20 @@ export function newContainerOps(spec: NewContainerSpec): InitOp[] {
   let flags = CLONE_FLAGS.mount | CLONE_FLAGS.uts | CLONE_FLAGS.ipc | CLONE_FLAGS.pid;
   if (spec.network === 'new') flags |= CLONE_FLAGS.net;
   const { lower, upper, work, target } = spec.rootfs;
+  // The root is built while the caller records the process (`go` comes after it): nothing of the
+  // container's own runs before `go`, and the mounts die with the process if the caller aborts.
   return [
     ['unshare', String(flags)],
     ...(typeof spec.network === 'object' ? [['setns', netnsPath(spec.network.netns)] as InitOp] : []),
     ['private'],
     ['fork'],
-    ['go'],
     ['hostname', spec.hostname],
     ...(spec.network === 'new' ? [['loopback'] as InitOp] : []),
     ['root', target],
     ['overlay', upper, work, overlayOptions(lower, upper, work).join(',')],
     ...spec.steps.map(stepOp),
     ['pivot'],
+    ['go'],
     ...execOps(spec, true),
   ];
 }
@@ -224,10 +229,33 @@ function parseError(line: string | undefined, object: string): ContainerInitErro
   return new ContainerInitError(object, Number(m[1]), m[2]!);
 }
 
-async function launch(ops: InitOp[], object: string, opts: LaunchOptions): Promise<Launched> {
-  const program = initProgram();
-  const payload = encodeInitOps(ops);
-  const waiter = spawn(opts.perl ?? 'perl', ['-e', program], {
+/**
+ * An init helper that is running but has no instructions yet. Spawning it before the caller's own
+ * preparation lets Perl start and compile its program meanwhile.
+ */
+export interface InitHelper {
+  /**
+   * Has the helper join cgroups at once, by writing its own pid to each `cgroup.procs` file in
+   * `files` (see cgroupProcsFiles in cgroup.ts): its process, and so the container's, is then born
+   * in them. Moving a process between cgroups can wait for an RCU grace period in the kernel (v1,
+   * often 10-20 ms); sent early, that wait overlaps the caller's remaining preparation. A failure
+   * is reported by the launch that follows.
+   */
+  joinCgroups(files: readonly string[]): void;
+  /** Sends the instructions of a new container; see {@link launchContainer}. Once only. */
+  launchContainer(spec: NewContainerSpec): Promise<Launched>;
+  /** Sends the instructions of a process joining `spec.pid`; see {@link launchInContainer}. Once only. */
+  launchInContainer(spec: JoinSpec): Promise<Launched>;
+  /** Lets it go without instructions: it exits having done nothing. Idempotent; a no-op once launched. */
+  dispose(): void;
+}
+
+/**
+ * Spawns the init helper with `opts.stdio` as the command's standard streams; it waits for its
+ * instructions.
+ */
+export function spawnInitHelper(opts: LaunchOptions): InitHelper {
+  const waiter = spawn(opts.perl ?? 'perl', ['-e', initProgram()], {
     stdio: [...opts.stdio, 'pipe', 'pipe'],
     detached: opts.detached ?? false,
   });
@@ -239,33 +267,53 @@ async function launch(ops: InitOp[], object: string, opts: LaunchOptions): Promi
   const ctl = waiter.stdio[3] as Writable;
   const status = lineReader(waiter.stdio[4] as Readable);
   ctl.on('error', () => undefined); // the status channel reports why the helper went away
-  ctl.write(payload);
-  const first = await status.next();
-  const pidMatch = first === undefined ? null : /^pid (\d+)$/.exec(first);
-  if (!pidMatch) {
-    ctl.destroy();
-    await exited;
-    if (spawnError) throw new ContainerInitError(object, 125, `cannot run perl: ${spawnError.message}`);
-    throw parseError(first, object) ?? new ContainerInitError(object, 125, 'the init helper exited without a word');
+  let used = false;
+
+  async function launch(ops: InitOp[], object: string): Promise<Launched> {
+    if (used) throw new Error('an init helper takes one set of instructions');
+    used = true;
+    ctl.write(encodeInitOps(ops));
+    const first = await status.next();
+    const pidMatch = first === undefined ? null : /^pid (\d+)$/.exec(first);
+    if (!pidMatch) {
+      ctl.destroy();
+      await exited;
+      if (spawnError) throw new ContainerInitError(object, 125, `cannot run perl: ${spawnError.message}`);
+      throw parseError(first, object) ?? new ContainerInitError(object, 125, 'the init helper exited without a word');
+    }
+    let settled = false;
+    return {
+      waiter,
+      pid: Number(pidMatch[1]),
+      exited,
+      async start() {
+        if (settled) throw new Error('start() called twice, or after abort()');
+        settled = true;
+        ctl.end('g');
+        const err = parseError(await status.next(), object);
+        if (err) {
+          await exited;
+          throw err;
+        }
+      },
+      abort() {
+        if (settled) return;
+        settled = true;
+        ctl.destroy();
+      },
+    };
   }
-  let settled = false;
+
   return {
-    waiter,
-    pid: Number(pidMatch[1]),
-    exited,
-    async start() {
-      if (settled) throw new Error('start() called twice, or after abort()');
-      settled = true;
-      ctl.end('g');
-      const err = parseError(await status.next(), object);
-      if (err) {
-        await exited;
-        throw err;
-      }
+    joinCgroups(files) {
+      if (used) throw new Error('joinCgroups() after the instructions were sent');
+      if (files.length > 0) ctl.write(encodeInitOps([['cgroup', ...files]]));
     },
-    abort() {
-      if (settled) return;
-      settled = true;
+    launchContainer: (spec) => launch(newContainerOps(spec), `container "${spec.hostname}"`),
+    launchInContainer: (spec) => launch(joinOps(spec), `process ${spec.pid}`),
+    dispose() {
+      if (used) return;
+      used = true;
       ctl.destroy();
     },
   };
@@ -278,7 +326,7 @@ async function launch(ops: InitOp[], object: string, opts: LaunchOptions): Promi
  * @throws ContainerInitError when the namespaces cannot be made or entered.
  */
 export function launchContainer(spec: NewContainerSpec, opts: LaunchOptions): Promise<Launched> {
-  return launch(newContainerOps(spec), `container "${spec.hostname}"`, opts);
+  return spawnInitHelper(opts).launchContainer(spec);
 }
 
 /**
@@ -286,7 +334,53 @@ export function launchContainer(spec: NewContainerSpec, opts: LaunchOptions): Pr
  * @throws ContainerInitError when the namespaces cannot be entered.
  */
 export function launchInContainer(spec: JoinSpec, opts: LaunchOptions): Promise<Launched> {
-  return launch(joinOps(spec), `process ${spec.pid}`, opts);
+  return spawnInitHelper(opts).launchInContainer(spec);
+}
+
+/** A process started by {@link startSelfDetached}, waiting for the word to go on. */
+export interface DetachedSelf {
+  /**
+   * Lets it go on (a `go` line on its standard input) and resolves with the first line it then
+   * reports on fd 3, or undefined when it closed fd 3 (or exited) without one.
+   */
+  go(): Promise<string | undefined>;
+  /** Closes its standard input without a word: it exits having done nothing. */
+  cancel(): void;
+}
+
+/**
+ * Starts this program again (`process.execPath` with this process's Node flags and script) with
+ * `args`, detached in its own session so that it outlives the caller, as a container's supervisor
+ * does: standard output goes to /dev/null, standard error is appended to `logFile`, standard input
+ * carries the word to go on (see {@link DetachedSelf}), and fd 3 is a pipe on which it reports.
+ * Started early, its Node start overlaps the caller's own work; it is never waited for.
+ */
+export function startSelfDetached(args: readonly string[], logFile: string): DetachedSelf {
+  const log = openSync(logFile, 'a', 0o600);
+  let child: ChildProcess;
+  try {
+    child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], { detached: true, stdio: ['pipe', 'ignore', log, 'pipe'] });
+  } finally {
+    closeSync(log);
+  }
+  child.on('error', () => undefined); // then fd 3 ends without a line
+  child.unref();
+  const input = child.stdin as Writable;
+  input.on('error', () => undefined);
+  const pipe = child.stdio[3] as Readable;
+  const reports = lineReader(pipe);
+  return {
+    async go() {
+      input.end('go\n');
+      const line = await reports.next();
+      pipe.destroy();
+      return line;
+    },
+    cancel() {
+      input.destroy();
+      pipe.destroy();
+    },
+  };
 }
 
 /**

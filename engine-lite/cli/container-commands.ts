@@ -4,26 +4,25 @@
  * when a command runs, so `run` pays only for what it uses.
  */
 import type { Command } from 'commander';
-import type { RunRequest } from '../container/create.js';
-import { ago } from '../format.js';
 import { collect, engine, forEachRef, printRows } from './common.js';
+import { commanderFlags, RUN_FLAGS, type RunFlags } from './flags.js';
 
-async function run(image: string, command: string[], flags: Omit<RunRequest, 'image' | 'command'> & { detach?: boolean }): Promise<void> {
-  const { createContainer } = await import('../container/create.js');
-  const { runAttached, runDetached } = await import('../container/supervise.js');
+/** `run`: creates the container and runs it attached, or hands it to a supervisor with `-d`. */
+export async function runContainer(image: string, command: string[], flags: RunFlags): Promise<void> {
+  const [{ createContainer }, { runAttached, runDetached }] = await Promise.all([import('../container/create.js'), import('../container/supervise.js')]);
   const e = engine();
-  const c = await createContainer(e, { ...flags, image, command });
   if (flags.detach) {
-    await runDetached(e, c);
+    const c = await runDetached(e, (id) => createContainer(e, { ...flags, image, command }, id));
     process.stdout.write(`${c.id}\n`);
     return;
   }
-  process.exitCode = await runAttached(e, c);
+  process.exitCode = await runAttached(e, await createContainer(e, { ...flags, image, command }));
 }
 
 async function ps(o: { all?: boolean; quiet?: boolean; trunc: boolean; format?: string }): Promise<void> {
   const { psPorts, psStatus } = await import('../container/inspect.js');
   const { statusOf } = await import('../container/status.js');
+  const { ago } = await import('../format.js');
   const all = (await engine().state.containers.list()).sort((a, b) => b.created.localeCompare(a.created));
   const shown = o.all ? all : all.filter((c) => statusOf(c) === 'running');
   const id = (i: string) => (o.trunc ? i.slice(0, 12) : i);
@@ -51,51 +50,26 @@ async function ps(o: { all?: boolean; quiet?: boolean; trunc: boolean; format?: 
   ]);
 }
 
+/** `__supervise ID PARENT-PID PARENT-START`: the body of a detached container's supervisor (see container/supervise.ts). */
+export async function superviseContainer(id: string, pid: string, start: string): Promise<void> {
+  const { supervise } = await import('../container/supervise.js');
+  const { createWriteStream } = await import('node:fs');
+  await supervise(engine(), id, { pid: Number(pid), start: Number(start) }, process.stdin, createWriteStream('', { fd: 3 }));
+}
+
 /** Adds the container commands to `program`. */
 export function addContainerCommands(program: Command): void {
-  program
+  const run = program
     .command('run')
     .description('Create and run a new container from an image')
     .argument('<image>')
     .argument('[command...]')
-    .option('-d, --detach', 'run in the background and print the container ID')
-    .option('--rm', 'remove the container (and its anonymous volumes) when it exits')
-    .option('--name <name>', 'assign a name to the container')
-    .option('-i, --interactive', 'keep STDIN open')
-    .option('-t, --tty', 'the container uses this terminal (no pseudo-TTY is allocated)')
-    .option('-e, --env <KEY=value>', 'set an environment variable', collect, [])
-    .option('--env-file <file>', 'read environment variables from a file', collect, [])
-    .option('-w, --workdir <dir>', 'working directory inside the container')
-    .option('-h, --hostname <name>', 'container host name')
-    .option('--entrypoint <cmd>', 'overwrite the image ENTRYPOINT')
-    .option('-m, --memory <bytes>', 'memory limit (e.g. 64m)')
-    .option('--cpus <number>', 'number of CPUs')
-    .option('--pids-limit <n>', 'process limit (0 or -1: unlimited)')
-    .option('--network <network>', 'connect to a network (repeatable; none, host, or a network name)', collect, [])
-    .option('--ip <address>', 'IPv4 address on the first network')
-    .option('--ip6 <address>', 'IPv6 address on the first network')
-    .option('--mac-address <mac>', 'MAC address on the first network')
-    .option('--network-alias <alias>', 'network-scoped alias', collect, [])
-    .option('-v, --volume <spec>', 'bind mount /host:/ctr[:ro] or volume NAME:/ctr[:ro]', collect, [])
-    .option('--mount <spec>', 'mount: type=bind|volume|tmpfs,src=…,dst=…[,readonly]', collect, [])
-    .option('--tmpfs <dst[:opts]>', 'mount a tmpfs', collect, [])
-    .option('--volume-driver <driver>', 'volume driver for -v NAME:… (default tsvol)')
-    .option('-p, --publish <spec>', 'publish a port ([ip:][hostPort:]containerPort[/proto])', collect, [])
-    .option('--expose <port>', 'expose a port', collect, [])
-    .option('--dns <ip>', 'DNS server', collect, [])
-    .option('--dns-search <domain>', 'DNS search domain', collect, [])
-    .option('--dns-option <option>', 'DNS option', collect, [])
-    .option('--add-host <host:ip>', 'add a line to /etc/hosts', collect, [])
-    .option('--cap-add <cap>', 'add a Linux capability', collect, [])
-    .option('--cap-drop <cap>', 'drop a Linux capability', collect, [])
-    .option('--privileged', 'all capabilities, writable /sys, nothing masked in /proc, no seccomp filter')
-    .option('--security-opt <opt>', 'seccomp=unconfined|FILE (docker JSON profile), no-new-privileges[=true|false]', collect, [])
-    .option('--read-only', "mount the container's root filesystem read-only")
-    .option('-u, --user <user[:group]>', 'user (name or uid) and group to run as')
-    .option('--stop-signal <signal>', 'signal `stop` sends (default SIGTERM)')
-    .option('--stop-timeout <seconds>', 'seconds `stop` waits before SIGKILL (default 10)')
     .passThroughOptions()
-    .action(run);
+    .action(runContainer);
+  for (const f of RUN_FLAGS) {
+    if (f.repeatable) run.option(commanderFlags(f), f.description, collect, []);
+    else run.option(commanderFlags(f), f.description);
+  }
 
   program
     .command('ps')
@@ -180,9 +154,5 @@ export function addContainerCommands(program: Command): void {
     .argument('<id>')
     .argument('<parent-pid>')
     .argument('<parent-start>')
-    .action(async (id: string, pid: string, start: string) => {
-      const { supervise } = await import('../container/supervise.js');
-      const { createWriteStream } = await import('node:fs');
-      await supervise(engine(), id, { pid: Number(pid), start: Number(start) }, createWriteStream('', { fd: 3 }));
-    });
+    .action(superviseContainer);
 }

@@ -42,12 +42,11 @@ async function loadAction(file: string | undefined, o: { input?: string }): Prom
   try {
     if (source === undefined) {
       // docker load reads stdin without -i: spool it, the archive is read more than once.
-      const { randomBytes } = await import('node:crypto');
       const { createWriteStream } = await import('node:fs');
       const { mkdir } = await import('node:fs/promises');
       const { pipeline } = await import('node:stream/promises');
-      // A directory, like every entry of images/ that is not an image (it has no image.json).
-      spooled = `${state.images.dir}/.stdin-${randomBytes(6).toString('hex')}`;
+      // A staging directory, like every entry of images/ that is not an image (it has no image.json).
+      spooled = state.stagingDir('stdin');
       await mkdir(spooled, { mode: 0o700 });
       await pipeline(process.stdin, createWriteStream(`${spooled}/archive`, { mode: 0o600 }));
     }
@@ -158,6 +157,16 @@ export function addImageCommands(program: Command): void {
       .action(listAction);
   }
   image.command('rm').alias('remove').description('Remove images').argument('<image...>').action(removeAction);
+  image
+    .command('prune')
+    .description('Remove what killed image commands left behind (staging directories, unrecorded layers, dangling links) and layers no image uses')
+    .action(async () => {
+      const { freeLayers, removeOrphans } = await import('../image/layers.js');
+      const { state } = engine();
+      const removed = await state.lock.run(async () => [...(await removeOrphans(state)), ...(await freeLayers(state)).map((d) => state.layerDir(d))]);
+      for (const path of removed) process.stdout.write(`Deleted: ${path}\n`);
+      process.stdout.write(`Total reclaimed: ${removed.length} item${removed.length === 1 ? '' : 's'}\n`);
+    });
   program.command('rmi').description('Remove images').argument('<image...>').action(removeAction);
   image
     .command('inspect')

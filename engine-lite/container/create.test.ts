@@ -7,7 +7,7 @@ import { macToBase64 } from '../network/endpoints.js';
 const image = (env?: string[]): ImageRecord => ({ v: 1, id: 'x', name: 'i:latest', created: '', rootfs: '/', owned: true, size: 0, config: env ? { env } : {} });
 const req = (o: Partial<RunRequest>): RunRequest => ({
   image: 'i', command: [], env: [], envFile: [], network: [], networkAlias: [], volume: [], mount: [], tmpfs: [], publish: [], expose: [],
-  dns: [], dnsSearch: [], dnsOption: [], addHost: [], capAdd: [], capDrop: [], securityOpt: [], ...o,
+  dns: [], dnsSearch: [], dnsOption: [], addHost: [], capAdd: [], capDrop: [], device: [], securityOpt: [], ...o,
 });
 
 describe('buildEnv', () => {

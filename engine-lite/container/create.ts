@@ -17,6 +17,7 @@ import { resolveCapabilities } from './capabilities.js';
 import { parseCpus, parseMemory, parsePidsLimit } from './limits.js';
 import { checkDuplicateDestinations, parseMountFlag, parseVolumeFlag, type MountRequest } from './mount-spec.js';
 import { exposedPorts, parseExpose, parsePublish } from './port-spec.js';
+import { parseDevice } from './devices.js';
 import { parseSecurityOpts } from './security.js';
 import { resolveImageUser } from './user.js';
 import { lowerDirs } from '../image/layers.js';
@@ -57,6 +58,7 @@ export interface RunRequest {
   addHost: string[];
   capAdd: string[];
   capDrop: string[];
+  device: string[];
   privileged?: boolean;
   securityOpt: string[];
   readOnly?: boolean;
@@ -205,9 +207,8 @@ function checkSignal(sig: string): string {
 }
 
 /** Builds the record of a new container from `req`, without side effects besides `-v` host directories. */
-async function buildRecord(engine: Engine, req: RunRequest): Promise<{ record: ContainerRecord; mounts: MountRequest[] }> {
+async function buildRecord(engine: Engine, req: RunRequest, id: string): Promise<{ record: ContainerRecord; mounts: MountRequest[] }> {
   const image = await findImage(engine.state, req.image);
-  const id = newId();
   if (req.name !== undefined) checkName('container', req.name);
   if (req.workdir !== undefined && !req.workdir.startsWith('/')) {
     throw new InvalidArgumentError(`the working directory '${req.workdir}' is invalid, it needs to be an absolute path`);
@@ -223,6 +224,7 @@ async function buildRecord(engine: Engine, req: RunRequest): Promise<{ record: C
     if (!/^[^:]+:.+$/.test(h) || parseIp(h.slice(h.indexOf(':') + 1)) === undefined) throw new InvalidArgumentError(`invalid argument "${h}" for "--add-host" flag: expected host:ip`);
   }
   const security = await parseSecurityOpts(req.securityOpt);
+  const devices = await Promise.all(req.device.map(parseDevice));
   // `--user` overrides the image's USER, as in docker.
   const userSpec = req.user !== undefined && req.user !== '' ? req.user : image.config.user;
   const user = userSpec === undefined ? undefined : await resolveImageUser(userSpec, lowerDirs(engine.state, image));
@@ -257,6 +259,7 @@ async function buildRecord(engine: Engine, req: RunRequest): Promise<{ record: C
       ...(security.seccomp ? { seccomp: security.seccomp } : {}),
       noNewPrivileges: security.noNewPrivileges,
       readonlyRootfs: req.readOnly ?? false,
+      ...(devices.length > 0 ? { devices } : {}),
       dns: req.dns,
       dnsSearch: req.dnsSearch,
       dnsOptions: req.dnsOption,
@@ -275,12 +278,12 @@ async function buildRecord(engine: Engine, req: RunRequest): Promise<{ record: C
 }
 
 /**
- * Checks `req` and records a new container owned by this process, with its named and anonymous
- * volumes created. Nothing is left behind when it throws.
+ * Checks `req` and records a new container owned by this process (with ID `id`, a new one unless
+ * given), with its named and anonymous volumes created. Nothing is left behind when it throws.
  * @throws InvalidArgumentError, EngineNotFoundError (image, network, volume driver), EngineConflictError (name), PluginFailedError.
  */
-export async function createContainer(engine: Engine, req: RunRequest): Promise<ContainerRecord> {
-  const { record: c, mounts } = await buildRecord(engine, req);
+export async function createContainer(engine: Engine, req: RunRequest, id = newId()): Promise<ContainerRecord> {
+  const { record: c, mounts } = await buildRecord(engine, req, id);
   const dir = engine.state.containerDir(c.id);
   await engine.state.lock.run(async () => {
     const others = await engine.state.containers.list();

@@ -4,8 +4,8 @@
  * its network ready before it runs a single instruction of the container's own (`launch`). Each
  * step is recorded first, so teardown.ts can undo a start that failed or whose owner died.
  */
-import { addProcess, createCgroup } from '../../common/kernel/cgroup.js';
-import { ContainerInitError, launchContainer, type Launched, type NewContainerSpec, type StdioSlot } from '../../common/kernel/container-process.js';
+import { cgroupProcsFiles, createCgroup, deviceRulesSupported } from '../../common/kernel/cgroup.js';
+import { ContainerInitError, type InitHelper, type Launched, type NewContainerSpec } from '../../common/kernel/container-process.js';
 import { netnsPath } from '../../common/kernel/netns.js';
 import type { Engine } from '../engine.js';
 import { CommandStartError } from '../errors.js';
@@ -14,6 +14,7 @@ import { findImage } from '../image/images.js';
 import { lowerDirs } from '../image/layers.js';
 import { procRef } from '../state/proc-ref.js';
 import type { ContainerRecord } from '../state/records.js';
+import { deviceRules } from './devices.js';
 import { etcPaths, writeEtcFiles } from './etc-files.js';
 import { rootfsSteps, type PlannedMount } from './rootfs-plan.js';
 import { processSecurity } from './security.js';
@@ -44,16 +45,20 @@ async function attachNetworks(engine: Engine, c: ContainerRecord, persist: () =>
 
 /**
  * Makes everything the container needs except its process: cgroup with its limits, network
- * namespace and endpoints, volume mounts, /etc files.
+ * namespace and endpoints, volume mounts, /etc files. With `helper` (the init helper that will
+ * launch the container, spawned already), the helper joins the cgroup as soon as it exists.
  * @throws KernelError, PluginFailedError; progress is recorded for teardown.
  */
-export async function prepareContainer(engine: Engine, c: ContainerRecord): Promise<void> {
+export async function prepareContainer(engine: Engine, c: ContainerRecord, helper?: InitHelper): Promise<void> {
   const persist = persistFn(engine, c);
+  const devices = deviceRules(c);
   await createCgroup(c.cgroup, {
     ...(c.host.memory > 0 ? { memoryBytes: c.host.memory } : {}),
     ...(c.host.nanoCpus > 0 ? { cpus: c.host.nanoCpus / 1e9 } : {}),
     ...(c.host.pidsLimit > 0 ? { pidsMax: c.host.pidsLimit } : {}),
+    ...(devices && (await deviceRulesSupported()) ? { devices } : {}),
   });
+  helper?.joinCgroups(await cgroupProcsFiles(c.cgroup));
   if (c.attachments.length > 0) await attachNetworks(engine, c, persist);
   if (c.mounts.some((m) => m.type === 'volume')) {
     const { mountVolumes } = await import('../volume/container-mounts.js');
@@ -87,6 +92,7 @@ async function containerSpec(engine: Engine, c: ContainerRecord): Promise<NewCon
       ...(m.tmpfsOptions ? { tmpfsOptions: m.tmpfsOptions } : {}),
     }),
   );
+  for (const d of c.host.devices ?? []) mounts.push({ kind: 'bind', source: d.pathOnHost, destination: d.pathInContainer, readonly: false });
   return {
     network: c.host.networkMode === 'host' ? 'host' : c.netns ? { netns: c.netns } : 'new',
     hostname: c.config.hostname,
@@ -107,21 +113,22 @@ export function startError(err: unknown): CommandStartError {
 }
 
 /**
- * Starts the container's process on a prepared container: the init helper is launched, put in the
- * cgroup, recorded as running, then let go.
+ * Starts the container's process on a prepared container through `helper` (spawned by the caller
+ * before the preparation, so that Perl starts meanwhile, and already in the cgroup): the process
+ * is launched, recorded as running, then let go.
  * @throws CommandStartError (exit code 125, 126 or 127) when it could not start.
  */
-export async function launch(engine: Engine, c: ContainerRecord, stdio: [StdioSlot, StdioSlot, StdioSlot], detached: boolean): Promise<Launched> {
+export async function launch(engine: Engine, c: ContainerRecord, helper: InitHelper): Promise<Launched> {
   let l: Launched | undefined;
   try {
-    l = await launchContainer(await containerSpec(engine, c), { stdio, detached });
-    await addProcess(c.cgroup, l.pid);
+    l = await helper.launchContainer(await containerSpec(engine, c));
     const init = procRef(l.pid);
     c.state = { ...c.state, status: 'running', pid: l.pid, startedAt: new Date().toISOString(), ...(init ? { init } : {}) };
     await persistFn(engine, c)();
     await l.start();
     return l;
   } catch (err) {
+    helper.dispose();
     l?.abort();
     throw startError(err);
   }

@@ -2,16 +2,21 @@
  * @module Running a container and watching it until it exits. In the foreground the `run` command
  * itself is the owner: the command's stdio is the container's and signals are passed on (docker's
  * --sig-proxy). With `-d` a supervisor process (`engine-lite … __supervise ID`, in its own session)
- * becomes the owner, launches the container with its output going to log files, reports
+ * is started first, so that its start overlaps the creation and preparation of the container, and
+ * told to go on over its standard input; it becomes the owner, launches the container with its
+ * output going to log files, reports
  * `ok` or the start error to `run` over a pipe, then waits, and on exit releases the network and
  * volumes and records the exit code. If an owner is killed, the next command's reconcile does that.
  */
-import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
+import { cgroupProcsFiles } from '../../common/kernel/cgroup.js';
+import { spawnInitHelper, startSelfDetached, type InitHelper } from '../../common/kernel/container-process.js';
 import type { Engine } from '../engine.js';
 import { CommandStartError, EngineError } from '../errors.js';
+import { newId } from '../ids.js';
 import { isAlive, type ProcRef } from '../state/proc-ref.js';
 import type { ContainerRecord } from '../state/records.js';
 import { launch, prepareContainer, startError } from './start.js';
@@ -20,11 +25,12 @@ import { finishContainer } from './teardown.js';
 /** Signals a foreground `run` passes on to the container's PID 1. */
 const PROXIED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
-/** Prepares `c`; on failure tears it down, records exit code 125 and rethrows. */
-async function prepareOrFinish(engine: Engine, c: ContainerRecord): Promise<void> {
+/** Prepares `c`; on failure disposes of `helper` (if any), tears `c` down, records exit code 125 and rethrows. */
+async function prepareOrFinish(engine: Engine, c: ContainerRecord, helper?: InitHelper): Promise<void> {
   try {
-    await prepareContainer(engine, c);
+    await prepareContainer(engine, c, helper);
   } catch (err) {
+    helper?.dispose();
     await finishContainer(engine, c.id, 125, (err as Error).message);
     throw err;
   }
@@ -35,10 +41,11 @@ async function prepareOrFinish(engine: Engine, c: ContainerRecord): Promise<void
  * @throws CommandStartError or the preparation's error; the container is then torn down.
  */
 export async function runAttached(engine: Engine, c: ContainerRecord): Promise<number> {
-  await prepareOrFinish(engine, c);
+  const helper = spawnInitHelper({ stdio: [c.config.openStdin ? 'inherit' : 'ignore', 'inherit', 'inherit'] });
+  await prepareOrFinish(engine, c, helper);
   let l;
   try {
-    l = await launch(engine, c, [c.config.openStdin ? 'inherit' : 'ignore', 'inherit', 'inherit'], false);
+    l = await launch(engine, c, helper);
   } catch (err) {
     const e = startError(err);
     await finishContainer(engine, c.id, e.exitCode, e.message);
@@ -59,20 +66,6 @@ export async function runAttached(engine: Engine, c: ContainerRecord): Promise<n
   return code;
 }
 
-/** The first line on `stream`, or undefined at end of file. */
-function readLine(stream: Readable): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    let buf = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (d: string) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve(buf.slice(0, nl));
-    });
-    stream.on('end', () => resolve(undefined)).on('error', () => resolve(undefined));
-  });
-}
-
 /** Global flags that give a supervisor the same view of the engine as its `run`. */
 function engineArgs(engine: Engine): string[] {
   const o = engine.options;
@@ -80,49 +73,78 @@ function engineArgs(engine: Engine): string[] {
 }
 
 /**
- * Prepares `c` and hands it to a new supervisor process; resolves once the container runs.
- * @throws CommandStartError when it could not start (the supervisor has cleaned up).
+ * Runs a container detached: starts its supervisor first (so that its Node start overlaps the rest),
+ * creates the container with `create(id)`, prepares it and lets the supervisor launch it; resolves
+ * with the record once the container runs. The supervisor's own warnings (a plugin failing at
+ * teardown, say) go to `supervisor.log` beside the container's logs.
+ * @throws what `create` throws (nothing is left), CommandStartError when it could not start (the
+ * supervisor has cleaned up).
  */
-export async function runDetached(engine: Engine, c: ContainerRecord): Promise<void> {
-  await prepareOrFinish(engine, c);
-  const script = process.argv[1]!;
-  const args = [...process.execArgv, script, ...engineArgs(engine), '__supervise', c.id, String(engine.self.pid), String(engine.self.start)];
-  // The supervisor's own warnings (a plugin failing at teardown, say) go to a file beside the logs.
-  const log = openSync(join(engine.state.containerDir(c.id), 'supervisor.log'), 'a', 0o600);
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', log, 'pipe'] });
-  closeSync(log);
-  child.unref();
-  const pipe = child.stdio[3] as Readable;
-  const line = await readLine(pipe);
-  pipe.destroy();
-  if (line === 'ok') return;
+export async function runDetached(engine: Engine, create: (id: string) => Promise<ContainerRecord>): Promise<ContainerRecord> {
+  const id = newId();
+  const dir = engine.state.containerDir(id);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const sup = startSelfDetached([...engineArgs(engine), '__supervise', id, String(engine.self.pid), String(engine.self.start)], join(dir, 'supervisor.log'));
+  let c: ContainerRecord;
+  try {
+    c = await create(id);
+  } catch (err) {
+    sup.cancel();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  try {
+    await prepareOrFinish(engine, c);
+  } catch (err) {
+    sup.cancel();
+    throw err;
+  }
+  const line = await sup.go();
+  if (line === 'ok') return c;
   const m = line === undefined ? null : /^error (\d+) (.*)$/.exec(line);
   if (m) throw new CommandStartError(m[2]!, Number(m[1]));
   throw new EngineError(`the supervisor of container ${c.name} exited before the container started`);
+}
+
+/** Whether the first line on `input` is `go` (false at end of file). */
+function awaitGo(input: Readable): Promise<boolean> {
+  return new Promise((resolve) => {
+    let buf = '';
+    input.setEncoding('utf8');
+    input.on('data', (d: string) => {
+      buf += d;
+      if (buf.includes('\n')) resolve(buf.startsWith('go\n'));
+    });
+    input.on('end', () => resolve(false)).on('error', () => resolve(false));
+  });
 }
 
 /**
  * The body of a supervisor: takes the container over from `parent` (the `run -d` that spawned it),
  * launches it, reports on `report`, waits for the exit and finishes the container.
  */
-export async function supervise(engine: Engine, id: string, parent: ProcRef, report: Writable): Promise<void> {
+export async function supervise(engine: Engine, id: string, parent: ProcRef, input: Readable, report: Writable): Promise<void> {
   const say = (line: string) => new Promise<void>((r) => report.end(`${line.replace(/\n/g, ' ')}\n`, () => r()));
-  const c = await engine.state.lock.run(async () => {
-    const rec = await engine.state.containers.get(id);
-    const owner = rec?.state.owner;
-    if (!rec || owner?.pid !== parent.pid || owner.start !== parent.start || !isAlive(parent)) return undefined;
-    rec.state.owner = engine.self;
-    await engine.state.containers.put(id, rec);
-    return rec;
-  });
-  if (!c) return say('error 125 the container was taken over by another command before it started');
   const logs = engine.state.containerLogs(id);
   const out = openSync(logs.stdout, 'a', 0o600);
   const err = openSync(logs.stderr, 'a', 0o600);
+  // Perl starts while `run` prepares the container.
+  const helper = spawnInitHelper({ stdio: ['ignore', out, err] });
+  const go = await awaitGo(input);
+  input.destroy();
+  const c = go ? await takeOver(engine, id, parent) : undefined;
+  if (!c) {
+    helper.dispose();
+    closeSync(out);
+    closeSync(err);
+    return go ? say('error 125 the container was taken over by another command before it started') : undefined;
+  }
   let l;
   try {
-    l = await launch(engine, c, ['ignore', out, err], false);
+    helper.joinCgroups(await cgroupProcsFiles(c.cgroup));
+    l = await launch(engine, c, helper);
   } catch (e) {
+    helper.dispose();
     const se = startError(e);
     await finishContainer(engine, id, se.exitCode, se.message);
     return say(`error ${se.exitCode} ${se.message}`);
@@ -132,4 +154,16 @@ export async function supervise(engine: Engine, id: string, parent: ProcRef, rep
   }
   await say('ok');
   await finishContainer(engine, id, await l.exited);
+}
+
+/** Makes this process the owner of container `id` if `parent` (its `run -d`, alive) still owns it. */
+async function takeOver(engine: Engine, id: string, parent: ProcRef): Promise<ContainerRecord | undefined> {
+  return engine.state.lock.run(async () => {
+    const rec = await engine.state.containers.get(id);
+    const owner = rec?.state.owner;
+    if (!rec || owner?.pid !== parent.pid || owner.start !== parent.start || !isAlive(parent)) return undefined;
+    rec.state.owner = engine.self;
+    await engine.state.containers.put(id, rec);
+    return rec;
+  });
 }

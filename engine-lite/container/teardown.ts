@@ -81,8 +81,12 @@ export async function finishContainer(engine: Engine, id: string, exitCode: numb
     oomKilled,
     error,
   };
-  await persistFn(engine, c)();
-  if (!c.host.autoRemove) return c;
+  // A `--rm` container goes at once: its exit is not recorded on the way (were this command killed
+  // in between, reconcile would tear it down again, which is idempotent, and remove it).
+  if (!c.host.autoRemove) {
+    await persistFn(engine, c)();
+    return c;
+  }
   await deleteContainer(engine, c, true);
   return undefined;
 }

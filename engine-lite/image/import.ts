@@ -105,7 +105,7 @@ export async function importImage(state: State, source: string, name: string, op
     const id = createHash('sha256').update(`${rootfs}\0${randomBytes(16).toString('hex')}`).digest('hex');
     record = { v: 1, id, name: fullName, created, rootfs, owned: false, size: await treeSize(rootfs), config };
   } else {
-    const tmp = join(state.images.dir, `.import-${randomBytes(6).toString('hex')}`);
+    const tmp = state.stagingDir('import');
     try {
       await mkdir(join(tmp, 'rootfs'), { recursive: true, mode: 0o755 });
       const bar = new ProgressBar(opts.progress, (done) => renderBar('Importing', done, st.size));

@@ -4,11 +4,12 @@
  * overlay short lower paths. An image's root filesystem is its layers stacked as overlay lower
  * directories. A layer lives as long as an image record names it: {@link freeLayers} removes the others.
  */
-import { readlink, rename, rm, symlink } from 'node:fs/promises';
+import { readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError } from '../errors.js';
 import type { ImageRecord, LayerRecord } from '../state/records.js';
-import type { State } from '../state/store.js';
+import { isAlive } from '../state/proc-ref.js';
+import { STAGING_NAME, type State } from '../state/store.js';
 
 /** The overlay lower directories of `image`, top-most first (overlayfs order). */
 export function lowerDirs(state: State, image: Pick<ImageRecord, 'rootfs' | 'layers'>): string[] {
@@ -81,4 +82,32 @@ export async function freeLayers(state: State): Promise<string[]> {
     freed.push(layer.diffId);
   }
   return freed;
+}
+
+/**
+ * Removes what killed image commands left behind: staging directories in images/ whose owner is
+ * gone, layer directories without a record (moved in just before a crash), and `l/` links to no
+ * layer. Call under the state lock (a load moves layers in and records them under it).
+ * @returns the paths removed.
+ */
+export async function removeOrphans(state: State): Promise<string[]> {
+  const removed: string[] = [];
+  const remove = async (path: string) => {
+    await rm(path, { recursive: true, force: true });
+    removed.push(path);
+  };
+  for (const name of await readdir(state.images.dir)) {
+    const m = STAGING_NAME.exec(name);
+    if (m && !isAlive({ pid: Number(m[2]), start: Number(m[3]) })) await remove(join(state.images.dir, name));
+  }
+  const recorded = new Set((await state.layers.list()).map((l) => l.diffId));
+  for (const name of await readdir(state.layers.dir)) {
+    if (!recorded.has(name)) await remove(state.layerDir(name));
+  }
+  const links = join(state.dir, 'l');
+  for (const name of await readdir(links)) {
+    const ok = await stat(join(links, name)).then(() => true, () => false);
+    if (!ok) await remove(join(links, name));
+  }
+  return removed;
 }

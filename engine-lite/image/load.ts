@@ -1,14 +1,15 @@
 /**
  * @module `engine-lite image load`: the images of a `docker save` archive (tar, plain or gzip, or
  * the same unpacked in a directory) or of an OCI image layout (directory or tar). Everything is
- * staged in `images/.load-<hex>/` first: the archive is unpacked there, every config and layer is
+ * staged in `images/.load-<pid>-<start>-<hex>/` first: the archive is unpacked there, every config and layer is
  * checked against its digest (blob digests where the archive names blobs by digest, the config's
  * `rootfs.diff_ids` for the uncompressed layers, the config file against the image ID), new layers
  * are unpacked once into the staging directory with whiteouts converted (common/kernel/layer-fs.ts);
  * only when all of it checked out are the layers moved into the store and the images recorded, under
- * the state lock. A failure removes the staging directory and leaves the store as it was.
+ * the state lock. A failure removes the staging directory and leaves the store as it was; what a
+ * killed load leaves behind is removed by the next load or `image prune` (see removeOrphans).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { Writable, type Readable } from 'node:stream';
@@ -20,7 +21,7 @@ import { EngineError, InvalidArgumentError } from '../errors.js';
 import type { ImageConfig, ImageRecord, LayerRecord } from '../state/records.js';
 import type { State } from '../state/store.js';
 import { normalizeImageName } from './images.js';
-import { addLayer, lowerDirs } from './layers.js';
+import { addLayer, lowerDirs, removeOrphans } from './layers.js';
 import { renderBar } from './progress.js';
 import { streamTar } from './tar-stream.js';
 
@@ -201,7 +202,8 @@ export async function loadImages(state: State, source: string, opts: { progress:
   const st = await stat(source).catch(() => {
     throw new InvalidArgumentError(`${source}: no such file or directory`);
   });
-  const staging: Staging = { dir: join(state.images.dir, `.load-${randomBytes(6).toString('hex')}`), layers: new Map() };
+  await state.lock.run(() => removeOrphans(state));
+  const staging: Staging = { dir: state.stagingDir('load'), layers: new Map() };
   await mkdir(staging.dir, { mode: 0o700 });
   try {
     let root = await realpath(source);

@@ -179,6 +179,16 @@ export interface ContainerState {
   error: string;
 }
 
+/** A host device given to a container with `--device`. */
+export interface DeviceRecord {
+  pathOnHost: string;
+  pathInContainer: string;
+  /** Some of `r`, `w`, `m`. */
+  permissions: string;
+  /** Its device cgroup rule, e.g. `c 10:237 rw`. */
+  rule: string;
+}
+
 export interface ContainerRecord {
   v: 1;
   id: string;
@@ -214,6 +224,8 @@ export interface ContainerRecord {
     /** false only with `--security-opt no-new-privileges=false` (absent: on). */
     noNewPrivileges?: boolean;
     readonlyRootfs?: boolean;
+    /** `--device`s: bound into the container and allowed by its device cgroup. */
+    devices?: DeviceRecord[];
     dns: string[];
     dnsSearch: string[];
     dnsOptions: string[];

@@ -15,6 +15,7 @@ import { mkdir, readdir, readFile, realpath, rename, rm, writeFile } from 'node:
 import { dirname, join } from 'node:path';
 import { EngineNotFoundError } from '../errors.js';
 import { StateLock } from './lock.js';
+import { selfRef } from './proc-ref.js';
 import type { ContainerRecord, ImageRecord, LayerRecord, NetworkRecord, VolumeRecord } from './records.js';
 
 const isMissing = (err: unknown) => (err as NodeJS.ErrnoException).code === 'ENOENT';
@@ -91,6 +92,9 @@ export function resolveRef<T extends { id: string; name: string }>(items: readon
   throw new EngineNotFoundError(`No such ${kind}: ${ref}`);
 }
 
+/** Name of a staging directory made by {@link State.stagingDir}: kind, owner pid and start time. */
+export const STAGING_NAME = /^\.([a-z]+)-(\d+)-(\d+)-[0-9a-f]+$/;
+
 /** The state directory: records of every kind and the lock. */
 export class State {
   readonly dir: string;
@@ -129,6 +133,16 @@ export class State {
   containerLogs(id: string): { stdout: string; stderr: string } {
     const dir = this.containerDir(id);
     return { stdout: join(dir, 'stdout.log'), stderr: join(dir, 'stderr.log') };
+  }
+
+  /**
+   * A fresh path for this process's staging directory of an image command (`images/.<kind>-<pid>-<start>-<hex>`,
+   * not an image: it has no image.json). The owner in the name tells a killed command's leftovers
+   * from a running one's (see {@link STAGING_NAME}).
+   */
+  stagingDir(kind: string): string {
+    const me = selfRef();
+    return join(this.images.dir, `.${kind}-${me.pid}-${me.start}-${randomBytes(6).toString('hex')}`);
   }
 
   /** The directory of image `id`. */
