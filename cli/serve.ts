@@ -13,6 +13,8 @@
  * With a cluster store, one etcd client and host session (state in `<stateDir>/cluster/`) is opened
  * before the plugins and shared by them; the plugins do not start when etcd does not answer.
  * With `metricsAddr`, `/metrics`, `/healthz` and the topology page (observe/) listen beside the sockets.
+ * With `dns` and the network plugin, the name service (names/) starts once the plugins are ready, and
+ * re-reads its names after every Join, Leave and DeleteEndpoint; if it cannot start, the plugins serve on.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -34,6 +36,9 @@ import { PluginServer, type PendingInterface } from '../common/protocol/server.j
 import { migrateStore } from '../common/store/format.js';
 import type { Store } from '../common/store/store.js';
 import type { DockerSync, DockerSyncOptions } from '../docker-sync/sync.js';
+import type { NetworkStatusView } from '../network-driver/admin-api.js';
+import type { NameService } from '../names/service.js';
+import type { Upstream } from '../names/upstreams.js';
 import type { ObserveAddr } from '../observe/http.js';
 import { PLUGIN_FACTORIES } from './plugins.js';
 
@@ -56,6 +61,8 @@ export interface ServeOptions {
   factories?: Record<PluginKind, () => Promise<PluginFactory>>;
   /** Agreement with Docker and engine-lite, and healing (docker-sync/); absent: neither. */
   sync?: Pick<DockerSyncOptions, 'dockerHost' | 'engineLiteState' | 'heal'>;
+  /** The name service (`--dns-addr`, `--dns-upstream`); its names come from `sync`'s sources. Absent: off. */
+  dns?: { addr: string; port?: number; upstreams?: Upstream[] };
 }
 
 export interface ClusterOptions {
@@ -183,10 +190,17 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
   const observer = opts.metricsAddr && new (await import('../observe/http.js')).Observer({ plugins: gates, cluster, log: log.child({ component: 'observe' }) });
   const servers: Array<{ close(): Promise<void> }> = [];
   let sync: DockerSync | undefined;
+  let names: NameService | undefined;
+  const NAME_CHANGES = new Set(['NetworkDriver.Join', 'NetworkDriver.Leave', 'NetworkDriver.DeleteEndpoint']);
+  const onCall = (call: Parameters<NonNullable<typeof observer>['onCall']>[0]) => {
+    observer?.onCall(call);
+    if (NAME_CHANGES.has(call.call)) names?.refresh();
+  };
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       await sync?.stop();
+      await names?.close();
       await Promise.all(servers.map((s) => s.close()));
       await settled;
       for (const close of closers.reverse()) await close().catch((err: unknown) => log.warn('close failed', errorFields(err)));
@@ -197,7 +211,7 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
     for (const { path, kinds } of socketLayout(opts)) {
       const interfaces = gates.filter((g) => kinds.includes(g.kind)).flatMap((g) => g.pending());
       const slog = log.child(kinds.length === 1 ? { plugin: kinds[0] } : { socket: opts.socket });
-      servers.push(await PluginServer.listen({ socketPath: path, interfaces, log: slog, ...(observer && { observe: observer.onCall }) }));
+      servers.push(await PluginServer.listen({ socketPath: path, interfaces, log: slog, observe: onCall }));
       log.info('serving', { socket: path, plugins: kinds, sinceStartMs: sinceStart() });
     }
     if (observer) servers.push(await observer.listen(opts.metricsAddr!));
@@ -225,6 +239,26 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
       });
       const { startDockerSync } = await import('../docker-sync/sync.js'); // dockerode: off the path to listen
       sync = startDockerSync({ ...opts.sync, pluginsDir: opts.pluginsDir, plugins, log: log.child({ component: 'docker-sync' }) });
+    }
+    const network = gates.findIndex((g) => g.kind === 'network');
+    if (opts.dns && network >= 0 && !stopping) {
+      const status = (results[network] as PromiseFulfilledResult<PluginInstance>).value.interfaces.find((i) => i.name === ADMIN_INTERFACE.network)?.methods.get('Status');
+      const nlog = log.child({ component: 'names' });
+      try {
+        const { startNameService } = await import('../names/service.js');
+        names = await startNameService({
+          ...opts.dns,
+          status: async () => ((await status!.handle(status!.schema.parse({ NetworkID: '' }))) as { Networks: NetworkStatusView[] }).Networks,
+          ...(opts.sync?.dockerHost !== undefined && { dockerHost: opts.sync.dockerHost }),
+          ...(opts.sync?.engineLiteState !== undefined && { engineLiteState: opts.sync.engineLiteState }),
+          ...(opts.cluster && { cluster: (await cluster)! }),
+          ...(observer && { metrics: observer.registry }),
+          log: nlog,
+        });
+        if (stopping) await names.close();
+      } catch (err) {
+        nlog.error('the name service did not start; the plugins serve on without it', errorFields(err));
+      }
     }
   });
   return { ready, stop };

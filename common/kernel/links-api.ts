@@ -8,6 +8,7 @@ import { deleteFdb, ensureFdb, listFdb } from './fdb.js';
 import {
   deleteLink,
   ensureBridge,
+  ensureDummy,
   ensureMacvlan,
   ensureVethPair,
   ensureVxlan,
@@ -28,6 +29,7 @@ export interface Links {
   findLink: typeof findLink;
   listLinks: typeof listLinks;
   ensureBridge: typeof ensureBridge;
+  ensureDummy: typeof ensureDummy;
   ensureVethPair: typeof ensureVethPair;
   ensureVxlan: typeof ensureVxlan;
   ensureMacvlan: typeof ensureMacvlan;
@@ -57,6 +59,7 @@ export const links: Links = {
   findLink,
   listLinks,
   ensureBridge,
+  ensureDummy,
   ensureVethPair,
   ensureVxlan,
   ensureMacvlan,
