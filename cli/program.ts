@@ -158,7 +158,7 @@ export function buildProgram(runServe?: ServeAction): Command {
     .addOption(serveOption('--docker-host <url|none>', 'dockerd to agree with and heal through (none: no dockerd)').default(DEFAULT_DOCKER_HOST).argParser(dockerHost))
     .addOption(serveOption('--engine-lite-state <dir|none>', "engine-lite's state directory, a reference when it exists [default: <state-dir>/engine-lite]"))
     .addOption(serveOption('--metrics-addr <host:port>', 'serve /metrics (Prometheus), /healthz and the live topology page here (off by default; keep it on loopback)').argParser(hostPort))
-    .addOption(serveOption('--dns-addr <ip>', `name service: the address containers ask (made on a dummy link tsdns0 unless the host has it); give it to dockerd as "dns"`).argParser(dnsAddr).default(DEFAULT_DNS_ADDR))
+    .addOption(serveOption('--dns-addr <ip>', `name service: the address containers ask (put on an empty bridge tsdns0 unless the host has it); give it to dockerd as "dns"`).argParser(dnsAddr).default(DEFAULT_DNS_ADDR))
     .addOption(serveOption('--dns-upstream <ip[:port],…>', "name service: where other names are forwarded [default: the host's /etc/resolv.conf nameservers]").argParser(dnsUpstreams))
     .option('--no-heal', 'do not start containers that failed to start for lack of the plugins (env TSNET_HEAL=false)')
     .option('--no-dns', 'do not serve container names over DNS (env TSNET_DNS=false)')

@@ -159,7 +159,6 @@ export async function listenResponder(opts: ResponderOptions): Promise<Responder
       (err: unknown) => log.warn('dns query failed', errorFields(err)),
     );
   });
-  udp.on('error', (err) => log.warn('dns udp socket error', errorFields(err)));
   await new Promise<void>((resolve, reject) => {
     udp.once('error', reject);
     udp.bind(opts.port ?? 53, opts.addr, () => {
@@ -167,6 +166,7 @@ export async function listenResponder(opts: ResponderOptions): Promise<Responder
       resolve();
     });
   });
+  udp.on('error', (err) => log.warn('dns udp socket error', errorFields(err)));
   const port = udp.address().port;
 
   const tcp: Server = createServer((sock) => serveTcp(opts, sock));

@@ -1,7 +1,7 @@
 /**
  * @module The name service of `tsnet serve` (`--dns-addr`): one DNS responder per host, on a fixed
- * address that containers reach through their default route (by default 169.254.53.53 on a dummy
- * link `tsdns0` made for it, removed again at stop), answering container names of tsnet networks to
+ * address that containers reach through their default route (by default 169.254.53.53 on an empty
+ * bridge `tsdns0` made for it, removed again at stop), answering container names of tsnet networks to
  * the containers on them, and forwarding everything else to the host's resolvers.
  *
  * What it knows is refreshed every {@link REFRESH_MS} and at once after a Join, Leave or
@@ -71,7 +71,9 @@ async function bindResponder(listen: () => Promise<Responder>, addr: string, log
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw err;
   }
-  const madeLink = await links.ensureDummy(DNS_LINK);
+  // An empty bridge, not a dummy: it needs no kernel module beyond what the networks need anyway.
+  const madeLink = (await links.findLink(DNS_LINK)) === undefined;
+  await links.ensureBridge(DNS_LINK);
   await links.ensureAddress(DNS_LINK, `${addr}/${addr.includes(':') ? 128 : 32}`, { nodad: true });
   log.info('made the name service address', { link: DNS_LINK, addr });
   try {

@@ -8,7 +8,6 @@ import { deleteFdb, ensureFdb, listFdb } from './fdb.js';
 import {
   deleteLink,
   ensureBridge,
-  ensureDummy,
   ensureMacvlan,
   ensureVethPair,
   ensureVxlan,
@@ -29,7 +28,6 @@ export interface Links {
   findLink: typeof findLink;
   listLinks: typeof listLinks;
   ensureBridge: typeof ensureBridge;
-  ensureDummy: typeof ensureDummy;
   ensureVethPair: typeof ensureVethPair;
   ensureVxlan: typeof ensureVxlan;
   ensureMacvlan: typeof ensureMacvlan;
@@ -59,7 +57,6 @@ export const links: Links = {
   findLink,
   listLinks,
   ensureBridge,
-  ensureDummy,
   ensureVethPair,
   ensureVxlan,
   ensureMacvlan,

@@ -92,17 +92,6 @@ export async function ensureBridge(name: string, opts: BridgeOptions = {}): Prom
 }
 
 /**
- * Makes sure a dummy link called `name` exists and is up (a place for a host-local address, such as
- * the DNS responder's). Idempotent.
- * @returns whether this call created it (false: it existed and was fixed up).
- * @throws LinkConflictError when a link of that name exists but is not a dummy.
- */
-export async function ensureDummy(name: string, opts: NetnsOption = {}): Promise<boolean> {
-  assertIfName(name);
-  return (await ensureLink(backendFor(opts.netns), { name, kind: 'dummy', up: true })) === undefined;
-}
-
-/**
  * Makes sure the veth pair `hostName`–`peerName` exists, created in one request with MTU, MACs,
  * `master` and both ends up (unless `up: false`). Idempotent: an existing pair is kept and fixed
  * up; a pair whose peer was already moved to another namespace counts as existing.

@@ -12,7 +12,7 @@ import type { AddressInfo, FdbEntry, LinkInfo, MacvlanMode, NeighborInfo, RouteI
 /** Everything one create request sets. The back end creates it up (if asked) in as few requests as it can. */
 export interface NewLinkSpec {
   name: string;
-  kind: 'bridge' | 'veth' | 'vxlan' | 'macvlan' | 'dummy';
+  kind: 'bridge' | 'veth' | 'vxlan' | 'macvlan';
   mtu?: number;
   /** Set the MTU in a second request after creating: a bridge then keeps it when smaller ports join. */
   mtuAfterCreate?: boolean;

@@ -2,7 +2,7 @@
  * @module engine-lite's side of `tsnet serve`'s name service: a container on a network, started
  * without `--dns`, gets the responder as its only nameserver (it answers container names and
  * forwards every other name to the host's resolvers), so `ping web` works between containers, on one
- * host or across hosts on an overlay. The responder is found by its dummy link on the host; without
+ * host or across hosts on an overlay. The responder is found by its link (tsdns0) on the host; without
  * it, resolv.conf is built as docker does.
  */
 import { links } from '../../common/kernel/links-api.js';

@@ -1,8 +1,8 @@
 /**
  * @module A tiny upstream DNS server for tests (the forwarder must never reach a real resolver): UDP on
  * a loopback or test-namespace address, answering A queries from a fixed table (NXDOMAIN otherwise)
- * and recording every question it got. Run it in a namespace by starting it from a child process there
- * ({@link FAKE_UPSTREAM_MAIN}), or in-process with {@link startFakeUpstream}.
+ * and recording every question it got. In-process with {@link startFakeUpstream}, or in a namespace as a
+ * program: `node dist/names/testing/fake-upstream.js HOST PORT NAME=IP…` (prints `ready` once it listens).
  */
 import { createSocket } from 'node:dgram';
 import { fileURLToPath } from 'node:url';
@@ -47,10 +47,7 @@ export async function startFakeUpstream(records: Record<string, string>, host = 
   };
 }
 
-/** This file, runnable as `node fake-upstream.js HOST PORT NAME=IP…` (prints `ready` once it listens). */
-export const FAKE_UPSTREAM_MAIN = fileURLToPath(import.meta.url);
-
-if (process.argv[1] === FAKE_UPSTREAM_MAIN) {
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [host, port, ...pairs] = process.argv.slice(2);
   const records = Object.fromEntries(pairs.map((p) => p.split('=') as [string, string]));
   void startFakeUpstream(records, host, Number(port)).then(() => console.log('ready'));
