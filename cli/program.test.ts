@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildProgram, envName } from './program.js';
 import type { ServeOptions } from './serve.js';
 
-const SETTINGS = ['PLUGINS_DIR', 'STATE_DIR', 'ONLY', 'SOCKET', 'MOUNT_DIR', 'LOG_LEVEL', 'CLUSTER_STORE', 'ADVERTISE_ADDR', 'CLUSTER_TTL', 'CLUSTER_GRACE', 'DOCKER_HOST', 'ENGINE_LITE_STATE', 'METRICS_ADDR', 'DNS_ADDR', 'DNS_UPSTREAM'].map((s) => `TSNET_${s}`);
+const SETTINGS = ['PLUGINS_DIR', 'STATE_DIR', 'ONLY', 'SOCKET', 'MOUNT_DIR', 'LOG_LEVEL', 'CLUSTER_STORE', 'ADVERTISE_ADDR', 'CLUSTER_TTL', 'CLUSTER_GRACE', 'DOCKER_HOST', 'ENGINE_LITE_STATE', 'METRICS_ADDR', 'DNS_ADDR', 'DNS_UPSTREAM', 'DNS_RATE'].map((s) => `TSNET_${s}`);
 /** Variables read besides the options' own: TSNET_HEAL=false is `--no-heal`, TSNET_DNS=false `--no-dns`. */
 const OTHERS = ['TSNET_HEAL', 'TSNET_DNS'];
 const saved = Object.fromEntries([...SETTINGS, ...OTHERS].map((k) => [k, process.env[k]]));
@@ -65,6 +65,7 @@ describe('tsnet serve settings', () => {
       TSNET_METRICS_ADDR: '[::1]:9464',
       TSNET_DNS_ADDR: '169.254.1.53',
       TSNET_DNS_UPSTREAM: '10.9.9.9, [fd00::53]:5353',
+      TSNET_DNS_RATE: '50',
     });
     expect(o).toEqual({
       pluginsDir: '/run/p',
@@ -76,7 +77,7 @@ describe('tsnet serve settings', () => {
       cluster: { endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'], advertise: 'eth1', ttlSeconds: 5, graceSeconds: 60 },
       sync: { engineLiteState: '/srv/el', heal: false },
       metricsAddr: { host: '::1', port: 9464 },
-      dns: { addr: '169.254.1.53', upstreams: [{ host: '10.9.9.9', port: 53 }, { host: 'fd00::53', port: 5353 }] },
+      dns: { addr: '169.254.1.53', upstreams: [{ host: '10.9.9.9', port: 53 }, { host: 'fd00::53', port: 5353 }], rate: 50 },
     });
   });
 
@@ -87,6 +88,7 @@ describe('tsnet serve settings', () => {
     await expect(serveOptions(['--dns-addr', '127.0.0.1'])).rejects.toThrow(/loopback address, which containers cannot reach/);
     await expect(serveOptions(['--dns-addr', 'dns.example'])).rejects.toThrow(/expected an IP address/);
     await expect(serveOptions(['--dns-upstream', '10.0.0.1:99999'])).rejects.toThrow(/"10\.0\.0\.1:99999" is not a resolver address/);
+    await expect(serveOptions(['--dns-rate', '0'])).rejects.toThrow(/at least 1/);
     await expect(serveOptions([], { TSNET_DNS_UPSTREAM: 'resolver' })).rejects.toThrow(/from env 'TSNET_DNS_UPSTREAM' is invalid/);
   });
 

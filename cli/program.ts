@@ -88,6 +88,14 @@ interface DnsFlags {
   dns: boolean;
   dnsAddr: string;
   dnsUpstream?: Upstream[];
+  dnsRate?: number;
+}
+
+/** `--dns-rate`: a whole number of queries per second, at least 1. */
+function perSecond(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('expected a whole number of queries per second, at least 1');
+  return n;
 }
 
 interface SyncFlags {
@@ -160,11 +168,12 @@ export function buildProgram(runServe?: ServeAction): Command {
     .addOption(serveOption('--metrics-addr <host:port>', 'serve /metrics (Prometheus), /healthz and the live topology page here (off by default; keep it on loopback)').argParser(hostPort))
     .addOption(serveOption('--dns-addr <ip>', `name service: the address containers ask (put on an empty bridge tsdns0 unless the host has it); give it to dockerd as "dns"`).argParser(dnsAddr).default(DEFAULT_DNS_ADDR))
     .addOption(serveOption('--dns-upstream <ip[:port],…>', "name service: where other names are forwarded [default: the host's /etc/resolv.conf nameservers]").argParser(dnsUpstreams))
+    .addOption(serveOption('--dns-rate <queries/s>', 'name service: queries per second one source address may send (twice that at once); more are dropped [default: 1000]').argParser(perSecond))
     .option('--no-heal', 'do not start containers that failed to start for lack of the plugins (env TSNET_HEAL=false)')
     .option('--no-dns', 'do not serve container names over DNS (env TSNET_DNS=false)')
     .action(async (o: Omit<ServeOptions, 'cluster' | 'sync' | 'dns'> & ClusterFlags & SyncFlags & DnsFlags) => {
-      const { clusterStore: _s, advertiseAddr: _a, clusterTtl: _t, clusterGrace: _g, dockerHost: host, engineLiteState: el, heal, dns: dnsOn, dnsAddr: addr, dnsUpstream, ...rest } = o;
-      const dns = dnsOn && process.env.TSNET_DNS !== 'false' ? { addr, ...(dnsUpstream && { upstreams: dnsUpstream }) } : undefined;
+      const { clusterStore: _s, advertiseAddr: _a, clusterTtl: _t, clusterGrace: _g, dockerHost: host, engineLiteState: el, heal, dns: dnsOn, dnsAddr: addr, dnsUpstream, dnsRate, ...rest } = o;
+      const dns = dnsOn && process.env.TSNET_DNS !== 'false' ? { addr, ...(dnsUpstream && { upstreams: dnsUpstream }), ...(dnsRate !== undefined && { rate: dnsRate }) } : undefined;
       const cluster = clusterOptions(o);
       const engineLiteState = el ?? join(o.stateDir, 'engine-lite');
       const sync = {

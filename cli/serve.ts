@@ -62,7 +62,7 @@ export interface ServeOptions {
   /** Agreement with Docker and engine-lite, and healing (docker-sync/); absent: neither. */
   sync?: Pick<DockerSyncOptions, 'dockerHost' | 'engineLiteState' | 'heal'>;
   /** The name service (`--dns-addr`, `--dns-upstream`); its names come from `sync`'s sources. Absent: off. */
-  dns?: { addr: string; port?: number; upstreams?: Upstream[] };
+  dns?: { addr: string; port?: number; upstreams?: Upstream[]; rate?: number };
 }
 
 export interface ClusterOptions {

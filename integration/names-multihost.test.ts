@@ -30,8 +30,8 @@ const FLOOD = `const dgram = require('node:dgram');
 const [addr, rate, seconds] = process.argv.slice(1).map((v, i) => (i === 0 ? v : Number(v)));
 const s = dgram.createSocket('udp4');
 const q = Buffer.from('abcd01000001000000000000037765620000010001', 'hex');
-let sent = 0; const end = Date.now() + seconds * 1000;
-const tick = () => { for (let i = 0; i < rate / 100; i++) { s.send(q, 53, addr); sent++; } if (Date.now() < end) setTimeout(tick, 10); else setTimeout(() => { console.log(sent); s.close(); }, 100); };
+let sent = 0; const t0 = Date.now(); const end = t0 + seconds * 1000;
+const tick = () => { const due = Math.min(Date.now(), end) - t0; while (sent < (due * rate) / 1000) { s.send(q, 53, addr); sent++; } if (Date.now() < end) setTimeout(tick, 2); else setTimeout(() => { console.log(sent); s.close(); }, 100); };
 tick();`;
 
 async function engineOk(host: SimHost, args: string[]): Promise<string> {
@@ -40,9 +40,11 @@ async function engineOk(host: SimHost, args: string[]): Promise<string> {
   return r.stdout.trim();
 }
 
-/** busybox nslookup of `name` (type `type`) in container `c`: the addresses (or names, for PTR) answered, empty when none. */
+/** busybox nslookup of `name` (type `type`; for PTR an IPv4 address) in container `c`: the addresses (or names) answered, empty when none. */
 async function lookup(host: SimHost, c: string, name: string, type: 'a' | 'aaaa' | 'ptr' = 'a'): Promise<string[]> {
-  const r = await host.exec(c, 'nslookup', `-type=${type}`, name);
+  // busybox asks for a PTR of an address only when given its reverse name
+  const asked = type === 'ptr' ? `${name.split('.').reverse().join('.')}.in-addr.arpa` : name;
+  const r = await host.exec(c, 'nslookup', `-type=${type}`, asked);
   if (r.code !== 0) return [];
   const after = r.stdout.split('\n').slice(2).join('\n'); // past "Server:" and "Address:" of the nameserver
   if (type === 'ptr') return [...after.matchAll(/name = (\S+)/g)].map((m) => m[1]!.replace(/\.$/, ''));

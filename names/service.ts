@@ -30,8 +30,8 @@ import { hostResolvers, type Upstream } from './upstreams.js';
 
 /** How often the local names are re-read at the latest. */
 export const REFRESH_MS = 1000;
-/** Per source address: queries per second and burst. */
-export const RATE = { perSecond: 1000, burst: 2000 };
+/** Queries per second each source address may send unless `--dns-rate` says otherwise (the burst is twice that). */
+export const DEFAULT_RATE = 1000;
 const DOCKER_RETRY_MS = 2000;
 const DOCKER_TRIGGERS = new Set(['container:start', 'container:die', 'container:destroy', 'container:rename', 'network:connect', 'network:disconnect']);
 
@@ -40,6 +40,8 @@ export interface NameServiceOptions {
   addr: string;
   /** Default 53. */
   port?: number;
+  /** Queries per second per source address (burst: twice that); default {@link DEFAULT_RATE}. */
+  rate?: number;
   /** Where to forward other names; default the host's resolvers. */
   upstreams?: Upstream[];
   /** The network plugin's networks and endpoints. */
@@ -92,7 +94,7 @@ export async function startNameService(opts: NameServiceOptions): Promise<NameSe
   if (upstreams.length === 0) log.warn('no upstream resolvers: names other than containers\' will fail (give --dns-upstream)');
   const forwarder = new Forwarder({ upstreams });
   const metrics = opts.metrics && new DnsMetrics(opts.metrics, () => registry.counts());
-  const responderOpts = { addr: opts.addr, port: opts.port ?? 53, registry, forwarder, limiter: new RateLimiter(RATE), log, ...(metrics && { metrics }) };
+  const responderOpts = { addr: opts.addr, port: opts.port ?? 53, registry, forwarder, limiter: new RateLimiter({ perSecond: opts.rate ?? DEFAULT_RATE, burst: 2 * (opts.rate ?? DEFAULT_RATE) }), log, ...(metrics && { metrics }) };
   const { responder, madeLink } = await bindResponder(() => listenResponder(responderOpts), opts.addr, log);
   const cluster = opts.cluster && new NameCluster({ session: opts.cluster, registry, log });
   const abort = new AbortController();
