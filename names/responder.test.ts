@@ -7,9 +7,11 @@
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import * as dns from 'dns-packet';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../common/log.js';
 import { Forwarder } from './forwarder.js';
+import { DnsMetrics } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 import { NameRegistry } from './registry.js';
 import { addressOfPtr, answerQuery, listenResponder, type Responder, type ResponderOptions } from './responder.js';
@@ -140,5 +142,20 @@ describe('DNS responder', () => {
     expect(await answered('10.1.0.2', 5)).toBe(5);
     now += 1000;
     expect(await answered('127.0.0.1', 50)).toBe(5);
+  });
+
+  it('counts queries by outcome in the metrics', async () => {
+    const registry = new Registry();
+    const o = { ...opts, metrics: new DnsMetrics(registry, () => ({ local: 3, remote: 4 })), limiter: new RateLimiter({ perSecond: 1, burst: 2 }) };
+    const q = (name: string) => dns.encode({ type: 'query', id: 1, questions: [{ type: 'A', name }] });
+    await answerQuery(o, '127.0.0.1', q('web'), 512);
+    await answerQuery(o, '127.0.0.1', q('outside.example'), 512);
+    await answerQuery(o, '127.0.0.1', q('web'), 512);
+    await answerQuery(o, '10.9.9.9', Buffer.from([1]), 512);
+    const text = await registry.metrics();
+    for (const line of ['tsnet_dns_queries_total{outcome="local"} 1', 'tsnet_dns_queries_total{outcome="forwarded"} 1', 'tsnet_dns_queries_total{outcome="rate_limited"} 1', 'tsnet_dns_queries_total{outcome="malformed"} 1', 'tsnet_dns_names{origin="remote"} 4']) {
+      expect(text).toContain(line);
+    }
+    expect(text).toMatch(/tsnet_dns_answer_duration_seconds_count\{source="upstream"\} 1/);
   });
 });
