@@ -32,7 +32,7 @@ import {
 } from '../common/plugin.js';
 import type { BoundInterface } from '../common/protocol/api.js';
 import { NotReadyError } from '../common/protocol/errors.js';
-import { PluginServer, type PendingInterface } from '../common/protocol/server.js';
+import { PluginServer, type CallObserver, type PendingInterface } from '../common/protocol/server.js';
 import { migrateStore } from '../common/store/format.js';
 import type { Store } from '../common/store/store.js';
 import type { DockerSync, DockerSyncOptions } from '../docker-sync/sync.js';
@@ -83,6 +83,9 @@ export interface Serving {
 }
 
 export const DEFAULT_READY_TIMEOUT_MS = 60_000;
+
+/** Calls after which the name service re-reads its names at once. */
+const NAME_CHANGES = new Set(['NetworkDriver.Join', 'NetworkDriver.Leave', 'NetworkDriver.DeleteEndpoint']);
 
 /** Milliseconds since this process started (performance.timeOrigin), for the start-up log lines. */
 const sinceStart = () => Math.round(performance.now());
@@ -191,8 +194,7 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
   const servers: Array<{ close(): Promise<void> }> = [];
   let sync: DockerSync | undefined;
   let names: NameService | undefined;
-  const NAME_CHANGES = new Set(['NetworkDriver.Join', 'NetworkDriver.Leave', 'NetworkDriver.DeleteEndpoint']);
-  const onCall = (call: Parameters<NonNullable<typeof observer>['onCall']>[0]) => {
+  const onCall: CallObserver = (call) => {
     observer?.onCall(call);
     if (NAME_CHANGES.has(call.call)) names?.refresh();
   };
