@@ -66,22 +66,27 @@ export interface NameService {
   close(): Promise<void>;
 }
 
-/** Binds the responder, making the address on {@link DNS_LINK} first when no interface has it. */
-async function bindResponder(listen: () => Promise<Responder>, addr: string, log: Logger): Promise<{ responder: Responder; madeLink: boolean }> {
+/**
+ * Binds the responder, making the address on {@link DNS_LINK} first when no interface has it.
+ * `ownLink`: the address is on {@link DNS_LINK} (made now, or left by a process that died) and this
+ * responder listens on it, so the link goes at stop.
+ */
+async function bindResponder(listen: () => Promise<Responder>, addr: string, log: Logger): Promise<{ responder: Responder; ownLink: boolean }> {
+  const onLink = async () => (await links.listAddresses(DNS_LINK)).some((a) => a.address === addr);
   try {
-    return { responder: await listen(), madeLink: false };
+    const responder = await listen();
+    return { responder, ownLink: await onLink() };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EADDRNOTAVAIL') throw err;
   }
   // An empty bridge, not a dummy: it needs no kernel module beyond what the networks need anyway.
-  const madeLink = (await links.findLink(DNS_LINK)) === undefined;
   await links.ensureBridge(DNS_LINK);
   await links.ensureAddress(DNS_LINK, `${addr}/${addr.includes(':') ? 128 : 32}`, { nodad: true });
   log.info('made the name service address', { link: DNS_LINK, addr });
   try {
-    return { responder: await listen(), madeLink };
+    return { responder: await listen(), ownLink: true };
   } catch (err) {
-    if (madeLink) await links.deleteLink(DNS_LINK).catch(() => undefined);
+    await links.deleteLink(DNS_LINK).catch(() => undefined);
     throw err;
   }
 }
@@ -95,7 +100,7 @@ export async function startNameService(opts: NameServiceOptions): Promise<NameSe
   const forwarder = new Forwarder({ upstreams });
   const metrics = opts.metrics && new DnsMetrics(opts.metrics, () => registry.counts());
   const responderOpts = { addr: opts.addr, port: opts.port ?? 53, registry, forwarder, limiter: new RateLimiter({ perSecond: opts.rate ?? DEFAULT_RATE, burst: 2 * (opts.rate ?? DEFAULT_RATE) }), log, ...(metrics && { metrics }) };
-  const { responder, madeLink } = await bindResponder(() => listenResponder(responderOpts), opts.addr, log);
+  const { responder, ownLink } = await bindResponder(() => listenResponder(responderOpts), opts.addr, log);
   const cluster = opts.cluster && new NameCluster({ session: opts.cluster, registry, log });
   const abort = new AbortController();
   const docker = opts.dockerHost === undefined ? undefined : new DockerApi(opts.dockerHost);
@@ -166,14 +171,14 @@ export async function startNameService(opts: NameServiceOptions): Promise<NameSe
     await cluster?.start();
   } catch (err) {
     await responder.close();
-    if (madeLink) await links.deleteLink(DNS_LINK).catch(() => undefined);
+    if (ownLink) await links.deleteLink(DNS_LINK).catch(() => undefined);
     throw err;
   }
   const watching = docker ? watchDocker(docker) : Promise.resolve();
   const timer = setInterval(refresh, opts.refreshMs ?? REFRESH_MS);
   let closing: Promise<void> | undefined;
   refresh();
-  log.info('name service listening', { addr: opts.addr, port: responder.port, upstreams: upstreams.map((u) => `${u.host}:${u.port}`), madeLink });
+  log.info('name service listening', { addr: opts.addr, port: responder.port, upstreams: upstreams.map((u) => `${u.host}:${u.port}`), link: ownLink ? DNS_LINK : 'an interface of the host' });
 
   return {
     addr: opts.addr,
@@ -188,7 +193,7 @@ export async function startNameService(opts: NameServiceOptions): Promise<NameSe
       cluster?.close();
       forwarder.close();
       await responder.close();
-      if (madeLink) await links.deleteLink(DNS_LINK).catch((err: unknown) => (isErrno(err, 'ENODEV') ? undefined : log.warn('removing the name service link failed', errorFields(err))));
+      if (ownLink) await links.deleteLink(DNS_LINK).catch((err: unknown) => (isErrno(err, 'ENODEV') ? undefined : log.warn('removing the name service link failed', errorFields(err))));
       })()),
   };
 }
