@@ -7,9 +7,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildProgram, envName } from './program.js';
 import type { ServeOptions } from './serve.js';
 
-const SETTINGS = ['PLUGINS_DIR', 'STATE_DIR', 'ONLY', 'SOCKET', 'MOUNT_DIR', 'LOG_LEVEL', 'CLUSTER_STORE', 'ADVERTISE_ADDR', 'CLUSTER_TTL', 'CLUSTER_GRACE', 'DOCKER_HOST', 'ENGINE_LITE_STATE', 'METRICS_ADDR'].map((s) => `TSNET_${s}`);
-/** Variables read besides the options' own: TSNET_HEAL=false is `--no-heal`. */
-const OTHERS = ['TSNET_HEAL'];
+const SETTINGS = ['PLUGINS_DIR', 'STATE_DIR', 'ONLY', 'SOCKET', 'MOUNT_DIR', 'LOG_LEVEL', 'CLUSTER_STORE', 'ADVERTISE_ADDR', 'CLUSTER_TTL', 'CLUSTER_GRACE', 'DOCKER_HOST', 'ENGINE_LITE_STATE', 'METRICS_ADDR', 'DNS_ADDR', 'DNS_UPSTREAM', 'DNS_RATE'].map((s) => `TSNET_${s}`);
+/** Variables read besides the options' own: TSNET_HEAL=false is `--no-heal`, TSNET_DNS=false `--no-dns`. */
+const OTHERS = ['TSNET_HEAL', 'TSNET_DNS'];
 const saved = Object.fromEntries([...SETTINGS, ...OTHERS].map((k) => [k, process.env[k]]));
 
 afterEach(() => {
@@ -32,6 +32,8 @@ async function serveOptions(args: string[], env: Record<string, string> = {}): P
 
 /** Agreement with the standard dockerd and engine-lite under the state dir, healing on. */
 const DEFAULT_SYNC = { dockerHost: 'unix:///var/run/docker.sock', engineLiteState: '/var/lib/tsnet/engine-lite', heal: true };
+/** The name service on its default address, forwarding to the host's resolvers. */
+const DEFAULT_DNS = { addr: '169.254.53.53' };
 
 describe('tsnet serve settings', () => {
   it('names each variable after its flag', () => {
@@ -42,7 +44,7 @@ describe('tsnet serve settings', () => {
   });
 
   it('uses the defaults when neither flag nor variable is given', async () => {
-    expect(await serveOptions([])).toEqual({ pluginsDir: '/run/docker/plugins', stateDir: '/var/lib/tsnet', only: ['network', 'ipam', 'volume'], logLevel: 'info', sync: DEFAULT_SYNC });
+    expect(await serveOptions([])).toEqual({ pluginsDir: '/run/docker/plugins', stateDir: '/var/lib/tsnet', only: ['network', 'ipam', 'volume'], logLevel: 'info', sync: DEFAULT_SYNC, dns: DEFAULT_DNS });
   });
 
   it('takes every setting from the environment over the default, parsed like the flag', async () => {
@@ -61,6 +63,9 @@ describe('tsnet serve settings', () => {
       TSNET_ENGINE_LITE_STATE: '/srv/el',
       TSNET_HEAL: 'false',
       TSNET_METRICS_ADDR: '[::1]:9464',
+      TSNET_DNS_ADDR: '169.254.1.53',
+      TSNET_DNS_UPSTREAM: '10.9.9.9, [fd00::53]:5353',
+      TSNET_DNS_RATE: '50',
     });
     expect(o).toEqual({
       pluginsDir: '/run/p',
@@ -72,7 +77,19 @@ describe('tsnet serve settings', () => {
       cluster: { endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'], advertise: 'eth1', ttlSeconds: 5, graceSeconds: 60 },
       sync: { engineLiteState: '/srv/el', heal: false },
       metricsAddr: { host: '::1', port: 9464 },
+      dns: { addr: '169.254.1.53', upstreams: [{ host: '10.9.9.9', port: 53 }, { host: 'fd00::53', port: 5353 }], rate: 50 },
     });
+  });
+
+  it('turns the name service off with --no-dns or TSNET_DNS=false, and refuses bad DNS settings', async () => {
+    expect((await serveOptions(['--no-dns'])).dns).toBeUndefined();
+    expect((await serveOptions([], { TSNET_DNS: 'false' })).dns).toBeUndefined();
+    expect((await serveOptions(['--dns-upstream', '127.0.0.1:5353'])).dns).toEqual({ addr: '169.254.53.53', upstreams: [{ host: '127.0.0.1', port: 5353 }] });
+    await expect(serveOptions(['--dns-addr', '127.0.0.1'])).rejects.toThrow(/loopback address, which containers cannot reach/);
+    await expect(serveOptions(['--dns-addr', 'dns.example'])).rejects.toThrow(/expected an IP address/);
+    await expect(serveOptions(['--dns-upstream', '10.0.0.1:99999'])).rejects.toThrow(/"10\.0\.0\.1:99999" is not a resolver address/);
+    await expect(serveOptions(['--dns-rate', '0'])).rejects.toThrow(/at least 1/);
+    await expect(serveOptions([], { TSNET_DNS_UPSTREAM: 'resolver' })).rejects.toThrow(/from env 'TSNET_DNS_UPSTREAM' is invalid/);
   });
 
   it('reads --metrics-addr as HOST:PORT and refuses anything else', async () => {
@@ -90,7 +107,7 @@ describe('tsnet serve settings', () => {
 
   it('treats an empty variable as unset (docker plugin set cannot unset one)', async () => {
     const o = await serveOptions([], { TSNET_LOG_LEVEL: '', TSNET_ONLY: '', TSNET_SOCKET: '', TSNET_CLUSTER_STORE: '', TSNET_CLUSTER_TTL: '' });
-    expect(o).toEqual({ pluginsDir: '/run/docker/plugins', stateDir: '/var/lib/tsnet', only: ['network', 'ipam', 'volume'], logLevel: 'info', sync: DEFAULT_SYNC });
+    expect(o).toEqual({ pluginsDir: '/run/docker/plugins', stateDir: '/var/lib/tsnet', only: ['network', 'ipam', 'volume'], logLevel: 'info', sync: DEFAULT_SYNC, dns: DEFAULT_DNS });
   });
 
   it('refuses a bad value from the environment, naming the variable', async () => {

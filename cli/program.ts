@@ -4,12 +4,15 @@
  * `TSNET_<FLAG>` (`--state-dir` → `TSNET_STATE_DIR`): a flag beats the environment, the environment
  * beats the default, and an empty value counts as unset (`docker plugin set` cannot unset).
  */
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseClusterStore } from '../common/cluster/etcd-url.js';
 import { packageVersion } from '../common/package-info.js';
 import { DEFAULT_PLUGINS_DIR, DEFAULT_STATE_DIR, type PluginKind } from '../common/plugin.js';
 import { connectionOf, DEFAULT_DOCKER_HOST } from '../docker-sync/docker-host.js';
+import { DEFAULT_DNS_ADDR } from '../names/defaults.js';
+import { parseUpstream, type Upstream } from '../names/upstreams.js';
 import { registerDoctorCommand } from './doctor.js';
 import { registerIpamCommands } from '../ipam/admin/cli.js';
 import { registerStatusCommand } from '../network-driver/cli.js';
@@ -61,6 +64,38 @@ function dockerHost(value: string): string {
     throw new InvalidArgumentError((err as Error).message);
   }
   return value;
+}
+
+/** `--dns-addr`: an IP address (not loopback: containers could not reach it). */
+function dnsAddr(value: string): string {
+  if (isIP(value) === 0) throw new InvalidArgumentError(`expected an IP address such as ${DEFAULT_DNS_ADDR}, got "${value}"`);
+  if (/^127\./.test(value) || value === '::1') throw new InvalidArgumentError(`${value} is a loopback address, which containers cannot reach; use a link-local one such as ${DEFAULT_DNS_ADDR}`);
+  return value;
+}
+
+/** `--dns-upstream`: comma-separated `IP`, `IP:PORT` or `[IPv6]:PORT`. */
+function dnsUpstreams(value: string): Upstream[] {
+  const parts = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  if (parts.length === 0) throw new InvalidArgumentError('name at least one resolver (IP or IP:PORT)');
+  return parts.map((p) => {
+    const u = parseUpstream(p);
+    if (!u) throw new InvalidArgumentError(`"${p}" is not a resolver address: expected IP, IP:PORT or [IPv6]:PORT`);
+    return u;
+  });
+}
+
+interface DnsFlags {
+  dns: boolean;
+  dnsAddr: string;
+  dnsUpstream?: Upstream[];
+  dnsRate?: number;
+}
+
+/** `--dns-rate`: a whole number of queries per second, at least 1. */
+function perSecond(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('expected a whole number of queries per second, at least 1');
+  return n;
 }
 
 interface SyncFlags {
@@ -131,9 +166,14 @@ export function buildProgram(runServe?: ServeAction): Command {
     .addOption(serveOption('--docker-host <url|none>', 'dockerd to agree with and heal through (none: no dockerd)').default(DEFAULT_DOCKER_HOST).argParser(dockerHost))
     .addOption(serveOption('--engine-lite-state <dir|none>', "engine-lite's state directory, a reference when it exists [default: <state-dir>/engine-lite]"))
     .addOption(serveOption('--metrics-addr <host:port>', 'serve /metrics (Prometheus), /healthz and the live topology page here (off by default; keep it on loopback)').argParser(hostPort))
+    .addOption(serveOption('--dns-addr <ip>', `name service: the address containers ask (put on an empty bridge tsdns0 unless the host has it); give it to dockerd as "dns"`).argParser(dnsAddr).default(DEFAULT_DNS_ADDR))
+    .addOption(serveOption('--dns-upstream <ip[:port],…>', "name service: where other names are forwarded [default: the host's /etc/resolv.conf nameservers]").argParser(dnsUpstreams))
+    .addOption(serveOption('--dns-rate <queries/s>', 'name service: queries per second one source address may send (twice that at once); more are dropped [default: 1000]').argParser(perSecond))
     .option('--no-heal', 'do not start containers that failed to start for lack of the plugins (env TSNET_HEAL=false)')
-    .action(async (o: Omit<ServeOptions, 'cluster' | 'sync'> & ClusterFlags & SyncFlags) => {
-      const { clusterStore: _s, advertiseAddr: _a, clusterTtl: _t, clusterGrace: _g, dockerHost: host, engineLiteState: el, heal, ...rest } = o;
+    .option('--no-dns', 'do not serve container names over DNS (env TSNET_DNS=false)')
+    .action(async (o: Omit<ServeOptions, 'cluster' | 'sync' | 'dns'> & ClusterFlags & SyncFlags & DnsFlags) => {
+      const { clusterStore: _s, advertiseAddr: _a, clusterTtl: _t, clusterGrace: _g, dockerHost: host, engineLiteState: el, heal, dns: dnsOn, dnsAddr: addr, dnsUpstream, dnsRate, ...rest } = o;
+      const dns = dnsOn && process.env.TSNET_DNS !== 'false' ? { addr, ...(dnsUpstream && { upstreams: dnsUpstream }), ...(dnsRate !== undefined && { rate: dnsRate }) } : undefined;
       const cluster = clusterOptions(o);
       const engineLiteState = el ?? join(o.stateDir, 'engine-lite');
       const sync = {
@@ -142,7 +182,7 @@ export function buildProgram(runServe?: ServeAction): Command {
         heal: heal && process.env.TSNET_HEAL !== 'false',
       };
       const serve = runServe ?? (await import('./serve.js')).serveForever;
-      await serve({ ...rest, ...(cluster ? { cluster } : {}), sync });
+      await serve({ ...rest, ...(cluster ? { cluster } : {}), sync, ...(dns && { dns }) });
     });
   registerStatusCommand(program);
   registerIpamCommands(program);

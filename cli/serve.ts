@@ -13,6 +13,8 @@
  * With a cluster store, one etcd client and host session (state in `<stateDir>/cluster/`) is opened
  * before the plugins and shared by them; the plugins do not start when etcd does not answer.
  * With `metricsAddr`, `/metrics`, `/healthz` and the topology page (observe/) listen beside the sockets.
+ * With `dns` and the network plugin, the name service (names/) starts once the plugins are ready, and
+ * re-reads its names after every Join, Leave and DeleteEndpoint; if it cannot start, the plugins serve on.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -30,10 +32,13 @@ import {
 } from '../common/plugin.js';
 import type { BoundInterface } from '../common/protocol/api.js';
 import { NotReadyError } from '../common/protocol/errors.js';
-import { PluginServer, type PendingInterface } from '../common/protocol/server.js';
+import { PluginServer, type CallObserver, type PendingInterface } from '../common/protocol/server.js';
 import { migrateStore } from '../common/store/format.js';
 import type { Store } from '../common/store/store.js';
 import type { DockerSync, DockerSyncOptions } from '../docker-sync/sync.js';
+import type { NetworkStatusView } from '../network-driver/admin-api.js';
+import type { NameService } from '../names/service.js';
+import type { Upstream } from '../names/upstreams.js';
 import type { ObserveAddr } from '../observe/http.js';
 import { PLUGIN_FACTORIES } from './plugins.js';
 
@@ -58,6 +63,8 @@ export interface ServeOptions {
   factories?: Record<PluginKind, () => Promise<PluginFactory>>;
   /** Agreement with Docker and engine-lite, and healing (docker-sync/); absent: neither. */
   sync?: Pick<DockerSyncOptions, 'dockerHost' | 'engineLiteState' | 'heal'>;
+  /** The name service (`--dns-addr`, `--dns-upstream`); its names come from `sync`'s sources. Absent: off. */
+  dns?: { addr: string; port?: number; upstreams?: Upstream[]; rate?: number };
 }
 
 export interface ClusterOptions {
@@ -78,6 +85,9 @@ export interface Serving {
 }
 
 export const DEFAULT_READY_TIMEOUT_MS = 60_000;
+
+/** Calls after which the name service re-reads its names at once. */
+const NAME_CHANGES = new Set(['NetworkDriver.Join', 'NetworkDriver.Leave', 'NetworkDriver.DeleteEndpoint']);
 
 /** Milliseconds since this process started (performance.timeOrigin), for the start-up log lines. */
 const sinceStart = () => Math.round(performance.now());
@@ -185,10 +195,16 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
   const observer = opts.metricsAddr && new (await import('../observe/http.js')).Observer({ plugins: gates, cluster, log: log.child({ component: 'observe' }) });
   const servers: Array<{ close(): Promise<void> }> = [];
   let sync: DockerSync | undefined;
+  let names: NameService | undefined;
+  const onCall: CallObserver = (call) => {
+    observer?.onCall(call);
+    if (NAME_CHANGES.has(call.call)) names?.refresh();
+  };
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       await sync?.stop();
+      await names?.close();
       await Promise.all(servers.map((s) => s.close()));
       await settled;
       for (const close of closers.reverse()) await close().catch((err: unknown) => log.warn('close failed', errorFields(err)));
@@ -199,7 +215,7 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
     for (const { path, kinds } of socketLayout(opts)) {
       const interfaces = gates.filter((g) => kinds.includes(g.kind)).flatMap((g) => g.pending());
       const slog = log.child(kinds.length === 1 ? { plugin: kinds[0] } : { socket: opts.socket });
-      servers.push(await PluginServer.listen({ socketPath: path, interfaces, log: slog, ...(observer && { observe: observer.onCall }) }));
+      servers.push(await PluginServer.listen({ socketPath: path, interfaces, log: slog, observe: onCall }));
       log.info('serving', { socket: path, plugins: kinds, sinceStartMs: sinceStart() });
     }
     if (observer) servers.push(await observer.listen(opts.metricsAddr!));
@@ -227,6 +243,26 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
       });
       const { startDockerSync } = await import('../docker-sync/sync.js'); // dockerode: off the path to listen
       sync = startDockerSync({ ...opts.sync, pluginsDir: opts.pluginsDir, plugins, log: log.child({ component: 'docker-sync' }) });
+    }
+    const network = gates.findIndex((g) => g.kind === 'network');
+    if (opts.dns && network >= 0 && !stopping) {
+      const status = (results[network] as PromiseFulfilledResult<PluginInstance>).value.interfaces.find((i) => i.name === ADMIN_INTERFACE.network)?.methods.get('Status');
+      const nlog = log.child({ component: 'names' });
+      try {
+        const { startNameService } = await import('../names/service.js');
+        names = await startNameService({
+          ...opts.dns,
+          status: async () => ((await status!.handle(status!.schema.parse({ NetworkID: '' }))) as { Networks: NetworkStatusView[] }).Networks,
+          ...(opts.sync?.dockerHost !== undefined && { dockerHost: opts.sync.dockerHost }),
+          ...(opts.sync?.engineLiteState !== undefined && { engineLiteState: opts.sync.engineLiteState }),
+          ...(opts.cluster && { cluster: (await cluster)! }),
+          ...(observer && { metrics: observer.registry }),
+          log: nlog,
+        });
+        if (stopping) await names.close();
+      } catch (err) {
+        nlog.error('the name service did not start; the plugins serve on without it', errorFields(err));
+      }
     }
   });
   return { ready, stop };

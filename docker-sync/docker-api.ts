@@ -26,6 +26,10 @@ export interface DockerContainer {
   State: { Status: string; Running: boolean; Paused: boolean; Restarting: boolean; Error: string; FinishedAt: string };
   HostConfig: { RestartPolicy?: { Name?: string } };
   Mounts: Array<{ Type: string; Name?: string; Driver?: string }>;
+  /** Per network (by name): the endpoint and what the name service serves for it. */
+  NetworkSettings?: {
+    Networks?: Record<string, { NetworkID?: string; EndpointID?: string; IPAddress?: string; GlobalIPv6Address?: string; Aliases?: string[] | null }> | null;
+  };
 }
 
 /** One event of `GET /events`. */

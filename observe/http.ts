@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import express from 'express';
+import type { Registry } from 'prom-client';
 import type { ClusterSession } from '../common/cluster/types.js';
 import type { Logger } from '../common/log.js';
 import type { CallObserver } from '../common/protocol/server.js';
@@ -40,6 +41,11 @@ export class Observer {
   constructor(opts: { plugins: ObservedPlugin[]; cluster: Promise<ClusterSession | undefined>; log: Logger }) {
     this.#log = opts.log;
     this.#state = new StateReader(opts);
+  }
+
+  /** The metrics registry, for other parts of serve that add their own (the name service). */
+  get registry(): Registry {
+    return this.#metrics.registry;
   }
 
   /** For the plugin servers: every answered call. */

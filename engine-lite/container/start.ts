@@ -16,6 +16,7 @@ import { procRef } from '../state/proc-ref.js';
 import type { ContainerRecord } from '../state/records.js';
 import { deviceRules } from './devices.js';
 import { etcPaths, writeEtcFiles } from './etc-files.js';
+import { containerDns } from '../network/name-service.js';
 import { rootfsSteps, type PlannedMount } from './rootfs-plan.js';
 import { processSecurity } from './security.js';
 
@@ -75,7 +76,7 @@ export async function prepareContainer(engine: Engine, c: ContainerRecord, helpe
       extraHosts: c.host.extraHosts,
       ...(host ? { hostFile: await readFile('/etc/hosts', 'utf8').catch(() => '') } : {}),
     },
-    host ? 'host' : { dns: c.host.dns, search: c.host.dnsSearch, options: c.host.dnsOptions, ipv6: c.attachments.some((a) => a.ipv6) },
+    host ? 'host' : await containerDns(c),
   );
 }
 

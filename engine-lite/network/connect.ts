@@ -10,6 +10,7 @@ import { attachNetns } from '../../common/kernel/container-process.js';
 import { netnsPath } from '../../common/kernel/netns.js';
 import { isRunning } from '../container/status.js';
 import { writeEtcFiles } from '../container/etc-files.js';
+import { containerDns } from './name-service.js';
 import { netnsName } from '../container/start.js';
 import type { Engine } from '../engine.js';
 import { EngineConflictError, InvalidArgumentError, EngineNotFoundError } from '../errors.js';
@@ -50,7 +51,7 @@ async function refreshEtc(engine: Engine, c: ContainerRecord): Promise<void> {
   await writeEtcFiles(
     engine.state.containerDir(c.id),
     { hostname: c.config.hostname, addresses, extraHosts: c.host.extraHosts },
-    { dns: c.host.dns, search: c.host.dnsSearch, options: c.host.dnsOptions, ipv6: c.attachments.some((a) => a.ipv6) },
+    await containerDns(c),
   );
 }
 

@@ -92,6 +92,8 @@ export async function startSuite(opts: StartSuiteOptions = {}): Promise<SuiteHan
   const argv = [
     ...(opts.command ?? [process.execPath, cliPath()]),
     ...['serve', '--plugins-dir', pluginsDir, '--state-dir', stateDir],
+    // The name service would put its address on a tsdns0 link of the machine, shared by every suite: off.
+    '--no-dns',
     ...(opts.only ? ['--only', opts.only.join(',')] : []),
     ...(opts.args ?? []),
   ];

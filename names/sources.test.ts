@@ -1,0 +1,62 @@
+/**
+ * Names as the sources give them: dockerd's running containers per endpoint (name without the slash,
+ * aliases, short ID), engine-lite's joined attachments; and the upstream resolvers: `--dns-upstream`
+ * values and the host's resolv.conf minus the responder itself.
+ */
+import { describe, expect, it } from 'vitest';
+import type { DockerContainer } from '../docker-sync/docker-api.js';
+import type { ContainerRecord } from '../engine-lite/state/records.js';
+import { namesOfDocker, namesOfEngineLite } from './sources.js';
+import { parseUpstream, resolversOf } from './upstreams.js';
+
+const ID = 'abcdef0123456789'.repeat(4);
+
+describe('names from dockerd', () => {
+  const container = (running: boolean): DockerContainer => ({
+    Id: ID,
+    Name: '/web',
+    State: { Status: running ? 'running' : 'exited', Running: running, Paused: false, Restarting: false, Error: '', FinishedAt: '' },
+    HostConfig: {},
+    Mounts: [],
+    NetworkSettings: {
+      Networks: {
+        ov: { NetworkID: 'n1', EndpointID: 'e1', IPAddress: '10.0.0.2', GlobalIPv6Address: '', Aliases: ['www', ID.slice(0, 12)] },
+        bridge: { NetworkID: 'n2', EndpointID: '', IPAddress: '' },
+      },
+    },
+  });
+
+  it('gives each endpoint of a running container its name, aliases and short ID', () => {
+    expect(namesOfDocker([container(true)])).toEqual([{ networkId: 'n1', endpointId: 'e1', containerId: ID, names: ['web', 'www', ID.slice(0, 12)], ipv4: '10.0.0.2' }]);
+  });
+
+  it('gives nothing for a stopped container', () => {
+    expect(namesOfDocker([container(false)])).toEqual([]);
+  });
+});
+
+describe('names from engine-lite', () => {
+  it('gives joined attachments with aliases and plain addresses', () => {
+    const attachment = (endpointId: string, joined: boolean) => ({ networkId: 'n1', endpointId, joined, aliases: ['db'], ipv4: '10.0.0.3/24', ipv6: 'fd00::3/64', ipv4Requested: '', ipv6Requested: '', macRequested: '', driverOpts: {} });
+    const c = { id: ID, name: 'pg', attachments: [attachment('e1', true), attachment('e2', false)] } as unknown as ContainerRecord;
+    expect(namesOfEngineLite([c])).toEqual([{ networkId: 'n1', endpointId: 'e1', containerId: ID, names: ['pg', 'db', ID.slice(0, 12)], ipv4: '10.0.0.3', ipv6: 'fd00::3' }]);
+  });
+});
+
+describe('upstream resolvers', () => {
+  it('reads IP, IP:PORT and [IPv6]:PORT, and refuses the rest', () => {
+    expect(parseUpstream('10.0.0.1')).toEqual({ host: '10.0.0.1', port: 53 });
+    expect(parseUpstream('10.0.0.1:5353')).toEqual({ host: '10.0.0.1', port: 5353 });
+    expect(parseUpstream('fd00::1')).toEqual({ host: 'fd00::1', port: 53 });
+    expect(parseUpstream('[fd00::1]:5353')).toEqual({ host: 'fd00::1', port: 5353 });
+    for (const bad of ['dns.example', '10.0.0.1:0', '10.0.0.1:65536', '999.0.0.1', '']) expect(parseUpstream(bad)).toBeUndefined();
+  });
+
+  it('takes the nameservers of resolv.conf, minus the responder\'s own address', () => {
+    const text = 'search example\nnameserver 169.254.53.53\nnameserver 10.0.0.53\n# nameserver 10.9.9.9\nnameserver fe80::1%eth0\noptions ndots:2\n';
+    expect(resolversOf(text, '169.254.53.53')).toEqual([
+      { host: '10.0.0.53', port: 53 },
+      { host: 'fe80::1%eth0', port: 53 },
+    ]);
+  });
+});
