@@ -83,12 +83,15 @@ export async function applyXfrm(changes: readonly XfrmChange[], opts: NetnsOptio
   }
 }
 
-/** Parses `ip xfrm state list` output (keys are not kept). */
+/** A state's SPI and reqid, as `ip xfrm state` prints them (with `-s`, each followed by another form in brackets). */
+const STATE_ID = /proto esp spi (0x[0-9a-f]+)(?:\(\d+\))? reqid (\d+)/;
+
+/** Parses `ip [-s] xfrm state list` output (keys are not kept). */
 export function parseStates(text: string): XfrmState[] {
   const out: XfrmState[] = [];
   for (const block of text.split(/\n(?=src )/)) {
     const head = /^src (\S+) dst (\S+)/.exec(block);
-    const body = /proto esp spi (0x[0-9a-f]+) reqid (\d+)/.exec(block);
+    const body = STATE_ID.exec(block);
     if (head && body) out.push({ src: head[1]!, dst: head[2]!, spi: Number(body[1]), reqid: Number(body[2]) });
   }
   return out;
@@ -116,16 +119,21 @@ export async function listXfrm(opts: NetnsOption = {}): Promise<{ states: XfrmSt
   return { states: parseStates(s.stdout).filter((x) => isOurReqid(x.reqid)), policies: parsePolicies(p.stdout).filter((x) => isOurReqid(x.reqid)) };
 }
 
-/** Bytes sent through each of our outbound states so far, by SPI (`ip -s xfrm state`). */
-export async function stateBytes(opts: NetnsOption = {}): Promise<Map<number, number>> {
-  const { stdout } = await run(ipArgv(opts, ['-s', 'xfrm', 'state', 'list']), { object: `xfrm states${where(opts)}`, step: 'read counters of' });
+/** Bytes through each of our states so far, by SPI, from `ip -s xfrm state list` output. */
+export function parseStateBytes(text: string): Map<number, number> {
   const out = new Map<number, number>();
-  for (const block of stdout.split(/\n(?=src )/)) {
-    const body = /proto esp spi (0x[0-9a-f]+) reqid (\d+)/.exec(block);
+  for (const block of text.split(/\n(?=src )/)) {
+    const body = STATE_ID.exec(block);
     const cur = /lifetime current:\s*\n\s*(\d+)\(bytes\)/.exec(block);
     if (body && cur && isOurReqid(Number(body[2]))) out.set(Number(body[1]), Number(cur[1]));
   }
   return out;
+}
+
+/** Bytes through each of our states so far, by SPI (`ip -s xfrm state`). */
+export async function stateBytes(opts: NetnsOption = {}): Promise<Map<number, number>> {
+  const { stdout } = await run(ipArgv(opts, ['-s', 'xfrm', 'state', 'list']), { object: `xfrm states${where(opts)}`, step: 'read counters of' });
+  return parseStateBytes(stdout);
 }
 
 /** The SPI the probe uses: in no peer's range (SPIs of overlays come from a hash, never all ones). */
