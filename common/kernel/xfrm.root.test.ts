@@ -43,11 +43,12 @@ describe.skipIf(!isRoot)('xfrm (in a throwaway netns)', () => {
     const out: XfrmPolicy = { src: '10.77.0.1', dst: '10.77.0.2', dport: 14877, dir: 'out', reqid: REQID_BASE | 77 };
     const inn: XfrmPolicy = { src: '10.77.0.2', dst: '10.77.0.1', dport: 14877, dir: 'in', reqid: REQID_BASE | 77 };
     await ip(ns, 'xfrm', 'policy', 'add', 'src', '10.77.0.1/32', 'dst', '10.77.0.9/32', 'proto', 'udp', 'dport', '500', 'dir', 'out', 'tmpl', 'proto', 'esp', 'reqid', '5', 'mode', 'transport');
-    await applyXfrm([{ add: 'policy', policy: out }, { add: 'policy', policy: inn }], { netns: ns });
+    const block: XfrmPolicy = { src: '10.77.0.1', dst: '0.0.0.0/0', dport: 14877, dir: 'out', reqid: REQID_BASE | 77, block: true };
+    await applyXfrm([{ add: 'policy', policy: out }, { add: 'policy', policy: inn }, { add: 'policy', policy: block }], { netns: ns });
     await applyXfrm([{ add: 'policy', policy: out }], { netns: ns }); // again: an update
-    expect((await listXfrm({ netns: ns })).policies).toEqual(expect.arrayContaining([out, inn]));
-    expect((await listXfrm({ netns: ns })).policies).toHaveLength(2);
-    await applyXfrm([{ del: 'policy', policy: out }, { del: 'policy', policy: inn }], { netns: ns });
+    expect((await listXfrm({ netns: ns })).policies).toEqual(expect.arrayContaining([out, inn, block]));
+    expect((await listXfrm({ netns: ns })).policies).toHaveLength(3);
+    await applyXfrm([{ del: 'policy', policy: out }, { del: 'policy', policy: inn }, { del: 'policy', policy: block }], { netns: ns });
     await applyXfrm([{ del: 'policy', policy: out }], { netns: ns }); // already gone: fine
     expect((await listXfrm({ netns: ns })).policies).toEqual([]);
     expect(await ip(ns, 'xfrm', 'policy', 'list')).toMatch(/dport 500/);

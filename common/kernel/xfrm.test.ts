@@ -39,6 +39,8 @@ src 10.77.0.2/32 dst 10.77.0.1/32 proto udp dport 14877
 \tdir in priority 0 ptype main 
 \ttmpl src 0.0.0.0 dst 0.0.0.0
 \t\tproto esp reqid 1946157133 mode transport
+src 10.77.0.1/32 dst 0.0.0.0/0 proto udp dport 14877 
+\tdir out action block priority 1946157133 ptype main 
 src 0.0.0.0/0 dst 0.0.0.0/0 
 \tsocket in priority 0 ptype main 
 `;
@@ -60,6 +62,7 @@ describe('xfrm listings', () => {
     expect(parsePolicies(POLICIES)).toEqual([
       { src: '10.77.0.1', dst: '10.77.0.2', dport: 14877, dir: 'out', reqid: 0x7400004d },
       { src: '10.77.0.2', dst: '10.77.0.1', dport: 14877, dir: 'in', reqid: 0x7400004d },
+      { src: '10.77.0.1', dst: '0.0.0.0/0', dport: 14877, dir: 'out', reqid: 0x7400004d, block: true },
     ]);
     expect(isOurReqid(1946157133)).toBe(true);
     expect(isOurReqid(5)).toBe(false);
@@ -73,5 +76,6 @@ describe('xfrm listings', () => {
     const policy = { src: '10.77.0.1', dst: '10.77.0.2', dport: 14877, dir: 'out' as const, reqid: 0x7400004d };
     expect(changeLine({ add: 'policy', policy })).toBe('xfrm policy update src 10.77.0.1 dst 10.77.0.2 proto udp dport 14877 dir out tmpl src 10.77.0.1 dst 10.77.0.2 proto esp reqid 1946157133 mode transport');
     expect(changeLine({ del: 'policy', policy: { ...policy, dir: 'in' } })).toBe('xfrm policy delete src 10.77.0.1 dst 10.77.0.2 proto udp dport 14877 dir in');
+    expect(changeLine({ add: 'policy', policy: { ...policy, dst: '0.0.0.0/0', block: true } })).toBe('xfrm policy update src 10.77.0.1 dst 0.0.0.0/0 proto udp dport 14877 dir out action block priority 1946157133');
   });
 });

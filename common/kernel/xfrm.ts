@@ -31,13 +31,19 @@ export interface XfrmState {
   key?: string;
 }
 
-/** One policy: UDP from `src` to `dst` port `dport`, in direction `dir`, must be ESP of `reqid`. */
+/**
+ * One policy on UDP from `src` to `dst` port `dport`, in direction `dir`: it must be ESP of `reqid`;
+ * or, with `block`, it is dropped (a catch-all, `0.0.0.0/0` or `::/0` on one side, below every ESP
+ * policy: its priority is `reqid`, a larger number than the ESP policies' 0, and marks it as ours).
+ */
 export interface XfrmPolicy {
+  /** An address, or `0.0.0.0/0` / `::/0` (block policies). */
   src: string;
   dst: string;
   dport: number;
   dir: 'in' | 'out';
   reqid: number;
+  block?: true;
 }
 
 /** One change, applied in order by {@link applyXfrm}. */
@@ -64,6 +70,7 @@ export function changeLine(c: XfrmChange): string {
   if ('del' in c && c.del === 'state') return `xfrm state delete src ${c.state.src} dst ${c.state.dst} proto esp spi ${hex(c.state.spi)}`;
   if ('add' in c) {
     const p = c.policy;
+    if (p.block) return `xfrm policy update ${policyArgs(p)} action block priority ${p.reqid}`;
     const tmpl = p.dir === 'out' ? `tmpl src ${p.src} dst ${p.dst} proto esp reqid ${p.reqid} mode transport` : `tmpl proto esp reqid ${p.reqid} mode transport`;
     return `xfrm policy update ${policyArgs(p)} ${tmpl}`;
   }
@@ -97,14 +104,18 @@ export function parseStates(text: string): XfrmState[] {
   return out;
 }
 
-/** Parses `ip xfrm policy list` output: UDP policies with an ESP template. */
+/** Parses `ip xfrm policy list` output: UDP policies with an ESP template, and UDP block policies (reqid: their priority). */
 export function parsePolicies(text: string): XfrmPolicy[] {
   const out: XfrmPolicy[] = [];
   for (const block of text.split(/\n(?=src )/)) {
-    const sel = /^src (\S+?)(?:\/\d+)? dst (\S+?)(?:\/\d+)? proto udp dport (\d+)/.exec(block);
-    const dir = /\bdir (in|out)\b/.exec(block);
+    // Host addresses print with /32 or /128, which the policies we make leave out; catch-alls keep /0.
+    const sel = /^src (\S+?)(?:\/(?:32|128))? dst (\S+?)(?:\/(?:32|128))? proto udp dport (\d+)/.exec(block);
+    const dir = /\bdir (in|out) (action block )?priority (\d+)/.exec(block);
     const tmpl = /proto esp reqid (\d+)/.exec(block);
-    if (sel && dir && tmpl) out.push({ src: sel[1]!, dst: sel[2]!, dport: Number(sel[3]), dir: dir[1] as 'in' | 'out', reqid: Number(tmpl[1]) });
+    if (!sel || !dir) continue;
+    const base = { src: sel[1]!, dst: sel[2]!, dport: Number(sel[3]), dir: dir[1] as 'in' | 'out' };
+    if (dir[2]) out.push({ ...base, reqid: Number(dir[3]), block: true });
+    else if (tmpl) out.push({ ...base, reqid: Number(tmpl[1]) });
   }
   return out;
 }

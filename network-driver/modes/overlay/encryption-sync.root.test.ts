@@ -73,18 +73,23 @@ describe.skipIf(!isRoot)('encrypted overlay across two hosts (real etcd, fake ke
       expect(spis(from.kernel, from.vtep, to.vtep)).toEqual([spiOf(k1!, from.vtep, to.vtep)]);
       expect(spis(to.kernel, from.vtep, to.vtep)).toEqual([spiOf(k1!, from.vtep, to.vtep)]);
       expect(from.kernel.xfrmStates.get(`${from.vtep} ${to.vtep} ${spiOf(k1!, from.vtep, to.vtep)}`)?.key).toBe(k1!.key);
-      expect([...from.kernel.xfrmPolicies.values()].map((p) => `${p.dir} ${p.src}>${p.dst}:${p.dport} ${p.reqid}`).sort()).toEqual([
+      expect([...from.kernel.xfrmPolicies.values()].map((p) => `${p.dir} ${p.src}>${p.dst}:${p.dport} ${p.reqid}${p.block ? ' block' : ''}`).sort()).toEqual([
+        `in 0.0.0.0/0>${from.vtep}:14900 ${reqidOf(vni)} block`,
         `in ${to.vtep}>${from.vtep}:14900 ${reqidOf(vni)}`,
+        `out ${from.vtep}>0.0.0.0/0:14900 ${reqidOf(vni)} block`,
         `out ${from.vtep}>${to.vtep}:14900 ${reqidOf(vni)}`,
       ]);
     }
     expect(a!.sync.status(vni)).toEqual({ keyGeneration: 1, keysAccepted: 1 });
 
-    // Host 2 leaves (its endpoints are gone from etcd): host 1 drops everything toward it.
+    // Host 2 leaves (its endpoints are gone from etcd): host 1 drops everything toward it, and keeps blocking clear text.
     peers[0] = [];
     a!.sync.peersChanged(vni);
     await a!.sync.tick();
     expect(a!.kernel.xfrmStates.size).toBe(0);
+    expect([...a!.kernel.xfrmPolicies.values()].every((p) => p.block)).toBe(true);
+    expect(a!.kernel.xfrmPolicies.size).toBe(2);
+    await a!.sync.detach(vni);
     expect(a!.kernel.xfrmPolicies.size).toBe(0);
     await b!.sync.detach(vni);
     expect(b!.kernel.xfrmStates.size + b!.kernel.xfrmPolicies.size).toBe(0);

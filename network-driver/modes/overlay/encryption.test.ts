@@ -126,6 +126,15 @@ describe('xfrm states and policies', () => {
       );
     }
   });
+  it('drops the port UDP to and from any other address, below the ESP policies', () => {
+    const { policies } = of(hosts[0]!, 5_000);
+    expect(policies.filter((p) => p.block)).toEqual([
+      { src: hosts[0], dst: '0.0.0.0/0', dport: 14877, dir: 'out', reqid: reqidOf(77), block: true },
+      { src: '0.0.0.0/0', dst: hosts[0], dport: 14877, dir: 'in', reqid: reqidOf(77), block: true },
+    ]);
+    // With no peer at all (a network just made), only the blocks: nothing of it leaves in clear.
+    expect(desiredXfrm({ vni: 77, port: 14877, local: 'fd00::1', remotes: [], ring }, 0).policies.map((p) => `${p.src} ${p.dst} ${p.dir}`)).toEqual(['fd00::1 ::/0 out', '::/0 fd00::1 in']);
+  });
   it('has SPIs unique per pair, direction and key, and reqids in our range', () => {
     const spis = new Set<number>();
     const vteps = Array.from({ length: 40 }, (_, i) => `10.1.${i >> 4}.${i & 15}`);
@@ -150,7 +159,7 @@ describe('xfrm states and policies', () => {
     expect(left.map(kind)).toEqual(['del policy', 'del policy', 'del in', 'del in', 'del out']);
     // From nothing: inbound first, then policies, then outbound.
     const fresh = xfrmChanges({ states: [], policies: [] }, before, reqidOf(77), local);
-    expect(fresh.map(kind)).toEqual(['add in', 'add in', 'add in', 'add in', 'add policy', 'add policy', 'add policy', 'add policy', 'add out', 'add out']);
+    expect(fresh.map(kind)).toEqual(['add in', 'add in', 'add in', 'add in', ...Array(6).fill('add policy'), 'add out', 'add out']);
     for (const c of [...switched, ...left, ...fresh]) expect('state' in c ? c.state.reqid : c.policy.reqid).toBe(reqidOf(77));
   });
 });

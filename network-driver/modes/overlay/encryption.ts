@@ -4,7 +4,10 @@
  * state per key in the ring inbound (so a host accepts the old and the new key across a switch) and
  * one outbound, of the active key; per remote VTEP one policy out and one in, selecting UDP to the
  * network's VXLAN port between the two VTEP addresses (the port is what tells networks apart: an
- * encrypted overlay has a port of its own in the cluster, see cluster.ts). reqid = REQID_BASE | VNI.
+ * encrypted overlay has a port of its own in the cluster, see cluster.ts). Below those, two catch-all
+ * block policies drop this port's UDP to and from any other address, so no frame of the network ever
+ * leaves in clear, nor is taken in clear, not even while a new peer's entries are being programmed.
+ * reqid = REQID_BASE | VNI.
  *
  * The switch to a new key needs no acknowledgements: a key is published with `activeFrom` a few
  * seconds ahead (KEY_LEAD_MS); every host installs its inbound states as soon as it reads it, and only
@@ -73,6 +76,8 @@ export function desiredXfrm(seg: { vni: number; port: number; local: string; rem
   const states: Array<XfrmState & { key: string }> = [];
   const policies: XfrmPolicy[] = [];
   const { local, port: dport } = seg;
+  const any = local.includes(':') ? '::/0' : '0.0.0.0/0';
+  policies.push({ src: local, dst: any, dport, dir: 'out', reqid, block: true }, { src: any, dst: local, dport, dir: 'in', reqid, block: true });
   for (const remote of new Set(seg.remotes)) {
     for (const k of seg.ring.keys) states.push({ src: remote, dst: local, spi: spiOf(k, remote, local), reqid, key: k.key });
     if (active) states.push({ src: local, dst: remote, spi: spiOf(active, local, remote), reqid, key: active.key });
@@ -82,7 +87,7 @@ export function desiredXfrm(seg: { vni: number; port: number; local: string; rem
 }
 
 const stateId = (s: XfrmState) => `${s.src} ${s.dst} ${s.spi}`;
-const policyId = (p: XfrmPolicy) => `${p.src} ${p.dst} ${p.dport} ${p.dir}`;
+const policyId = (p: XfrmPolicy) => `${p.src} ${p.dst} ${p.dport} ${p.dir}${p.block ? ' block' : ''}`;
 
 /**
  * The changes from what the kernel has (of this reqid) to what is wanted, in a lossless order: new
