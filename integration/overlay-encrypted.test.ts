@@ -86,7 +86,7 @@ describe.skipIf(!isRoot)('encrypted overlay across two hosts', () => {
     const r = await create(h(1), 'enc', ENC_VNI, subnets[0]!, ['-o', 'encrypted=true']);
     expect(r.code).not.toBe(0);
     expect(r.stderr + r.stdout).toMatch(/encrypted overlays need (IPsec ESP \(CONFIG_INET_ESP|AEAD rfc4106\(gcm\(aes\)\) \(CONFIG_CRYPTO_GCM\))/);
-    // Only the cleartext network's VXLAN device exists, and no key ring was written.
+    // Only the cleartext network's VXLAN device exists.
     expect((JSON.parse((await h(1).sh(['ip', '-j', 'link', 'show', 'type', 'vxlan'])).stdout) as unknown[]).length).toBe(1);
     expect(await overlayStatus(h(1), ENC_VNI)).toBeUndefined();
     expect((await h(1).sh(['ip', 'xfrm', 'state', 'list'])).stdout).toBe('');

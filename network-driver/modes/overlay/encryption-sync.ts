@@ -24,6 +24,8 @@ interface Secured {
   port: number;
   cfg: EncryptionConfig;
   ring?: KeyRing;
+  /** etcd's mod revision of the ring as last read (what a rekey compares against). */
+  revision?: number;
 }
 
 export class EncryptionSync {
@@ -119,6 +121,7 @@ export class EncryptionSync {
       const got = await this.cluster.readRing(net.vni);
       if (got) {
         net.ring = got.ring;
+        net.revision = got.modRevision;
         break;
       }
       if (!create) return;
@@ -127,12 +130,11 @@ export class EncryptionSync {
     await this.#reconcile(net);
   }
 
-  /** Rolls a new key in when the active one is too old or carried too much; prunes replaced keys. */
+  /** Rolls a new key in when the active one is too old or carried too much; prunes replaced keys. After {@link #load}. */
   async #rekeyIfDue(net: Secured): Promise<void> {
     const now = this.now();
-    const got = await this.cluster.readRing(net.vni);
-    if (!got) return;
-    const { ring } = got;
+    const { ring, revision } = net;
+    if (!ring || revision === undefined) return;
     const active = activeKey(ring, now);
     const newest = ring.keys.at(-1);
     if (!active || !newest) return;
@@ -145,7 +147,7 @@ export class EncryptionSync {
     }
     const next = reason ? rolled(ring, now) : pruned(ring, now);
     if (next.keys.length === ring.keys.length && !reason) return;
-    if (await this.cluster.swapRing(net.vni, next, got.modRevision)) {
+    if (await this.cluster.swapRing(net.vni, next, revision)) {
       net.ring = next;
       if (reason) this.log.info('rekeyed encrypted overlay', { vni: net.vni, generation: next.keys.at(-1)!.gen, reason });
     }
