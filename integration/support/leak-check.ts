@@ -3,7 +3,7 @@
  * leaves the machine dirty. It only ever looks at objects carrying the suite's prefixes (`ts…` links and
  * namespaces, `TSNET…` chains, `tsnet…` nft tables, `tstest…` docker objects and spec files, `/tmp/tstest-…`,
  * `/run/tsnet/`, `/var/lib/tsnet-test…` (mounts, loop devices), `tsnet/…` and `tstest-…` cgroups,
- * unreachable routes inside the test subnet ranges); Docker's own objects (docker0, DOCKER chains) are
+ * unreachable routes inside the test subnet ranges, xfrm states and policies of our reqid range); Docker's own objects (docker0, DOCKER chains) are
  * never touched. Run it only when no test is running: every such object counts as left over.
  */
 import { createServer, type Server } from 'node:http';
@@ -13,6 +13,7 @@ import { CGROUP_PARENT, deleteCgroup, listCgroups } from '../../common/kernel/cg
 import { detachDevices, listLoops } from '../../common/kernel/loop.js';
 import { isUnder } from '../../common/kernel/mount-info.js';
 import { deleteNetns, listNetns, netnsPath } from '../../common/kernel/netns.js';
+import { applyXfrm, listXfrm } from '../../common/kernel/xfrm.js';
 import { cidrsOverlap, parseRouteDst, TEST_RANGE_V4, TEST_RANGE_V6 } from '../../common/testing/subnets.js';
 import { parseCidr } from '../../common/addr/parse.js';
 import { DOCKER_SPEC_DIR, pluginAnswers } from './plugin-harness.js';
@@ -327,6 +328,15 @@ async function findLinkLeaks(): Promise<Leak[]> {
     }));
 }
 
+/** Encrypted overlays' IPsec objects in this namespace (reqid REQID_BASE | VNI); the simulated hosts' go with their namespaces. */
+async function findXfrmLeaks(): Promise<Leak[]> {
+  const { states, policies } = await listXfrm();
+  return [
+    ...policies.map((policy) => ({ kind: 'xfrm policy', name: `${policy.dir} ${policy.src}>${policy.dst}:${policy.dport} reqid ${policy.reqid}`, remove: () => applyXfrm([{ del: 'policy', policy }]) })),
+    ...states.map((state) => ({ kind: 'xfrm state', name: `${state.src}>${state.dst} spi ${state.spi} reqid ${state.reqid}`, remove: () => applyXfrm([{ del: 'state', state }]) })),
+  ];
+}
+
 async function findRouteLeaks(): Promise<Leak[]> {
   const leaks: Leak[] = [];
   for (const [flag, range] of [['-4', TEST_RANGE_V4], ['-6', TEST_RANGE_V6]] as const) {
@@ -412,6 +422,7 @@ const HOST_GROUPS: readonly [string, () => Promise<Leak[]>][] = [
   ['network namespaces', findNetnsLeaks],
   ['links', findLinkLeaks],
   ['firewall', findFirewallLeaks],
+  ['xfrm', findXfrmLeaks],
   ['routes', findRouteLeaks],
   ['temp dirs', findTempDirLeaks],
 ];
@@ -419,7 +430,7 @@ const HOST_GROUPS: readonly [string, () => Promise<Leak[]>][] = [
 /**
  * Finds and (unless `dryRun`) removes every leftover of the suite, group by group in an order where
  * each removal helps the next: docker objects (through their plugins while those still run), processes,
- * cgroups, spec files, mounts, loop devices, namespaces, links, firewall, routes, temp dirs. Logs one
+ * cgroups, spec files, mounts, loop devices, namespaces, links, firewall, xfrm, routes, temp dirs. Logs one
  * line per leak. Never throws: a group it cannot check counts in `failed`.
  */
 export async function sweepLeaks(opts: SweepOptions = {}): Promise<SweepResult> {

@@ -16,6 +16,7 @@ import { withNetnsAt } from '../../common/kernel/netns.js';
 import { applyNft, listNftElements } from '../../common/kernel/nftables.js';
 import { ensureSysctl } from '../../common/kernel/sysctl.js';
 import { ensureVlan } from '../../common/kernel/vlan.js';
+import { applyXfrm, listXfrm, requireEspAead, stateBytes, type XfrmChange, type XfrmPolicy, type XfrmState } from '../../common/kernel/xfrm.js';
 import { probePort, type PortProbe, type ProbeResult } from './bridge-core/port-probe.js';
 
 /** Everything the modes ask of the kernel, with the namespace already bound. */
@@ -69,6 +70,14 @@ export interface ModeKernel {
   listNeighbors(dev: string): Promise<NeighborInfo[]>;
   ensureNeighbor(dev: string, ip: string, mac: string): Promise<void>;
   deleteNeighbor(dev: string, ip: string): Promise<void>;
+  /** Encrypted overlays: throws KernelFeatureMissingError naming what the kernel lacks (ESP, AES-GCM). */
+  requireEspAead(): Promise<void>;
+  /** Our xfrm states and policies (reqid in our range; keys not read back). */
+  listXfrm(): Promise<{ states: XfrmState[]; policies: XfrmPolicy[] }>;
+  /** Applies xfrm changes in order; deleting what is gone is fine. */
+  applyXfrm(changes: readonly XfrmChange[]): Promise<void>;
+  /** Bytes sent so far through each of our states, by SPI. */
+  xfrmBytes(): Promise<Map<number, number>>;
 }
 
 /** How a re-made endpoint interface is set up inside its container. */
@@ -134,5 +143,9 @@ export function hostModeKernel(opts: NetnsOption = {}): ModeKernel {
     listNeighbors: async (dev) => (await links.listNeighbors(dev, ns)).filter((n) => n.permanent),
     ensureNeighbor: (dev, ip, mac) => links.ensureNeighbor(dev, ip, mac, ns),
     deleteNeighbor: (dev, ip) => links.deleteNeighbor(dev, ip, ns),
+    requireEspAead: () => requireEspAead(ns),
+    listXfrm: () => listXfrm(ns),
+    applyXfrm: (changes) => applyXfrm(changes, ns),
+    xfrmBytes: () => stateBytes(ns),
   };
 }

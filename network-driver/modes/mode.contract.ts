@@ -51,6 +51,7 @@ function snapshot(k: FakeKernel) {
     chains: [...k.chains].sort(),
     fdb: sorted(k.fdb),
     neighbors: sorted(k.neighbors),
+    xfrm: [...sorted(k.xfrmStates).map(([id]) => `state ${id}`), ...sorted(k.xfrmPolicies).map(([id]) => `policy ${id}`)],
   };
 }
 

@@ -43,7 +43,7 @@ async function checkNetwork(ctx: BridgeContext, net: BridgeNetwork, cfg: BridgeC
   if (!link) return [finding(name, `a bridge with MAC ${ctx.bridgeMac}`, 'no such link')];
   if (link.kind !== 'bridge' || link.mac !== ctx.bridgeMac) return [finding(name, `a bridge with MAC ${ctx.bridgeMac}`, `a ${link.kind} with MAC ${link.mac}`)];
   const out: Finding[] = [];
-  const mtu = cfg.mtu ?? (await ctx.defaultMtu());
+  const mtu = cfg.mtu ?? (await ctx.defaultMtu(net.config));
   if (link.mtu !== mtu) out.push(finding(name, `MTU ${mtu}`, `MTU ${link.mtu}`));
   const have = new Set((await ctx.kernel.listAddresses(cfg.bridge)).map((a) => a.cidr));
   for (const gw of [...(cfg.inhibitIpv4 ? [] : cfg.gateways4), ...cfg.gateways6]) {

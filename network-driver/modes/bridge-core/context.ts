@@ -8,6 +8,7 @@ import type { BackgroundWork } from './background.js';
 import type { BridgeFirewall } from './firewall.js';
 import type { ModeKernel } from '../kernel.js';
 import type { PortTable } from './port-table.js';
+import type { BridgeNetworkConfig } from './options.js';
 
 export interface BridgeContext {
   kernel: ModeKernel;
@@ -23,7 +24,7 @@ export interface BridgeContext {
   bridgeMac: string;
   /** Kernel work answered before it ends (veth deletion), per network. */
   background: BackgroundWork;
-  /** The MTU of networks without `-o mtu=`: the uplink's for bridge mode (looked up once, then cached). */
-  defaultMtu(): Promise<number>;
+  /** The MTU of a network without `-o mtu=`: the uplink's for bridge mode (looked up once, then cached), less the flavour's overhead for its config. */
+  defaultMtu(config: BridgeNetworkConfig): Promise<number>;
   log: Logger;
 }

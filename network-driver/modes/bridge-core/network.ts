@@ -37,7 +37,7 @@ async function claimBridge(ctx: BridgeContext, net: BridgeNetwork, bridge: strin
 /** The settings the setup steps run with. */
 async function plan(ctx: BridgeContext, net: BridgeNetwork, existed: boolean): Promise<BridgePlan> {
   const cfg = net.config.bridge;
-  return { ...cfg, mtu: cfg.mtu ?? (await ctx.defaultMtu()), mac: ctx.bridgeMac, existed };
+  return { ...cfg, mtu: cfg.mtu ?? (await ctx.defaultMtu(net.config)), mac: ctx.bridgeMac, existed };
 }
 
 /**

@@ -30,6 +30,8 @@ export interface BridgeFlavour {
   firewallTag: string;
   /** The MTU of networks without `-o mtu=`; default: the uplink's. */
   defaultMtu?: () => Promise<number>;
+  /** What a network's own settings take off that default (overlay: ESP when encrypted); default none. */
+  mtuOverhead?: (config: BridgeNetworkConfig) => number;
 }
 
 /** Caches a lookup that rarely changes; a failed lookup is retried next time. */
@@ -43,6 +45,7 @@ function once(lookup: () => Promise<number>): () => Promise<number> {
 
 /** The shared state of the core's phases, for one flavour. */
 export function createBridgeContext(opts: { kernel: ModeKernel; log: Logger }, flavour: BridgeFlavour): BridgeContext {
+  const base = once(flavour.defaultMtu ?? (() => uplinkMtu(opts.kernel)));
   return {
     kernel: opts.kernel,
     firewall: new BridgeFirewall(opts.kernel, firewallNames(flavour.firewallTag)),
@@ -51,7 +54,7 @@ export function createBridgeContext(opts: { kernel: ModeKernel; log: Logger }, f
     bridgeMac: flavour.bridgeMac,
     background: new BackgroundWork(opts.log),
     // A route dump costs milliseconds on a busy host, and the uplink rarely changes: a restart re-reads it.
-    defaultMtu: once(flavour.defaultMtu ?? (() => uplinkMtu(opts.kernel))),
+    defaultMtu: async (config) => (await base()) - (flavour.mtuOverhead?.(config) ?? 0),
     log: opts.log,
   };
 }

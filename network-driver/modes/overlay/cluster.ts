@@ -9,12 +9,18 @@
  *   same transaction, so a leaver's "am I the last?" check (a compare on its mod revision) cannot race.
  * - `/tsnet/v1/overlay/endpoints/<vni>/<hostId>/<endpointId>`: one per endpoint (VTEP, MAC, IPs) on the
  *   host's live lease, so a dead host's endpoints vanish from everyone within the lease TTL.
+ * - `/tsnet/v1/overlay/keys/<vni>`: an encrypted network's key ring (encryption.ts); made with the
+ *   definition, replaced by compare-and-swap when a host rekeys, gone with the definition. Readable by
+ *   whoever can read etcd: protect etcd with TLS and client authentication (docs/encryption.md).
  */
 import { ConflictError } from '../../../common/protocol/errors.js';
 import { KEY_ROOT, type ClusterSession, type KeyValue, type Op } from '../../../common/cluster/types.js';
+import type { KeyRing } from './encryption.js';
 
 const NETWORKS = `${KEY_ROOT}overlay/networks/`;
 const MEMBERS = `${KEY_ROOT}overlay/members/`;
+/** Prefix of every key ring: watched as a whole. */
+export const KEYS = `${KEY_ROOT}overlay/keys/`;
 /** Prefix of every endpoint key: watched as a whole. */
 export const ENDPOINTS = `${KEY_ROOT}overlay/endpoints/`;
 
@@ -29,6 +35,8 @@ export interface NetworkDefinition {
   internal: boolean;
   /** Only when given with `-o mtu=`; hosts with different underlays otherwise derive their own. */
   mtu?: number;
+  /** Only for encrypted networks (so definitions written before encryption existed still match). */
+  encrypted?: { rekeySeconds: number; rekeyBytes: number };
 }
 
 /** An endpoint as published: where it lives and how to reach it. */
@@ -45,13 +53,15 @@ export interface PeerEndpoint {
 
 /** The differences between two definitions, as text for an error message. */
 export function definitionDifferences(have: NetworkDefinition, want: NetworkDefinition): string[] {
-  const fmt = (v: unknown) => (Array.isArray(v) ? (v.length === 0 ? 'none' : v.join(', ')) : v === undefined ? 'not set' : String(v));
+  const fmt = (v: unknown) =>
+    Array.isArray(v) ? (v.length === 0 ? 'none' : v.join(', ')) : v === undefined ? 'not set' : typeof v === 'object' && v !== null ? `on (${Object.entries(v).map(([k, x]) => `${k} ${x}`).join(', ')})` : String(v);
   const fields: Array<[keyof NetworkDefinition, string]> = [
     ['port', 'VXLAN port'],
     ['subnets', 'subnets'],
     ['gateways', 'gateways'],
     ['internal', 'internal'],
     ['mtu', 'mtu'],
+    ['encrypted', 'encryption'],
   ];
   return fields.filter(([k]) => JSON.stringify(have[k]) !== JSON.stringify(want[k])).map(([k, label]) => `${label}: cluster has ${fmt(have[k])}, this host asked for ${fmt(want[k])}`);
 }
@@ -96,6 +106,8 @@ export class OverlayCluster {
         if (diff.length > 0) {
           throw new ConflictError(`overlay vni ${def.vni} exists in the cluster with other settings (${diff.join('; ')}); create it with the same settings on every host, or choose another vni`);
         }
+      } else {
+        await this.#checkPort(def);
       }
       const cmp = have
         ? [{ key: defKey, target: 'mod' as const, result: 'equal' as const, modRevision: have.modRevision }]
@@ -118,8 +130,41 @@ export class OverlayCluster {
         return;
       }
       const cmp = [{ key: defKey, target: 'mod' as const, result: 'equal' as const, modRevision: def.modRevision }];
-      if ((await client.txn(cmp, [{ deleteRange: { key: defKey } }, { deleteRange: { key: `${MEMBERS}${vni}/`, prefix: true } }])).succeeded) return;
+      const ops: Op[] = [{ deleteRange: { key: defKey } }, { deleteRange: { key: `${MEMBERS}${vni}/`, prefix: true } }, { deleteRange: { key: `${KEYS}${vni}` } }];
+      if ((await client.txn(cmp, ops)).succeeded) return;
     }
+  }
+
+  /**
+   * An encrypted network's policies select its traffic by UDP port: refuses a new network whose port
+   * another network of the cluster has when either is encrypted (the policies would take the other's
+   * traffic, or leave this one's in clear).
+   */
+  async #checkPort(def: NetworkDefinition): Promise<void> {
+    const { kvs } = await this.session.client.range(NETWORKS);
+    for (const kv of kvs) {
+      const other = JSON.parse(kv.value) as NetworkDefinition;
+      if (other.vni === def.vni || other.port !== def.port || (!other.encrypted && !def.encrypted)) continue;
+      throw new ConflictError(
+        `overlay vni ${other.vni} (${other.encrypted ? 'encrypted' : 'not encrypted'}) already uses VXLAN port ${def.port} in the cluster; an encrypted overlay needs a port of its own: choose another -o vxlan_port`,
+      );
+    }
+  }
+
+  /** An encrypted network's key ring and its revision; undefined when there is none. */
+  async readRing(vni: number): Promise<{ ring: KeyRing; modRevision: number } | undefined> {
+    const kv = await this.session.client.get(`${KEYS}${vni}`);
+    return kv && { ring: JSON.parse(kv.value) as KeyRing, modRevision: kv.modRevision };
+  }
+
+  /**
+   * Writes a ring if the stored one is still at `modRevision` (0: there is none yet).
+   * @returns whether it was written (false: another host wrote first; read again).
+   */
+  async swapRing(vni: number, ring: KeyRing, modRevision: number): Promise<boolean> {
+    const key = `${KEYS}${vni}`;
+    const cmp = modRevision === 0 ? { key, target: 'create' as const, result: 'equal' as const, createRevision: 0 } : { key, target: 'mod' as const, result: 'equal' as const, modRevision };
+    return (await this.session.client.txn([cmp], [{ put: { key, value: JSON.stringify(ring) } }])).succeeded;
   }
 
   /** VNIs this host is recorded as a member of. */

@@ -11,6 +11,7 @@ import type { BridgeContext } from '../bridge-core/context.js';
 import type { bridgePhases } from '../bridge-core/phases.js';
 import type { ModeKernel } from '../kernel.js';
 import type { OverlayCluster } from './cluster.js';
+import type { EncryptionSync } from './encryption-sync.js';
 import type { OverlayConfig } from './options.js';
 import type { PeerSync } from './peers.js';
 
@@ -42,6 +43,8 @@ export interface OverlayContext {
   peers: PeerSync;
   /** VNI → network ID, for this host's overlays. */
   vnis: Map<number, string>;
+  /** Encrypted networks' keys and xfrm objects; undefined without a cluster (a single host sends no VXLAN). */
+  encryption?: EncryptionSync;
   /** Endpoint ID → its VNI and what is published, for this host's overlay endpoints. */
   published: Map<string, { vni: number; ep: Publication }>;
 }

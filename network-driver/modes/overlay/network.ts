@@ -23,6 +23,7 @@ export function networkDefinition(net: OverlayNetwork): NetworkDefinition {
     internal: cfg.bridge.internal,
   };
   if (cfg.mtu !== undefined) def.mtu = cfg.mtu;
+  if (cfg.encryption) def.encrypted = { ...cfg.encryption };
   return def;
 }
 
@@ -50,7 +51,7 @@ async function checkVni(ctx: OverlayContext, net: OverlayNetwork): Promise<void>
 /** Makes (or fixes up) the network's VXLAN device on its bridge. Idempotent. */
 export async function ensureVxlan(ctx: OverlayContext, net: OverlayNetwork): Promise<void> {
   const cfg = net.config;
-  const mtu = cfg.mtu ?? (await ctx.core.defaultMtu());
+  const mtu = cfg.mtu ?? (await ctx.core.defaultMtu(cfg));
   const local = ctx.vtep ? { local: ctx.vtep } : {};
   await ctx.kernel.ensureVxlan(cfg.vxlan, { vni: cfg.vni, port: cfg.port, ...local, learning: false, proxy: true, mtu, mac: ctx.mac, master: cfg.bridge.bridge });
 }
@@ -61,6 +62,7 @@ export async function ensureVxlan(ctx: OverlayContext, net: OverlayNetwork): Pro
  */
 export async function createNetwork(ctx: OverlayContext, net: OverlayNetwork): Promise<void> {
   const cfg = net.config;
+  if (cfg.encryption) await ctx.kernel.requireEspAead();
   await checkVni(ctx, net);
   ctx.vnis.set(cfg.vni, net.id);
   try {
@@ -72,9 +74,12 @@ export async function createNetwork(ctx: OverlayContext, net: OverlayNetwork): P
   try {
     await ctx.bridge.createNetwork(net);
     await ensureVxlan(ctx, net);
+    // Keys and policies before the peers' entries: no VXLAN frame of this network leaves in clear.
+    if (cfg.encryption) await ctx.encryption?.attach(cfg.vni, cfg.port, cfg.encryption, true);
     await ctx.peers.attach(cfg.vni, cfg.vxlan);
   } catch (err) {
     ctx.peers.detach(cfg.vni);
+    if (cfg.encryption) await ctx.encryption?.detach(cfg.vni).catch(() => undefined);
     await ctx.kernel.deleteLink(cfg.vxlan).catch(() => undefined);
     await ctx.bridge.deleteNetwork(net).catch(() => undefined);
     await ctx.cluster?.releaseNetwork(cfg.vni).catch((e: unknown) => ctx.log.warn('could not leave the overlay in etcd', { vni: cfg.vni, ...errorFields(e) }));
@@ -88,6 +93,7 @@ export async function deleteNetwork(ctx: OverlayContext, net: OverlayNetwork): P
   const cfg = net.config;
   ctx.peers.detach(cfg.vni);
   await ctx.kernel.deleteLink(cfg.vxlan);
+  if (cfg.encryption) await ctx.encryption?.detach(cfg.vni);
   await ctx.bridge.deleteNetwork(net);
   if (ctx.vnis.get(cfg.vni) === net.id) ctx.vnis.delete(cfg.vni);
   // etcd away: the membership is left, and the next sync (start-up, reconnection) removes it.

@@ -21,7 +21,8 @@ import { OverlayCluster } from './cluster.js';
 import type { OverlayContext } from './context.js';
 import { createEndpoint, deleteEndpoint, operInfo, syncPublished } from './endpoint.js';
 import { createNetwork, deleteNetwork } from './network.js';
-import { configureOverlay, OVERLAY_OPTION_NAMES, parseOverlayOptions, VXLAN_OVERHEAD_V4, VXLAN_OVERHEAD_V6, type OverlayConfig } from './options.js';
+import { configureOverlay, ESP_OVERHEAD, OVERLAY_OPTION_NAMES, parseOverlayOptions, VXLAN_OVERHEAD_V4, VXLAN_OVERHEAD_V6, type OverlayConfig } from './options.js';
+import { EncryptionSync } from './encryption-sync.js';
 import { PeerSync } from './peers.js';
 import { restore } from './restore.js';
 import { status } from './status.js';
@@ -47,6 +48,7 @@ function createOverlayContext(opts: OverlayModeOptions): OverlayContext {
     firewallTag: `${opts.tag}ov`,
     // The underlay's MTU less the encapsulation, so no inner packet needs fragmenting on the wire.
     defaultMtu: async () => (session ? session.advertiseMtu : await uplinkMtu(kernel)) - overhead,
+    mtuOverhead: (config) => ((config as OverlayConfig).encryption ? ESP_OVERHEAD : 0),
   });
   const cluster = session && new OverlayCluster(session);
   const ctx: OverlayContext = {
@@ -56,13 +58,20 @@ function createOverlayContext(opts: OverlayModeOptions): OverlayContext {
     bridge: bridgePhases<OverlayConfig>(core),
     mac,
     // After etcd was away, what this host changed meanwhile (a withdrawn endpoint, a left network) is written now.
-    peers: new PeerSync(kernel, cluster, log, () => syncPublished(ctx)),
+    peers: new PeerSync(
+      kernel,
+      cluster,
+      log,
+      () => syncPublished(ctx),
+      (vni) => ctx.encryption?.peersChanged(vni),
+    ),
     vnis: new Map(),
     published: new Map(),
     ...(session ? { session } : {}),
     ...(cluster ? { cluster } : {}),
     ...(vtep !== undefined ? { vtep } : {}),
   };
+  if (cluster && vtep !== undefined) ctx.encryption = new EncryptionSync(kernel, cluster, vtep, (vni) => ctx.peers.peersOf(vni), log);
   return ctx;
 }
 
@@ -85,6 +94,9 @@ export function createOverlayMode(opts: OverlayModeOptions): NetworkMode<Overlay
     operInfo: (net, ep) => operInfo(ctx, net, ep),
     restore: (nets, eps) => restore(ctx, nets, eps),
     status: (net) => status(ctx, net),
-    close: () => ctx.peers.close(),
+    close: () => {
+      ctx.peers.close();
+      ctx.encryption?.close();
+    },
   };
 }

@@ -60,6 +60,8 @@ export class PeerSync {
     private readonly log: Logger,
     /** Runs when the watch reconnects after etcd was away. */
     private readonly onReconnected: () => Promise<void> = async () => undefined,
+    /** Runs after a network's entries were programmed (its peers may have changed). */
+    private readonly onProgrammed: (vni: number) => void = () => undefined,
   ) {}
 
   /**
@@ -200,5 +202,6 @@ export class PeerSync {
     for (const [mac] of from.fdb) if (!to.fdb.has(mac)) await this.kernel.deleteFdb(seg.vxlan, mac);
     for (const [mac, vtep] of to.fdb) if (from.fdb.get(mac) !== vtep) await this.kernel.ensureFdb(seg.vxlan, mac, vtep);
     for (const [ip, mac] of to.neighbors) if (from.neighbors.get(ip) !== mac) await this.kernel.ensureNeighbor(seg.vxlan, ip, mac);
+    this.onProgrammed(seg.vni);
   }
 }

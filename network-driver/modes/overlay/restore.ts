@@ -23,6 +23,8 @@ export async function restore(ctx: OverlayContext, nets: OverlayNetwork[], eps: 
       ctx.vnis.set(vni, net.id);
       known.add(vxlan);
       await ensureVxlan(ctx, net);
+      // The kernel keeps its states meanwhile; the ring is read when etcd answers.
+      if (net.config.encryption) await ctx.encryption?.attach(vni, net.config.port, net.config.encryption, false);
       await ctx.peers.adopt(vni, vxlan);
     } catch (err) {
       ctx.log.warn('could not restore overlay network', { NetworkID: short(net.id), ...errorFields(err) });

@@ -19,6 +19,8 @@ export type OverlayStatus = {
   /** The entries the VXLAN device really has. */
   fdb: Array<{ mac: string; vtep: string }>;
   neighbors: Array<{ ip: string; mac: string }>;
+  /** Encrypted networks only: the key generation this host sends with and how many keys it accepts (never a key). */
+  encryption?: { rekeySeconds: number; rekeyBytes: number; keyGeneration?: number; keysAccepted: number };
 };
 
 export async function status(ctx: OverlayContext, net: OverlayNetwork): Promise<OverlayStatus> {
@@ -40,5 +42,6 @@ export async function status(ctx: OverlayContext, net: OverlayNetwork): Promise<
     peers: [...hosts.values()],
     fdb: st?.fdb ?? [],
     neighbors: st?.neighbors ?? [],
+    ...(cfg.encryption ? { encryption: { ...cfg.encryption, ...(ctx.encryption?.status(cfg.vni) ?? { keysAccepted: 0 }) } } : {}),
   };
 }

@@ -12,6 +12,7 @@ import type { LinkInfo, RouteInfo, RouteSpec } from '../../../common/kernel/link
 import { LinkConflictError, RtnlError } from '../../../common/kernel/rt-errors.js';
 import type { ProbeResult } from '../bridge-core/port-probe.js';
 import type { ModeKernel } from '../kernel.js';
+import { changeLine, type XfrmPolicy, type XfrmState } from '../../../common/kernel/xfrm.js';
 
 export interface FakeKernel extends ModeKernel {
   /** Every call, as `name arg1 arg2…` (objects as JSON). */
@@ -29,6 +30,14 @@ export interface FakeKernel extends ModeKernel {
   neighbors: Map<string, string>;
   /** Whether `ensureVlan` works (default false, as on the test machine's kernel without 8021q). */
   vlanSupported: boolean;
+  /** Whether ESP with AES-GCM works (default true; the test machine's kernel has neither). */
+  espSupported: boolean;
+  /** xfrm states, `src dst spi` → state with its key. */
+  xfrmStates: Map<string, XfrmState>;
+  /** xfrm policies, `src dst dport dir` → policy. */
+  xfrmPolicies: Map<string, XfrmPolicy>;
+  /** Bytes sent per SPI, as a test sets them (read by xfrmBytes). */
+  xfrmCounters: Map<number, number>;
   /** Adds a host interface (a test's stand-in for a NIC: up, MTU 1500). */
   addDevice(name: string, props?: Partial<LinkInfo>): void;
   /** Every nft script applied, in order. */
@@ -78,6 +87,10 @@ export function fakeKernel(opts: { uplink?: boolean } = {}): FakeKernel {
     fdb: new Map(),
     neighbors: new Map(),
     vlanSupported: false,
+    espSupported: true,
+    xfrmStates: new Map(),
+    xfrmPolicies: new Map(),
+    xfrmCounters: new Map(),
     addDevice(name, props = {}) {
       k.links.set(name, { name, index: index++, kind: 'veth', mtu: 1500, mac: '02:00:00:00:00:01', up: true, ...props });
     },
@@ -238,6 +251,28 @@ export function fakeKernel(opts: { uplink?: boolean } = {}): FakeKernel {
     async deleteNeighbor(dev, ip) {
       record('deleteNeighbor', dev, ip);
       k.neighbors.delete(`${dev} ${ip}`);
+    },
+    async requireEspAead() {
+      record('probeEspAead');
+      if (!k.espSupported) throw new KernelFeatureMissingError('xfrm-esp-aead', 'encrypted overlays need IPsec ESP (CONFIG_INET_ESP / CONFIG_INET6_ESP), which this kernel lacks');
+    },
+    async listXfrm() {
+      record('listXfrm');
+      return { states: [...k.xfrmStates.values()].map(({ key: _key, ...s }) => s), policies: [...k.xfrmPolicies.values()] };
+    },
+    async applyXfrm(changes) {
+      // Recorded without the keys, as the real one never shows them.
+      record('applyXfrm', changes.map((c) => changeLine(c).replace(/ aead .*$/, '')));
+      for (const c of changes) {
+        if ('add' in c && c.add === 'state') k.xfrmStates.set(`${c.state.src} ${c.state.dst} ${c.state.spi}`, { ...c.state });
+        else if ('del' in c && c.del === 'state') k.xfrmStates.delete(`${c.state.src} ${c.state.dst} ${c.state.spi}`);
+        else if ('add' in c) k.xfrmPolicies.set(`${c.policy.src} ${c.policy.dst} ${c.policy.dport} ${c.policy.dir}`, { ...c.policy });
+        else k.xfrmPolicies.delete(`${c.policy.src} ${c.policy.dst} ${c.policy.dport} ${c.policy.dir}`);
+      }
+    },
+    async xfrmBytes() {
+      record('listXfrmBytes');
+      return new Map(k.xfrmCounters);
     },
   };
   /** Deletes a link as the kernel does: with its addresses, routes, FDB and neighbour entries, and its macvlan and VLAN children. */
