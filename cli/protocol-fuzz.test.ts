@@ -321,7 +321,7 @@ function protocolAnswer(r: FuzzRequest): number | undefined {
 
 function otherMethod(socketPath: string, r: FuzzRequest): Promise<RawReply> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath, method: r.method, path: `/${r.call}` }, (res) => {
+    const req = request({ socketPath, method: r.method, path: `/${r.call}`, headers: { 'Content-Length': Buffer.byteLength(r.body ?? '') } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));

@@ -339,6 +339,20 @@ describe('bad input', () => {
     expect(status).toBe(405);
   });
 
+  it('answers bytes that are not HTTP with 400 and an Err body, and keeps serving', async () => {
+    await start([bindVolumeDriver(fakeVolume(calls))]);
+    const { connect } = await import('node:net');
+    const raw = await new Promise<string>((resolve, reject) => {
+      let t = '';
+      const s = connect(sock, () => s.end('GARBAGE /x HTTP/9\r\n\r\n'));
+      s.setEncoding('utf8').on('data', (d: string) => (t += d));
+      s.on('end', () => resolve(t)).on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400 /);
+    expect(JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4))).toEqual({ Err: expect.stringMatching(/^malformed HTTP request: /) });
+    expect((await post('VolumeDriver.List', '{}')).status).toBe(200);
+  });
+
   it('ignores a misleading Content-Type and still parses JSON', async () => {
     await start([bindVolumeDriver(fakeVolume(calls))]);
     const { request } = await import('node:http');

@@ -95,6 +95,15 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   });
 }
 
+/** Reads and drops a body nobody will use, so the answer does not close the connection under the sender (see {@link readBody}). */
+function drainBody(req: IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    req.on('end', resolve);
+    req.on('error', () => resolve());
+    req.resume();
+  });
+}
+
 function parseJson(text: string): unknown {
   if (text.trim() === '') return {};
   try {
@@ -145,6 +154,14 @@ export class PluginServer {
     this.#maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
     this.#observe = opts.observe;
     this.#server = createServer((req, res) => void this.#handle(req, res));
+    // Bytes that are not HTTP (node's parser gave up) still get an {"Err"} body, not node's bare 400.
+    this.#server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (socket.writable) {
+        const json = JSON.stringify({ Err: `malformed HTTP request: ${err.code ?? err.message}` });
+        socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: ${CONTENT_TYPE}\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`);
+      } else socket.destroy();
+      this.#log.warn('request refused', { status: 400, code: 'ERR_MALFORMED_HTTP', err: err.code ?? err.message });
+    });
     this.#server.keepAliveTimeout = 60_000; // dockerd keeps idle connections for 30 s
   }
 
@@ -192,7 +209,10 @@ export class PluginServer {
     let body: unknown;
     let failure: unknown;
     try {
-      if (req.method !== 'POST') throw new MethodNotAllowedError(req.method);
+      if (req.method !== 'POST') {
+        await drainBody(req);
+        throw new MethodNotAllowedError(req.method);
+      }
       const text = await readBody(req, this.#maxBody);
       payload = await this.#dispatch(path, text, (b) => (body = b));
     } catch (err) {
