@@ -28,7 +28,7 @@ export default defineConfig({
           name: 'integration',
           include: ['integration/**/*.test.ts'],
           exclude: ignored,
-          globalSetup: ['integration/support/global-setup.ts'],
+          globalSetup: ['testing/docker/global-setup.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 300_000,

@@ -15,9 +15,9 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { formatIp, parseCidr } from '../common/addr/parse.js';
-import { freeSubnets } from '../common/testing/subnets.js';
-import { dockerOk, startSuite, type SuiteHandle } from '../integration/support/plugin-harness.js';
-import { ensureTestImage } from '../integration/support/system.js';
+import { freeSubnets } from '../testing/kernel/subnets.js';
+import { dockerOk, startSuite, type SuiteHandle } from '../testing/docker/plugin-harness.js';
+import { ensureTestImage } from '../testing/system.js';
 import {
   containerPid,
   dockerQuiet,
@@ -28,8 +28,8 @@ import {
   throughputGbps,
   timeDocker,
   timePluginCall,
-} from './bridge-measure.js';
-import { percentile, printTable } from './stats.js';
+} from '../testing/measure/bridge-measure.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const { values: opt } = parseArgs({
   options: {

@@ -11,11 +11,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { engineLiteRuntime, type EngineLiteRuntime } from '../integration/support/engine-lite-runtime.js';
-import { startSuite, type SuiteHandle } from '../integration/support/plugin-harness.js';
-import { dockerRuntime, type Runtime } from '../integration/support/runtime.js';
-import { ensureTestImage, mustRun, tryRun } from '../integration/support/system.js';
-import { percentile, printTable } from './stats.js';
+import { engineLiteRuntime, type EngineLiteRuntime } from '../testing/docker/engine-lite-runtime.js';
+import { startSuite, type SuiteHandle } from '../testing/docker/plugin-harness.js';
+import { dockerRuntime, type Runtime } from '../testing/docker/runtime.js';
+import { ensureTestImage, mustRun, tryRun } from '../testing/system.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const rounds = Number(process.argv[2] ?? 30);
 const WARMUP = 3;

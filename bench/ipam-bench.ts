@@ -17,15 +17,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { freeSubnets } from '../common/testing/subnets.js';
-import { cliPath, docker, dockerOk, pluginAnswers, startSuite } from '../integration/support/plugin-harness.js';
+import { freeSubnets } from '../testing/kernel/subnets.js';
+import { cliPath, docker, dockerOk, pluginAnswers, startSuite } from '../testing/docker/plugin-harness.js';
 import { AddressPool } from '../ipam/address-pool.js';
 import { IpamAllocator } from '../ipam/allocator.js';
 import { resolveConfig } from '../ipam/config.js';
 import type { IpamPersistence } from '../ipam/persistence.js';
 import { parsePrefix } from '../ipam/prefix.js';
 import { silentLogger } from '../ipam/testing.js';
-import { percentile, printTable } from './stats.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const socketAllocs = Number(process.argv[2] ?? 20_000);
 const dockerRounds = Number(process.argv[3] ?? 15);

@@ -10,11 +10,11 @@
  *   node dist/bench/macvlan-bench.js [runs=20] [iperfSeconds=5] [iperfRepeats=3]
  */
 import { spawn } from 'node:child_process';
-import { freeSubnets } from '../common/testing/subnets.js';
-import { docker, dockerOk, startSuite } from '../integration/support/plugin-harness.js';
-import { ensureTestImage, mustRun, tryRun } from '../integration/support/system.js';
+import { freeSubnets } from '../testing/kernel/subnets.js';
+import { docker, dockerOk, startSuite } from '../testing/docker/plugin-harness.js';
+import { ensureTestImage, mustRun, tryRun } from '../testing/system.js';
 import { addressIn, firstAddress, makeTestLan } from '../network-driver/modes/macvlan/test-lan.js';
-import { percentile, printTable } from './stats.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const runs = Number(process.argv[2] ?? 20);
 const iperfSeconds = Number(process.argv[3] ?? 5);

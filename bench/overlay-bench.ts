@@ -1,5 +1,5 @@
 /**
- * @module Overlay benchmark: tsnet `mode=overlay` across two simulated hosts (integration/support/multihost.ts:
+ * @module Overlay benchmark: tsnet `mode=overlay` across two simulated hosts (testing/cluster/multihost.ts:
  * network namespaces on an underlay bridge, MTU 1400, etcd, a `tsnet serve --cluster-store …` and an
  * engine-lite per host), in one run:
  *  traffic      TCP throughput (iperf3) and ICMP round trip (busybox ping) from a container on host 1 to
@@ -32,10 +32,10 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { formatIp, parseCidr } from '../common/addr/parse.js';
-import { overlaySubnets, startCluster, type Cluster, type SimHost } from '../integration/support/multihost.js';
-import { mustRun, tryRun } from '../integration/support/system.js';
-import { interleaved, median, pingMedianMs, ratio, throughputGbps } from './bridge-measure.js';
-import { percentile, printTable } from './stats.js';
+import { overlaySubnets, startCluster, type Cluster, type SimHost } from '../testing/cluster/multihost.js';
+import { mustRun, tryRun } from '../testing/system.js';
+import { interleaved, median, pingMedianMs, ratio, throughputGbps } from '../testing/measure/bridge-measure.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const { values: opt } = parseArgs({
   options: {

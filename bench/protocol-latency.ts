@@ -16,7 +16,7 @@ import { createLogger } from '../common/log.js';
 import { bindNetworkDriver, type NetworkDriverApi } from '../common/protocol/network-api.js';
 import { PluginServer } from '../common/protocol/server.js';
 import { Observer } from '../observe/http.js';
-import { percentile, printTable } from './stats.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const calls = Number(process.argv[2] ?? 5000);
 const body = JSON.stringify({ NetworkID: 'a'.repeat(64), EndpointID: 'b'.repeat(64) }) + '\n';

@@ -16,8 +16,8 @@ import { performance } from 'node:perf_hooks';
 import { deleteNetns, ensureNetns, netnsPath } from '../common/kernel/netns.js';
 import { READY_CALL, SOCKET_NAMES, type PluginKind } from '../common/plugin.js';
 import { callPlugin, postRaw } from '../common/protocol/client.js';
-import { freeSubnets } from '../common/testing/subnets.js';
-import { percentile, printTable } from './stats.js';
+import { freeSubnets } from '../testing/kernel/subnets.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const runs = Number(process.argv[2] ?? 10);
 const networks = Number(process.argv[3] ?? 20);

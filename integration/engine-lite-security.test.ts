@@ -11,9 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { engineLiteRuntime, type EngineLiteRuntime } from './support/engine-lite-runtime.js';
-import { cliMethods, type Runtime } from './support/runtime.js';
-import { pollUntil, tryRun } from './support/system.js';
+import { engineLiteRuntime, type EngineLiteRuntime } from '../testing/docker/engine-lite-runtime.js';
+import { cliMethods, type Runtime } from '../testing/docker/runtime.js';
+import { pollUntil, tryRun } from '../testing/system.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('engine-lite security tests skipped: they need root (namespaces, dockerd)');

@@ -14,11 +14,11 @@ import { isUnder } from '../common/kernel/mount-info.js';
 import { SOCKET_NAMES, type PluginKind } from '../common/plugin.js';
 import { UNIT_NAME, unitSetting } from '../cli/service.js';
 import { testPrefixes } from '../network-driver/modes/bridge/testing.js';
-import { cliPath, DOCKER_SPEC_DIR } from './support/plugin-harness.js';
-import { startPrivateDockerd, type PrivateDockerd } from './support/private-dockerd.js';
-import { forgetInstanceKernelState, instanceBridges } from './support/reboot.js';
-import type { Runtime } from './support/runtime.js';
-import { mountsMatching, mustRun, pollUntil, terminate, tryRun } from './support/system.js';
+import { cliPath, DOCKER_SPEC_DIR } from '../testing/docker/plugin-harness.js';
+import { startPrivateDockerd, type PrivateDockerd } from '../testing/docker/private-dockerd.js';
+import { forgetInstanceKernelState, instanceBridges } from '../testing/docker/reboot.js';
+import type { Runtime } from '../testing/docker/runtime.js';
+import { mountsMatching, mustRun, pollUntil, terminate, tryRun } from '../testing/system.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('service reboot test skipped: it needs root (links, mounts, dockerd)');

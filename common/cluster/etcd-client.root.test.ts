@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { links } from '../kernel/links-api.js';
-import { freePort, startTestEtcd, useTestEtcd } from '../testing/etcd.js';
-import { makeTestNetns } from '../testing/netns.js';
+import { freePort, startTestEtcd, useTestEtcd } from '../../testing/cluster/etcd.js';
+import { makeTestNetns } from '../../testing/kernel/netns.js';
 import { createEtcdClient, EtcdError, EtcdUnavailableError } from './etcd-client.js';
 import type { EtcdClient, WatchEvent } from './types.js';
 

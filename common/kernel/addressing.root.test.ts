@@ -1,6 +1,6 @@
 import { afterAll, describe } from 'vitest';
-import { removeLinksChildBuild } from '../testing/links-in-netns.js';
-import { isRoot } from '../testing/netns.js';
+import { removeLinksChildBuild } from '../../testing/kernel/links-in-netns.js';
+import { isRoot } from '../../testing/kernel/netns.js';
 import { runAddressingContract } from './addressing.contract.js';
 import { TARGETS } from './links.contract.js';
 

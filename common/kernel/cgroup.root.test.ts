@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { isRoot, randomName } from '../testing/netns.js';
+import { isRoot, randomName } from '../../testing/kernel/netns.js';
 import { KernelError } from './errors.js';
 import {
   addProcess,

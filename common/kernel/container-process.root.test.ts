@@ -7,8 +7,8 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBusyboxRootfs } from '../../integration/support/system.js';
-import { isRoot } from '../testing/netns.js';
+import { buildBusyboxRootfs } from '../../testing/system.js';
+import { isRoot } from '../../testing/kernel/netns.js';
 import { ContainerInitError, launchContainer, launchInContainer, type NewContainerSpec } from './container-process.js';
 import { listMounts } from './mount.js';
 

@@ -4,8 +4,8 @@
  * is checked through `ip -n` (the iproute2 back end), independently of the path under test.
  */
 import { describe, expect, test } from 'vitest';
-import { linksInNetns } from '../testing/links-in-netns.js';
-import { makeTestNetns, randomName } from '../testing/netns.js';
+import { linksInNetns } from '../../testing/kernel/links-in-netns.js';
+import { makeTestNetns, randomName } from '../../testing/kernel/netns.js';
 import type { NetnsOption } from './link-types.js';
 import type { Links } from './links-api.js';
 import { links as ipLinks } from './links-api.js';

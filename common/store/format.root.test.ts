@@ -16,7 +16,7 @@ import { run } from '../kernel/exec.js';
 import { netnsPath } from '../kernel/netns.js';
 import { READY_CALL, SOCKET_NAMES, type PluginKind } from '../plugin.js';
 import { callPlugin, postRaw } from '../protocol/client.js';
-import { isRoot, makeTestNetns } from '../testing/netns.js';
+import { isRoot, makeTestNetns } from '../../testing/kernel/netns.js';
 import { FIXTURE } from './fixtures/state-format1.js';
 import { CURRENT_FORMAT, storeFormat } from './format.js';
 import { LevelStore } from './level-store.js';

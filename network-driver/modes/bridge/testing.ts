@@ -11,8 +11,8 @@ import { onTestFinished } from 'vitest';
 import { formatIp, parseCidr } from '../../../common/addr/parse.js';
 import { run } from '../../../common/kernel/exec.js';
 import { links } from '../../../common/kernel/links-api.js';
-import { makeTestNetns } from '../../../common/testing/netns.js';
-import { freeSubnets, installUnreachable } from '../../../common/testing/subnets.js';
+import { makeTestNetns } from '../../../testing/kernel/netns.js';
+import { freeSubnets, installUnreachable } from '../../../testing/kernel/subnets.js';
 
 /** Subnets for one test, inside an IPv4 /22 and an IPv6 /62 that are unreachable unless something more specific routes them. */
 export interface TestPrefixes {

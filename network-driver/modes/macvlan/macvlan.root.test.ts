@@ -8,9 +8,9 @@ import { ensureAddress, listAddresses } from '../../../common/kernel/addresses.j
 import { deleteLink, ensureMacvlan, findLink, listLinks, moveToNetns, setUp } from '../../../common/kernel/links.js';
 import { ensureRoute } from '../../../common/kernel/routes.js';
 import { readSysctl } from '../../../common/kernel/sysctl.js';
-import { skipUnlessIpv6 } from '../../../common/testing/ipv6.js';
-import { isRoot, makeTestNetns } from '../../../common/testing/netns.js';
-import { freeSubnets } from '../../../common/testing/subnets.js';
+import { skipUnlessIpv6 } from '../../../testing/kernel/ipv6.js';
+import { isRoot, makeTestNetns } from '../../../testing/kernel/netns.js';
+import { freeSubnets } from '../../../testing/kernel/subnets.js';
 import { macvlanKernel } from './context.js';
 import { driverFixture, TAG } from './fixture.js';
 import { childName, shimName, vlanName } from './names.js';

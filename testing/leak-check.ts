@@ -9,13 +9,13 @@
 import { createServer, type Server } from 'node:http';
 import { mkdir, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { CGROUP_PARENT, deleteCgroup, listCgroups } from '../../common/kernel/cgroup.js';
-import { detachDevices, listLoops } from '../../common/kernel/loop.js';
-import { isUnder } from '../../common/kernel/mount-info.js';
-import { deleteNetns, listNetns, netnsPath } from '../../common/kernel/netns.js';
-import { cidrsOverlap, parseRouteDst, TEST_RANGE_V4, TEST_RANGE_V6 } from '../../common/testing/subnets.js';
-import { parseCidr } from '../../common/addr/parse.js';
-import { DOCKER_SPEC_DIR, pluginAnswers } from './plugin-harness.js';
+import { CGROUP_PARENT, deleteCgroup, listCgroups } from '../common/kernel/cgroup.js';
+import { detachDevices, listLoops } from '../common/kernel/loop.js';
+import { isUnder } from '../common/kernel/mount-info.js';
+import { deleteNetns, listNetns, netnsPath } from '../common/kernel/netns.js';
+import { cidrsOverlap, parseRouteDst, TEST_RANGE_V4, TEST_RANGE_V6 } from './kernel/subnets.js';
+import { parseCidr } from '../common/addr/parse.js';
+import { DOCKER_SPEC_DIR, pluginAnswers } from './docker/plugin-harness.js';
 import { dockerAnswers, mountsMatching, mustRun, pollUntil, runUnlessGone, tryRun, unmountLazy } from './system.js';
 
 /** One thing left behind, and how to remove it. `remove()` treats "already gone" as success. */

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
-import { KernelError, KernelFeatureMissingError } from '../kernel/errors.js';
-import { run } from '../kernel/exec.js';
-import type { Links } from '../kernel/links-api.js';
-import { InvalidNameError, LinkConflictError, RtnlError } from '../kernel/rt-errors.js';
+import { KernelError, KernelFeatureMissingError } from '../../common/kernel/errors.js';
+import { run } from '../../common/kernel/exec.js';
+import type { Links } from '../../common/kernel/links-api.js';
+import { InvalidNameError, LinkConflictError, RtnlError } from '../../common/kernel/rt-errors.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const ERROR_CLASSES: Record<string, { prototype: object }> = {
@@ -38,8 +38,8 @@ function compileChild(): Promise<string> {
     const tsc = join(REPO, 'node_modules/typescript/bin/tsc');
     const flags = ['--ignoreConfig', '--outDir', out, '--rootDir', REPO, '--module', 'nodenext', '--moduleResolution', 'nodenext'];
     flags.push('--target', 'es2022', '--types', 'node', '--skipLibCheck');
-    await run([process.execPath, tsc, ...flags, join(REPO, 'common/testing/links-child.ts')], { object: 'links-child.ts', step: 'compile' });
-    return join(out, 'common/testing/links-child.js');
+    await run([process.execPath, tsc, ...flags, join(REPO, 'testing/kernel/links-child.ts')], { object: 'links-child.ts', step: 'compile' });
+    return join(out, 'testing/kernel/links-child.js');
   })();
   return compiled;
 }

@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
-import { createEtcdClient } from '../cluster/etcd-client.js';
-import type { EtcdClient } from '../cluster/types.js';
+import { createEtcdClient } from '../../common/cluster/etcd-client.js';
+import type { EtcdClient } from '../../common/cluster/types.js';
 
 const ETCD = '/usr/bin/etcd';
 /** Logged (zap) once the member has a leader and serves clients. */

@@ -16,9 +16,9 @@ import { bridgeMacFor } from '../../network-driver/modes/bridge/bridge-mode.js';
 import { firewallNames } from '../../network-driver/modes/bridge/firewall-plan.js';
 import { instanceTag } from '../../network-driver/modes/shared/instance.js';
 import { freePort } from '../../network-driver/modes/bridge/testing.js';
-import { isGone, listProcesses, splitRuleArgs } from './leak-check.js';
+import { isGone, listProcesses, splitRuleArgs } from '../leak-check.js';
 import type { PrivateDockerd } from './private-dockerd.js';
-import { mustRun, pollUntil, repoRoot, runUnlessGone, terminate, tryRun } from './system.js';
+import { mustRun, pollUntil, repoRoot, runUnlessGone, terminate, tryRun } from '../system.js';
 
 /** The state directory inside the plugin (config.json's `state` mount and TSNET_STATE_DIR). */
 export const PLUGIN_STATE_DIR = '/var/lib/tsnet';

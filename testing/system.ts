@@ -8,8 +8,8 @@ import { openSync, closeSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseMountInfo } from '../../common/kernel/mount-info.js';
-import { packageRoot } from '../../common/package-info.js';
+import { parseMountInfo } from '../common/kernel/mount-info.js';
+import { packageRoot } from '../common/package-info.js';
 
 /** Output of a program run by {@link tryRun}; `code` is null when it could not start or was killed. */
 export interface TryRunResult {

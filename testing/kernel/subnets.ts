@@ -6,8 +6,8 @@
  * Vitest is loaded only by {@link installUnreachable}, so the leak check can use the rest outside a test run.
  */
 import { randomBytes } from 'node:crypto';
-import { formatIp, parseCidr, parseIp, type Cidr, type Family } from '../addr/parse.js';
-import { CommandError, run } from '../kernel/exec.js';
+import { formatIp, parseCidr, parseIp, type Cidr, type Family } from '../../common/addr/parse.js';
+import { CommandError, run } from '../../common/kernel/exec.js';
 
 /** Range the IPv4 test subnets come from. */
 export const TEST_RANGE_V4 = '10.200.0.0/13';

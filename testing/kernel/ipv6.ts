@@ -3,7 +3,7 @@
  * product's own check ({@link ipv6Disabled}), so a test skips exactly where the plugins refuse IPv6.
  */
 import type { TestContext } from 'vitest';
-import { ipv6Disabled, type SysctlOptions } from '../kernel/sysctl.js';
+import { ipv6Disabled, type SysctlOptions } from '../../common/kernel/sysctl.js';
 
 /** Skips the running test (with the reason, also printed) when IPv6 is off on this host or in `opts.netns`. */
 export async function skipUnlessIpv6(ctx: TestContext, opts: SysctlOptions = {}): Promise<void> {

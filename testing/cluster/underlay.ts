@@ -5,8 +5,8 @@
  * can leave the machine. The /24 comes from the suite's test range and overlaps no route of the machine.
  */
 import { deleteNetns, ensureNetns } from '../../common/kernel/netns.js';
-import { freeSubnets } from '../../common/testing/subnets.js';
-import { mustRun } from './system.js';
+import { freeSubnets } from '../kernel/subnets.js';
+import { mustRun } from '../system.js';
 
 /** MTU of every underlay link: this machine's real uplink has 1400, so overlays get 1350. */
 export const UNDERLAY_MTU = 1400;

@@ -5,7 +5,7 @@
  * tests skip themselves.
  */
 import type { TestProject } from 'vitest/node';
-import { ensureDockerd, ensurePackages, ensureTestImage } from './system.js';
+import { ensureDockerd, ensurePackages, ensureTestImage } from '../system.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -5,8 +5,8 @@
  * throwaway namespace without touching the host's. Not for production use.
  */
 import { createInterface } from 'node:readline';
-import { links } from '../kernel/links-api.js';
-import { closeRtnl } from '../kernel/rtnl-socket.js';
+import { links } from '../../common/kernel/links-api.js';
+import { closeRtnl } from '../../common/kernel/rtnl-socket.js';
 
 interface Request {
   id: number;

@@ -4,7 +4,7 @@
  * step of a teardown, after the graceful ones, so nothing of the fixture outlives it.
  */
 import { stat } from 'node:fs/promises';
-import { netnsPath } from '../../common/kernel/netns.js';
+import { netnsPath } from '../common/kernel/netns.js';
 import { isGone, listProcesses } from './leak-check.js';
 import { pollUntil } from './system.js';
 

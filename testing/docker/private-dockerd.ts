@@ -11,7 +11,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { unmountUnder } from '../../common/kernel/mount.js';
 import { cliMethods, type Runtime } from './runtime.js';
-import { buildBusyboxRootfs, mustRun, pollUntil, tryRun, terminate } from './system.js';
+import { buildBusyboxRootfs, mustRun, pollUntil, tryRun, terminate } from '../system.js';
 
 export interface PrivateDockerd {
   readonly dir: string;

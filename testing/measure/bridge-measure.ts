@@ -4,9 +4,9 @@
  * ping run inside their network namespaces with nsenter), and a plugin call's latency.
  */
 import { spawn } from 'node:child_process';
-import { callPlugin } from '../common/protocol/client.js';
-import { dockerOk } from '../integration/support/plugin-harness.js';
-import { tryRun } from '../integration/support/system.js';
+import { callPlugin } from '../../common/protocol/client.js';
+import { dockerOk } from '../docker/plugin-harness.js';
+import { tryRun } from '../system.js';
 import { percentile } from './stats.js';
 
 /** Milliseconds `fn` took. */

@@ -9,10 +9,10 @@
 import { join } from 'node:path';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { netnsPath } from '../../common/kernel/netns.js';
-import { managedProcess } from './managed-process.js';
-import { HOST_DRIVERS, type SimHost } from './multihost.js';
+import { managedProcess } from '../managed-process.js';
+import { HOST_DRIVERS, type SimHost } from '../cluster/multihost.js';
 import { cliMethods, type Runtime } from './runtime.js';
-import { tryRun, type TryRunResult } from './system.js';
+import { tryRun, type TryRunResult } from '../system.js';
 
 /** Mounts the plugin folder `$0` where dockerd looks for plugins, then becomes `"$@"` (dockerd). */
 const MOUNT_PLUGINS_THEN_EXEC = [

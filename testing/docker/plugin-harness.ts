@@ -18,7 +18,7 @@ import { detachDevices, listLoops } from '../../common/kernel/loop.js';
 import { isUnder } from '../../common/kernel/mount-info.js';
 import { postRaw } from '../../common/protocol/client.js';
 import { READY_CALL, SOCKET_NAMES, type PluginKind } from '../../common/plugin.js';
-import { mountsMatching, mustRun, pollUntil, repoRoot, tryRun, unmountLazy, waitForExit, type TryRunResult } from './system.js';
+import { mountsMatching, mustRun, pollUntil, repoRoot, tryRun, unmountLazy, waitForExit, type TryRunResult } from '../system.js';
 
 const ALL_KINDS: readonly PluginKind[] = ['network', 'ipam', 'volume'];
 const SPEC_SUFFIX: Record<PluginKind, string> = { network: 'net', ipam: 'ipam', volume: 'vol' };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCidr } from '../addr/parse.js';
+import { parseCidr } from '../../common/addr/parse.js';
 import { cidrsOverlap, parseRouteDst, pickFreeSubnets } from './subnets.js';
 
 const cidr = (s: string) => parseCidr(s)!;

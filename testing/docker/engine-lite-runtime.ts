@@ -11,7 +11,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SuiteHandle } from './plugin-harness.js';
 import { cliMethods, dockerRuntime, type Runtime } from './runtime.js';
-import { buildBusyboxRootfs, mustRun, repoRoot, TEST_IMAGE } from './system.js';
+import { buildBusyboxRootfs, mustRun, repoRoot, TEST_IMAGE } from '../system.js';
 
 /** Path of engine-lite's CLI entry, built by `npx tsc -p .`. */
 export function engineLiteCliPath(): string {

@@ -10,7 +10,7 @@ import { isUnder } from '../../common/kernel/mount-info.js';
 import { applyNft, listNftTables } from '../../common/kernel/nftables.js';
 import { bridgeMacFor } from '../../network-driver/modes/bridge/bridge-mode.js';
 import { instanceTag } from '../../network-driver/modes/shared/instance.js';
-import { mountsMatching, unmountLazy } from './system.js';
+import { mountsMatching, unmountLazy } from '../system.js';
 
 /** The bridges of the instance whose state dir is `stateDir` (its network plugin's tag marks their MAC). */
 export async function instanceBridges(stateDir: string): Promise<string[]> {

@@ -5,7 +5,7 @@
  * makes the same plugin calls as dockerd.
  */
 import type { SuiteHandle } from './plugin-harness.js';
-import { tryRun, type TryRunResult } from './system.js';
+import { tryRun, type TryRunResult } from '../system.js';
 
 export interface Runtime {
   readonly name: 'docker' | 'engine-lite';

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { onTestFinished } from 'vitest';
-import { deleteNetns, ensureNetns } from '../kernel/netns.js';
+import { deleteNetns, ensureNetns } from '../../common/kernel/netns.js';
 
 /** Prefix of every namespace a test makes; the leak check looks for it. */
 export const TEST_NETNS_PREFIX = 'tstest-';
