@@ -9,14 +9,13 @@
  *
  *   node dist/bench/ipam-bench.js [socketAllocs=20000] [dockerRounds=15]
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { start } from '../common/kernel/exec.js';
 import { freeSubnets } from '../testing/kernel/subnets.js';
 import { cliPath, docker, dockerOk, pluginAnswers, startSuite } from '../testing/docker/plugin-harness.js';
 import { AddressPool } from '../ipam/address-pool.js';
@@ -97,15 +96,13 @@ async function withServer<T>(fn: (socket: string) => Promise<T>): Promise<T> {
   const socket = join(dir, 'tsipam.sock');
   // Agreement off: the bench's pools are no Docker network's.
   const args = ['serve', '--plugins-dir', dir, '--state-dir', join(dir, 'state'), '--only', 'ipam', '--docker-host', 'none', '--engine-lite-state', 'none'];
-  const child = spawn(process.execPath, [cliPath(), ...args], {
-    stdio: 'ignore',
-  });
+  const child = start([process.execPath, cliPath(), ...args], { stdout: 'ignore', stderr: 'ignore' });
   try {
     for (let i = 0; i < 100 && !(await pluginAnswers(socket)); i++) await new Promise((r) => setTimeout(r, 100));
     return await fn(socket);
   } finally {
     child.kill('SIGTERM');
-    if (child.exitCode === null) await once(child, 'exit');
+    await child.done;
     await rm(dir, { recursive: true, force: true });
   }
 }

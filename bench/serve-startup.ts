@@ -8,11 +8,11 @@
  * Usage (after `npx tsc -p .`; root): `node dist/bench/serve-startup.js [runs=10] [networks=20] [volumes=20]`
  * Times are from just before `spawn` in this process, so they include Node's own start-up.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { start as startProcess, type Child } from '../common/kernel/exec.js';
 import { deleteNetns, ensureNetns, netnsPath } from '../common/kernel/netns.js';
 import { READY_CALL, SOCKET_NAMES, type PluginKind } from '../common/plugin.js';
 import { callPlugin, postRaw } from '../common/protocol/client.js';
@@ -42,30 +42,30 @@ async function answers(socket: string, call: string): Promise<boolean> {
 }
 
 /** Milliseconds from `t0` until `call` answers 200 on every socket (polled every 2 ms). */
-async function timeUntil(t0: number, child: ChildProcess, callOf: (k: PluginKind) => string): Promise<number> {
+async function timeUntil(t0: number, child: Child, callOf: (k: PluginKind) => string): Promise<number> {
   for (const k of KINDS) {
     while (!(await answers(sockets[k], callOf(k)))) {
-      if (child.exitCode !== null) throw new Error(`tsnet serve exited with ${child.exitCode}`);
+      if (child.exited) throw new Error(`tsnet serve exited with ${(await child.done).code}`);
       await new Promise((r) => setTimeout(r, 2));
     }
   }
   return performance.now() - t0;
 }
 
-function start(): { child: ChildProcess; t0: number } {
+function start(): { child: Child; t0: number } {
   const t0 = performance.now();
   // nsenter execs node itself (`ip netns exec` forks), so the signals below reach tsnet serve.
-  const child = spawn('nsenter', [`--net=${netnsPath(netns)}`, process.execPath, cli, 'serve', '--plugins-dir', pluginsDir, '--state-dir', stateDir, '--docker-host', 'none'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const child = startProcess(['nsenter', `--net=${netnsPath(netns)}`, process.execPath, cli, 'serve', '--plugins-dir', pluginsDir, '--state-dir', stateDir, '--docker-host', 'none'], {
+    stdout: 'ignore',
+    stderr: 'inherit',
     env: { ...process.env, TSNET_LOG_LEVEL: 'warn' },
   });
   return { child, t0 };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
+async function stop(child: Child): Promise<void> {
   child.kill('SIGTERM');
-  await exited;
+  await child.done;
 }
 
 /** Networks with a pool, a gateway and one endpoint each, and local volumes, made through the sockets. */

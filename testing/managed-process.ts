@@ -2,8 +2,8 @@
  * @module A long-running child of a test (a plugin, a daemon) that can be started, stopped, killed and
  * started again under the same argv, with everything it wrote kept in memory across its lives.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { pollUntil, waitForExit } from './system.js';
+import { start, type Child } from '../common/kernel/exec.js';
+import { pollUntil } from './system.js';
 
 /** Options of {@link managedProcess}. */
 export interface ManagedProcessOptions {
@@ -38,19 +38,18 @@ export interface ManagedProcess {
 /** A {@link ManagedProcess} for `argv` (a program and its arguments, no shell); nothing runs until `start()`. */
 export function managedProcess(argv: readonly string[], opts: ManagedProcessOptions): ManagedProcess {
   let output = '';
-  let child: ChildProcess | undefined;
-  let spawnError: Error | undefined;
-  const gone = () => !child || spawnError !== undefined || child.exitCode !== null || child.signalCode !== null;
+  let child: Child | undefined;
+  const gone = () => !child || child.exited;
   const note = (text: string) => void (output += `\n[harness] ${text}\n`);
 
   async function signal(sig: NodeJS.Signals): Promise<void> {
     if (gone()) return;
     const c = child!;
     c.kill(sig);
-    if (await waitForExit(c, sig === 'SIGKILL' ? 5_000 : (opts.termGraceMs ?? 15_000))) return;
+    if (await c.waitForExit(sig === 'SIGKILL' ? 5_000 : (opts.termGraceMs ?? 15_000))) return;
     note(`no exit after ${sig}; sent SIGKILL`);
     c.kill('SIGKILL');
-    await waitForExit(c, 5_000);
+    await c.waitForExit(5_000);
   }
 
   return {
@@ -59,14 +58,12 @@ export function managedProcess(argv: readonly string[], opts: ManagedProcessOpti
     },
     async start() {
       if (!gone()) return;
-      spawnError = undefined;
-      const c = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = start(argv, { stdout: 'pipe', stderr: 'pipe' });
       child = c;
-      c.on('error', (err) => (spawnError = err));
-      for (const stream of [c.stdout!, c.stderr!]) stream.setEncoding('utf8').on('data', (d: string) => (output += d));
+      for (const stream of [c.stdout, c.stderr]) stream?.setEncoding('utf8').on('data', (d: string) => (output += d));
       if (await pollUntil(opts.ready, { timeoutMs: opts.readyTimeoutMs ?? 30_000, intervalMs: 100, abort: gone })) return;
-      const failed = spawnError as Error | undefined; // set by the 'error' handler meanwhile
-      const why = failed ? `could not start (${failed.message})` : gone() ? `exited (${c.exitCode ?? c.signalCode})` : 'was not ready in time';
+      const status = c.exited ? await c.done : undefined;
+      const why = status?.startError ? `could not start (${status.startError})` : status ? `exited (${status.code ?? status.signal})` : 'was not ready in time';
       await signal('SIGKILL');
       throw new Error(`\`${argv.join(' ')}\` ${why}; its output:\n${output}`);
     },

@@ -3,11 +3,10 @@
  * tiny busybox image. Everything is installed or started only when missing, so the same code serves a
  * prepared workstation and a fresh CI machine. Never touches anything the suite did not start.
  */
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile, copyFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CommandError, run, start, type Child } from '../common/kernel/exec.js';
 import { parseMountInfo } from '../common/kernel/mount-info.js';
 import { packageRoot } from '../common/package-info.js';
 
@@ -28,21 +27,14 @@ export interface TryRunOptions {
  * Runs `argv` (never a shell string) and resolves with its output and exit code; never rejects.
  * A program that cannot be started yields `code: null` and the reason in `stderr`.
  */
-export function tryRun(argv: readonly string[], opts: TryRunOptions = {}): Promise<TryRunResult> {
-  const [file, ...args] = argv;
-  if (file === undefined) throw new TypeError('tryRun: empty argv');
-  return new Promise((resolve) => {
-    execFile(
-      file,
-      args,
-      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 0, env: opts.env ?? process.env },
-      (err, stdout, stderr) => {
-        if (!err) return resolve({ stdout, stderr, code: 0 });
-        const code = typeof err.code === 'number' ? err.code : null;
-        resolve({ stdout, stderr: stderr || err.message, code });
-      },
-    );
-  });
+export async function tryRun(argv: readonly string[], opts: TryRunOptions = {}): Promise<TryRunResult> {
+  try {
+    const r = await run(argv, { object: argv.join(' '), step: 'run', ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}), ...(opts.env ? { env: opts.env } : {}) });
+    return { ...r, code: 0 };
+  } catch (err) {
+    if (!(err instanceof CommandError)) throw err;
+    return { stdout: err.stdout, stderr: err.stderr || err.message, code: err.exitCode };
+  }
 }
 
 const failed = (argv: readonly string[], r: TryRunResult) => new Error(`\`${argv.join(' ')}\` failed (exit ${r.code}): ${r.stderr.trim()}`);
@@ -122,31 +114,6 @@ export async function dockerAnswers(): Promise<boolean> {
   return (await tryRun(['docker', 'info', '--format', '{{.ServerVersion}}'], { timeoutMs: 20_000 })).code === 0;
 }
 
-/** Resolves when `child` has exited, or with false after `timeoutMs`. */
-export function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(false), timeoutMs);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-}
-
-/**
- * Sends `child` SIGTERM and, when it has not exited within `graceMs`, SIGKILL (then waits up to 5 s).
- * Resolves true when SIGTERM was enough (or it had already exited).
- */
-export async function terminate(child: ChildProcess, graceMs: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return true;
-  child.kill('SIGTERM');
-  if (await waitForExit(child, graceMs)) return true;
-  child.kill('SIGKILL');
-  await waitForExit(child, 5_000);
-  return false;
-}
-
 /** Polls `check` every `intervalMs` until it returns true; false when `timeoutMs` passed or `abort()` said so. */
 export async function pollUntil(
   check: () => Promise<boolean>,
@@ -183,33 +150,20 @@ export interface EnsureDockerdOptions {
 export async function ensureDockerd(opts: EnsureDockerdOptions = {}): Promise<DockerdHandle> {
   if (await dockerAnswers()) return { startedByUs: false, stop: async () => undefined };
   const logPath = opts.log ?? DOCKERD_LOG;
-  const log = openSync(logPath, 'a');
-  let child: ChildProcess;
-  try {
-    child = spawn('dockerd', opts.args ?? [], { detached: true, stdio: ['ignore', log, log] });
-  } finally {
-    closeSync(log);
-  }
-  let spawnError: Error | undefined;
-  child.on('error', (err) => (spawnError = err));
+  const child: Child = start(['dockerd', ...(opts.args ?? [])], { detached: true, stdout: { file: logPath }, stderr: { file: logPath } });
   child.unref();
-  const exited = () => spawnError !== undefined || child.exitCode !== null || child.signalCode !== null;
-  const up = await pollUntil(dockerAnswers, { timeoutMs: 60_000, intervalMs: 500, abort: exited });
+  const up = await pollUntil(dockerAnswers, { timeoutMs: 60_000, intervalMs: 500, abort: () => child.exited });
   if (!up) {
-    if (!exited()) child.kill('SIGTERM');
-    const why = spawnError ? `could not start: ${spawnError.message}` : exited() ? 'exited' : 'did not answer within 60 s';
+    child.kill('SIGTERM');
+    const startError = child.exited ? (await child.done).startError : undefined;
+    const why = startError ? `could not start: ${startError}` : child.exited ? 'exited' : 'did not answer within 60 s';
     throw new Error(`dockerd ${why}; last lines of ${logPath}:\n${await logTail(logPath)}`);
   }
   return {
     startedByUs: true,
     async stop() {
-      if (exited()) return;
-      child.kill('SIGTERM');
       // dockerd stops its containers first (10 s grace each, in parallel) and then containerd.
-      if (!(await waitForExit(child, 45_000))) {
-        child.kill('SIGKILL');
-        await waitForExit(child, 5_000);
-      }
+      await child.terminate(45_000);
     },
   };
 }

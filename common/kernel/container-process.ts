@@ -4,11 +4,10 @@
  * and "the command runs": put it in a cgroup, wire its network. Also names network namespaces after
  * a running process (`ip netns attach`). Never runs anything through a shell.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { KernelError } from './errors.js';
-import { CommandError, run } from './exec.js';
+import { CommandError, run, start, type Child } from './exec.js';
 import { CLONE_FLAGS, encodeInitOps, initProgram, MOUNT_FLAGS, type InitOp, type MountFlag } from './container-init.js';
 import { overlayOptions } from './mount-info.js';
 import type { OverlaySpec } from './mount.js';
@@ -92,7 +91,7 @@ export interface LaunchOptions {
 /** A launched process, stopped before its command until {@link Launched.start}. */
 export interface Launched {
   /** The waiter process (the helper's parent half); its exit status is the command's. */
-  readonly waiter: ChildProcess;
+  readonly waiter: Child;
   /** Host pid of the process that becomes the command (PID 1 of a new container). */
   readonly pid: number;
   /**
@@ -227,25 +226,19 @@ function parseError(line: string | undefined, object: string): ContainerInitErro
 async function launch(ops: InitOp[], object: string, opts: LaunchOptions): Promise<Launched> {
   const program = initProgram();
   const payload = encodeInitOps(ops);
-  const waiter = spawn(opts.perl ?? 'perl', ['-e', program], {
-    stdio: [...opts.stdio, 'pipe', 'pipe'],
-    detached: opts.detached ?? false,
-  });
-  const exited = new Promise<number>((resolve) => {
-    waiter.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
-  });
-  let spawnError: Error | undefined;
-  waiter.on('error', (err) => (spawnError = err));
-  const ctl = waiter.stdio[3] as Writable;
-  const status = lineReader(waiter.stdio[4] as Readable);
+  const [stdin, stdout, stderr] = opts.stdio;
+  const waiter = start([opts.perl ?? 'perl', '-e', program], { stdin, stdout, stderr, extraFds: ['pipe', 'pipe'], detached: opts.detached ?? false });
+  const exited = waiter.done.then(({ code, signal }) => code ?? 128 + (signal ? constants.signals[signal] : 0));
+  const ctl = waiter.fd(3) as Writable;
+  const status = lineReader(waiter.fd(4) as Readable);
   ctl.on('error', () => undefined); // the status channel reports why the helper went away
   ctl.write(payload);
   const first = await status.next();
   const pidMatch = first === undefined ? null : /^pid (\d+)$/.exec(first);
   if (!pidMatch) {
     ctl.destroy();
-    await exited;
-    if (spawnError) throw new ContainerInitError(object, 125, `cannot run perl: ${spawnError.message}`);
+    const { startError } = await waiter.done;
+    if (startError) throw new ContainerInitError(object, 125, `cannot run perl: ${startError}`);
     throw parseError(first, object) ?? new ContainerInitError(object, 125, 'the init helper exited without a word');
   }
   let settled = false;

@@ -185,8 +185,8 @@ export type StdioTarget =
   | number;
 
 export interface StartOptions extends ProcessOptions {
-  /** Default 'ignore'. */
-  stdin?: 'ignore' | 'pipe' | 'inherit';
+  /** Default 'ignore'; a number is an open file descriptor of this process. */
+  stdin?: 'ignore' | 'pipe' | 'inherit' | number;
   /** Default 'capture'. */
   stdout?: StdioTarget;
   /** Default 'capture'. */
@@ -252,6 +252,7 @@ export function start(argv: readonly string[], opts: StartOptions = {}): Child {
     buffer: false,
     reject: false,
     forceKillAfterDelay: false, // the caller picks the grace: terminate(graceMs)
+    cleanup: false, // as with node's spawn, it may outlive this process (a detached container, a daemon)
     ...(opts.detached ? { detached: true } : {}),
   });
   let captured = '';

@@ -5,14 +5,13 @@
  * bridge is made again, and each store is marked with the current format. A store marked with a
  * format newer than the code is refused: serve exits non-zero naming both formats.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { run } from '../kernel/exec.js';
+import { run, start } from '../kernel/exec.js';
 import { netnsPath } from '../kernel/netns.js';
 import { READY_CALL, SOCKET_NAMES, type PluginKind } from '../plugin.js';
 import { callPlugin, postRaw } from '../protocol/client.js';
@@ -45,15 +44,14 @@ interface Served {
 function serveIn(netns: string): Served {
   if (!existsSync(CLI)) throw new Error(`${CLI} does not exist: build first with \`npx tsc -p .\``);
   const pluginsDir = join(dir, 'plugins');
-  const child = spawn('nsenter', [`--net=${netnsPath(netns)}`, process.execPath, CLI, 'serve', '--plugins-dir', pluginsDir, '--state-dir', join(dir, 'state'), '--docker-host', 'none'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const child = start(['nsenter', `--net=${netnsPath(netns)}`, process.execPath, CLI, 'serve', '--plugins-dir', pluginsDir, '--state-dir', join(dir, 'state'), '--docker-host', 'none'], {
+    stdout: 'ignore',
+    stderr: 'capture',
   });
-  let out = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig ?? 'unknown')));
+  const exited = child.done.then(({ code, signal }) => code ?? signal ?? 'unknown');
   return {
     sockets: Object.fromEntries(KINDS.map((k) => [k, join(pluginsDir, SOCKET_NAMES[k])])) as Record<PluginKind, string>,
-    output: () => out,
+    output: () => child.output(),
     exited,
     async stop() {
       child.kill('SIGTERM');

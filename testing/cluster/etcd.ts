@@ -6,12 +6,12 @@
  * {@link useTestEtcd}); should the test process exit first, the member is killed and its directory
  * removed on the way out.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import { createEtcdClient } from '../../common/cluster/etcd-client.js';
+import { start as startProcess, type Child } from '../../common/kernel/exec.js';
 import type { EtcdClient } from '../../common/cluster/types.js';
 
 const ETCD = '/usr/bin/etcd';
@@ -81,10 +81,10 @@ export async function startTestEtcd(opts: TestEtcdOptions = {}): Promise<TestEtc
     '--heartbeat-interval=50',
     '--election-timeout=300',
   ];
-  const argv = opts.netns ? ['ip', ['netns', 'exec', opts.netns, ETCD, ...args]] as const : [ETCD, args] as const;
+  const argv = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ETCD, ...args] : [ETCD, ...args];
 
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
+  let child: Child | undefined;
+  let exited: Promise<unknown> = Promise.resolve();
   const killNow = () => child?.kill('SIGKILL');
   const cleanupOnExit = () => {
     killNow();
@@ -93,9 +93,9 @@ export async function startTestEtcd(opts: TestEtcdOptions = {}): Promise<TestEtc
   process.once('exit', cleanupOnExit);
 
   const start = async () => {
-    const proc = spawn(argv[0], [...argv[1]], { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    const proc = startProcess(argv, { stdout: 'ignore', stderr: 'pipe', env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
     child = proc;
-    exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    exited = proc.done;
     const tail: string[] = [];
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => fail(`did not serve within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
@@ -117,8 +117,7 @@ export async function startTestEtcd(opts: TestEtcdOptions = {}): Promise<TestEtc
           }
         }
       });
-      proc.once('error', (err) => fail(`could not start: ${err.message}`));
-      proc.once('exit', (code, signal) => fail(`exited (${signal ?? `code ${code}`})`));
+      void proc.done.then(({ code, signal, startError }) => fail(startError ? `could not start: ${startError}` : `exited (${signal ?? `code ${code}`})`));
     });
   };
 

@@ -4,10 +4,9 @@
  * it with its state in a test directory, a local registry (Debian's docker-registry) for `docker plugin
  * push`/`upgrade`, and what a reboot takes away from the host while dockerd is down.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
 import { mkdir, readlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { start } from '../../common/kernel/exec.js';
 import { detachDevices, listLoops } from '../../common/kernel/loop.js';
 import { isUnder } from '../../common/kernel/mount-info.js';
 import { DEFAULT_PLUGINS_DIR } from '../../common/plugin.js';
@@ -18,7 +17,7 @@ import { instanceTag } from '../../network-driver/modes/shared/instance.js';
 import { freePort } from '../../network-driver/modes/bridge/testing.js';
 import { isGone, listProcesses, splitRuleArgs } from '../leak-check.js';
 import type { PrivateDockerd } from './private-dockerd.js';
-import { mustRun, pollUntil, repoRoot, runUnlessGone, terminate, tryRun } from '../system.js';
+import { mustRun, pollUntil, repoRoot, runUnlessGone, tryRun } from '../system.js';
 
 /** The state directory inside the plugin (config.json's `state` mount and TSNET_STATE_DIR). */
 export const PLUGIN_STATE_DIR = '/var/lib/tsnet';
@@ -81,10 +80,9 @@ export async function startRegistry(dir: string): Promise<LocalRegistry> {
   const address = `127.0.0.1:${await freePort()}`;
   const config = join(dir, 'config.yml');
   await writeFile(config, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(dir, 'storage')}\nhttp:\n  addr: ${address}\n`);
-  const log = openSync(join(dir, 'registry.log'), 'a');
-  const child: ChildProcess = spawn('docker-registry', ['serve', config], { stdio: ['ignore', log, log] });
-  closeSync(log);
-  const stop = async () => void (await terminate(child, 10_000));
+  const log = { file: join(dir, 'registry.log') };
+  const child = start(['docker-registry', 'serve', config], { stdout: log, stderr: log });
+  const stop = async () => void (await child.terminate(10_000));
   const answers = () =>
     fetch(`http://${address}/v2/`, { signal: AbortSignal.timeout(2000) }).then(
       (r) => r.ok,

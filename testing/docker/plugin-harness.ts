@@ -9,16 +9,16 @@
  * plain `docker volume ls`, and `docker volume inspect`/`rm` of a name that does not exist. Filter with
  * `docker volume ls --filter driver=<name>`, and remove a volume only if the test has not already.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { start, type Child } from '../../common/kernel/exec.js';
 import { detachDevices, listLoops } from '../../common/kernel/loop.js';
 import { isUnder } from '../../common/kernel/mount-info.js';
 import { postRaw } from '../../common/protocol/client.js';
 import { READY_CALL, SOCKET_NAMES, type PluginKind } from '../../common/plugin.js';
-import { mountsMatching, mustRun, pollUntil, repoRoot, tryRun, unmountLazy, waitForExit, type TryRunResult } from '../system.js';
+import { mountsMatching, mustRun, pollUntil, repoRoot, tryRun, unmountLazy, type TryRunResult } from '../system.js';
 
 const ALL_KINDS: readonly PluginKind[] = ['network', 'ipam', 'volume'];
 const SPEC_SUFFIX: Record<PluginKind, string> = { network: 'net', ipam: 'ipam', volume: 'vol' };
@@ -107,23 +107,20 @@ export async function startSuite(opts: StartSuiteOptions = {}): Promise<SuiteHan
     TSNET_HEAL: String(opts.sync?.heal ?? false),
   };
   let output = '';
-  let child: ChildProcess | undefined;
-  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+  let child: Child | undefined;
+  const running = () => child !== undefined && !child.exited;
 
   async function launch(): Promise<void> {
-    const c = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...syncEnv } });
+    const c = start(argv, { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, ...syncEnv } });
     child = c;
-    let spawnError: Error | undefined;
-    c.on('error', (err) => (spawnError = err));
-    c.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
-    c.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
+    for (const stream of [c.stdout, c.stderr]) stream?.setEncoding('utf8').on('data', (d: string) => (output += d));
     const answers = async () => {
       for (const k of served) if (!(await pluginReady(sockets[k], k))) return false;
       return true;
     };
-    const gone = () => spawnError !== undefined || c.exitCode !== null || c.signalCode !== null;
-    if (await pollUntil(answers, { timeoutMs: opts.readyTimeoutMs ?? 30_000, intervalMs: 100, abort: gone })) return;
-    const why = spawnError ? `could not start (${spawnError.message})` : gone() ? `exited (${c.exitCode ?? c.signalCode})` : 'did not answer in time';
+    if (await pollUntil(answers, { timeoutMs: opts.readyTimeoutMs ?? 30_000, intervalMs: 100, abort: () => c.exited })) return;
+    const status = c.exited ? await c.done : undefined;
+    const why = status?.startError ? `could not start (${status.startError})` : status ? `exited (${status.code ?? status.signal})` : 'did not answer in time';
     await signal('SIGKILL');
     throw new Error(`\`${argv.join(' ')}\` ${why}; its output:\n${output}`);
   }
@@ -131,9 +128,9 @@ export async function startSuite(opts: StartSuiteOptions = {}): Promise<SuiteHan
   async function signal(sig: NodeJS.Signals): Promise<void> {
     if (!child || !running()) return;
     child.kill(sig);
-    if (!(await waitForExit(child, sig === 'SIGKILL' ? 5_000 : 15_000))) {
+    if (!(await child.waitForExit(sig === 'SIGKILL' ? 5_000 : 15_000))) {
       child.kill('SIGKILL');
-      await waitForExit(child, 5_000);
+      await child.waitForExit(5_000);
       output += `\n[harness] no exit within 15 s of ${sig}; sent SIGKILL\n`;
     }
   }

@@ -4,14 +4,13 @@
  * no bridge and no firewall rules of its own. v1 plugins are still found through
  * `/etc/docker/plugins`, so a harness's spec files reach it too.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { openSync, closeSync } from 'node:fs';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { start, type Child } from '../../common/kernel/exec.js';
 import { unmountUnder } from '../../common/kernel/mount.js';
 import { cliMethods, type Runtime } from './runtime.js';
-import { buildBusyboxRootfs, mustRun, pollUntil, tryRun, terminate } from '../system.js';
+import { buildBusyboxRootfs, mustRun, pollUntil, tryRun } from '../system.js';
 
 export interface PrivateDockerd {
   readonly dir: string;
@@ -40,19 +39,18 @@ export async function startPrivateDockerd(image: string): Promise<PrivateDockerd
     ...['--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', host, '--pidfile', join(dir, 'docker.pid')],
     ...['--bridge', 'none', '--iptables=false', '--ip6tables=false'],
   ];
-  let child: ChildProcess | undefined;
+  let child: Child | undefined;
   const docker = (a: readonly string[]) => tryRun(['docker', '-H', host, ...a], { timeoutMs: 60_000 });
 
   async function launch(): Promise<void> {
-    const log = openSync(join(dir, 'dockerd.log'), 'a');
-    child = spawn('dockerd', args, { stdio: ['ignore', log, log] });
-    closeSync(log);
+    const log = { file: join(dir, 'dockerd.log') };
+    child = start(['dockerd', ...args], { stdout: log, stderr: log });
     const up = await pollUntil(async () => (await docker(['info'])).code === 0, { timeoutMs: 60_000, intervalMs: 200 });
     if (!up) throw new Error(`private dockerd did not start: ${(await readFile(join(dir, 'dockerd.log'), 'utf8')).slice(-2000)}`);
   }
 
   async function halt(): Promise<void> {
-    if (child) await terminate(child, 30_000);
+    if (child) await child.terminate(30_000);
   }
 
   async function stop(): Promise<void> {

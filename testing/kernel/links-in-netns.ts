@@ -4,7 +4,6 @@
  * namespace. The child (`links-child.ts`) is compiled once per test file with the project's `tsc`
  * into a temporary directory (plain Node 20 cannot run TypeScript), removed by {@link removeLinksChildBuild}.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
 import { KernelError, KernelFeatureMissingError } from '../../common/kernel/errors.js';
-import { run } from '../../common/kernel/exec.js';
+import { run, start } from '../../common/kernel/exec.js';
 import type { Links } from '../../common/kernel/links-api.js';
 import { InvalidNameError, LinkConflictError, RtnlError } from '../../common/kernel/rt-errors.js';
 
@@ -63,15 +62,16 @@ function revive(e: Record<string, unknown>): Error {
  */
 export async function linksInNetns(netns: string): Promise<Links> {
   const script = await compileChild();
-  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = start(['ip', 'netns', 'exec', netns, process.execPath, script], { stdin: 'pipe', stdout: 'pipe', stderr: 'inherit' });
+  const stdin = child.stdin!;
   onTestFinished(() => {
-    child.stdin.end();
+    stdin.end();
   });
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  child.on('exit', (code) => {
+  void child.done.then(({ code }) => {
     for (const p of pending.values()) p.reject(new Error(`links child exited with code ${code}`));
   });
-  createInterface({ input: child.stdout }).on('line', (line) => {
+  createInterface({ input: child.stdout! }).on('line', (line) => {
     const msg = JSON.parse(line) as { id: number; ok: boolean; value?: unknown; error?: Record<string, unknown> };
     const p = pending.get(msg.id);
     pending.delete(msg.id);
@@ -84,7 +84,7 @@ export async function linksInNetns(netns: string): Promise<Links> {
       const id = ++nextId;
       pending.set(id, { resolve, reject });
       const wire = args.map((a) => (a === undefined ? { $undefined: true } : a));
-      child.stdin.write(JSON.stringify({ id, fn, args: wire }) + '\n');
+      stdin.write(JSON.stringify({ id, fn, args: wire }) + '\n');
     });
   // `then` must stay undefined, or awaiting the proxy would treat it as a promise.
   return new Proxy({} as Links, {

@@ -3,8 +3,8 @@
  * docker CLI command, TCP throughput and ICMP round trips between two containers (iperf3 and busybox
  * ping run inside their network namespaces with nsenter), and a plugin call's latency.
  */
-import { spawn } from 'node:child_process';
 import { callPlugin } from '../../common/protocol/client.js';
+import { start } from '../../common/kernel/exec.js';
 import { dockerOk } from '../docker/plugin-harness.js';
 import { tryRun } from '../system.js';
 import { percentile } from './stats.js';
@@ -49,7 +49,7 @@ const inNetns = (pid: number, argv: string[]) => ['nsenter', '-t', String(pid), 
  */
 export async function throughputGbps(serverPid: number, serverIp: string, clientPid: number, seconds: number): Promise<number> {
   const [cmd, ...args] = inNetns(serverPid, ['iperf3', '--server', '--one-off']);
-  const server = spawn(cmd!, args, { stdio: 'ignore' });
+  const server = start([cmd!, ...args], { stdout: 'ignore', stderr: 'ignore' });
   try {
     let last = '';
     // The server needs a moment to listen; a refused client is retried.
@@ -63,7 +63,7 @@ export async function throughputGbps(serverPid: number, serverIp: string, client
     }
     throw new Error(`iperf3 to ${serverIp} failed: ${last}`);
   } finally {
-    if (server.exitCode === null) server.kill();
+    server.kill();
   }
 }
 
