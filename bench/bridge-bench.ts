@@ -10,7 +10,7 @@
  * Prints tables, then one JSON line. Removes everything it made, also on failure. Needs root and dockerd.
  * Traffic stays between containers on one host bridge; nothing is sent to the uplink.
  *
- *   node dist/bench/bridge-bench.js [--runs 15] [--networks 250] [--ports 1000] [--iperf-seconds 5] [--rounds 3] [--only run,create,traffic,ports]
+ *   npm run bench -- bridge-bench [--runs 15] [--networks 250] [--ports 1000] [--iperf-seconds 5] [--rounds 3] [--only run,create,traffic,ports]
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';

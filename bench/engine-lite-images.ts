@@ -8,7 +8,7 @@
  * Prints a table (medians) and one JSON line. Needs root and dockerd (started if none answers, then
  * stopped again); run it under /tmp/tsnet-dockerd.lock. Build first.
  *
- *   flock /tmp/tsnet-dockerd.lock node dist/bench/engine-lite-images.js [rounds=5]
+ *   flock /tmp/tsnet-dockerd.lock npm run bench -- engine-lite-images [rounds=5]
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';

@@ -7,7 +7,7 @@
  * as the floor any Node CLI pays. Prints a table (median and p90 wall time, ratio of medians), then
  * one JSON line. Needs root and a dockerd; starts its own `tsnet serve` (build first).
  *
- *   node dist/bench/engine-lite-run.js [rounds=30]
+ *   npm run bench -- engine-lite-run [rounds=30]
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';

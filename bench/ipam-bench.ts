@@ -7,7 +7,7 @@
  *  4. `docker network create` + `rm` with tsipam vs Docker's default IPAM, interleaved (root + dockerd).
  * Prints tables, then one JSON line.
  *
- *   node dist/bench/ipam-bench.js [socketAllocs=20000] [dockerRounds=15]
+ *   npm run bench -- ipam-bench [socketAllocs=20000] [dockerRounds=15]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';

@@ -7,7 +7,7 @@
  *     nsenter), the drivers alternating.
  * Prints tables, then one JSON line. Removes everything it made, also on failure. Needs root and dockerd.
  *
- *   node dist/bench/macvlan-bench.js [runs=20] [iperfSeconds=5] [iperfRepeats=3]
+ *   npm run bench -- macvlan-bench [runs=20] [iperfSeconds=5] [iperfRepeats=3]
  */
 import { freeSubnets } from '../testing/kernel/subnets.js';
 import { docker, dockerOk, startSuite } from '../testing/docker/plugin-harness.js';

@@ -27,7 +27,7 @@
  * waits for its own next ARP retry, up to a second, which is the container kernel's back-off and not
  * the overlay's convergence.
  *
- *   node dist/bench/overlay-bench.js [--seconds 5] [--rounds 3] [--convergence 30]
+ *   npm run bench -- overlay-bench [--seconds 5] [--rounds 3] [--convergence 30]
  */
 import { parseArgs } from 'node:util';
 import { formatIp, parseCidr } from '../common/addr/parse.js';

@@ -8,7 +8,7 @@
  *   (testing/docker/managed-plugin.ts), dockerd started: time from its start until every
  *   container answers a ping from the host.
  * Everything lives in `/tmp/tstest-<hex>-…` and is removed at the end. Hold the dockerd lock:
- * `flock /tmp/tsnet-dockerd.lock node dist/bench/plugin-bench.js [runs=5] [containers=20]` (after `npx tsc -p .`; root).
+ * `flock /tmp/tsnet-dockerd.lock npm run bench -- plugin-bench [runs=5] [containers=20]` (root).
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';

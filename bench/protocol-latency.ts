@@ -5,7 +5,7 @@
  * with metrics off and on (`--metrics-addr`: the call histogram and recent-failures list fed per
  * call), side by side, in alternating rounds so that drift in the machine's load hits both alike.
  *
- *   node dist/bench/protocol-latency.js [calls=5000]
+ *   npm run bench -- protocol-latency [calls=5000]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';

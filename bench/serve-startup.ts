@@ -5,7 +5,7 @@
  * so "listen" is the figure that matters for it; "ready" is when every plugin answers a real call.
  * Runs in a throwaway `tstest-…` network namespace (nsenter), state in `/tmp/tstest-<hex>/`.
  *
- * Usage (after `npx tsc -p .`; root): `node dist/bench/serve-startup.js [runs=10] [networks=20] [volumes=20]`
+ * Usage (root): `npm run bench -- serve-startup [runs=10] [networks=20] [volumes=20]`
  * Times are from just before `spawn` in this process, so they include Node's own start-up.
  */
 import { randomBytes } from 'node:crypto';
@@ -16,6 +16,7 @@ import { start as startProcess, type Child } from '../common/kernel/exec.js';
 import { deleteNetns, ensureNetns, netnsPath } from '../common/kernel/netns.js';
 import { READY_CALL, SOCKET_NAMES, type PluginKind } from '../common/plugin.js';
 import { callPlugin, postRaw } from '../common/protocol/client.js';
+import { cliPath } from '../testing/docker/plugin-harness.js';
 import { freeSubnets } from '../testing/kernel/subnets.js';
 import { percentile, printTable } from '../testing/measure/stats.js';
 
@@ -31,7 +32,7 @@ const netns = `tstest-${hex}`;
 const pluginsDir = join(dir, 'plugins');
 const stateDir = join(dir, 'state');
 const sockets = Object.fromEntries(KINDS.map((k) => [k, join(pluginsDir, SOCKET_NAMES[k])])) as Record<PluginKind, string>;
-const cli = join(import.meta.dirname, '../cli/tsnet.js');
+const cli = cliPath();
 
 async function answers(socket: string, call: string): Promise<boolean> {
   try {

@@ -5,7 +5,7 @@
  * both alike. Prints a table (median and p90 wall time per command, ratio of medians), then one
  * JSON line. Needs root and a dockerd; starts its own `tsnet serve --only volume` (build first).
  *
- *   node dist/bench/volume-bench.js [rounds=30] [listed=2000]
+ *   npm run bench -- volume-bench [rounds=30] [listed=2000]
  */
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';

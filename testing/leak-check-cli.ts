@@ -1,5 +1,5 @@
 /**
- * @module `node dist/integration/support/leak-check-cli.js [--dry-run] [--match TEXT]`: lists every
+ * @module `npm run leak-check -- [--dry-run] [--match TEXT]` (built into build/tools/testing/leak-check-cli.js): lists every
  * leftover of the test suite on this host, one line each, and removes it (unless `--dry-run`); `--match`
  * limits it to leftovers whose line contains TEXT. While another vitest or bench run is active it only
  * reports. Exits 1 if anything was found (or could not be checked), 0 if the host is clean, 2 on a

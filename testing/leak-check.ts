@@ -1,7 +1,7 @@
 /**
  * @module Finds what the suite left on the host and removes it, so a failed or killed test run never
- * leaves the machine dirty. It only ever looks at objects carrying the suite's prefixes (`ts…` links and
- * namespaces, `TSNET…` chains, `tsnet…` nft tables, `tstest…` docker objects and spec files, `/tmp/tstest-…`,
+ * leaves the machine dirty. It only ever looks at objects carrying the suite's prefixes, the kernel's from
+ * the product's registry (common/names.ts: `ts…` links and namespaces, `TSNET-…` chains, `tsnet…` nft tables), `tstest…` docker objects and spec files, `/tmp/tstest-…`,
  * `/run/tsnet/`, `/var/lib/tsnet-test…` (mounts, loop devices), `tsnet/…` and `tstest-…` cgroups,
  * unreachable routes inside the test subnet ranges); Docker's own objects (docker0, DOCKER chains) are
  * never touched. Run it only when no test is running: every such object counts as left over.
@@ -15,6 +15,7 @@ import { isUnder } from '../common/kernel/mount-info.js';
 import { deleteNetns, listNetns, netnsPath } from '../common/kernel/netns.js';
 import { cidrsOverlap, parseRouteDst, TEST_RANGE_V4, TEST_RANGE_V6 } from './kernel/subnets.js';
 import { parseCidr } from '../common/addr/parse.js';
+import { CHAIN_PREFIX, NFT_TABLE_PREFIX, SUITE_PREFIX } from '../common/names.js';
 import { DOCKER_SPEC_DIR, pluginAnswers } from './docker/plugin-harness.js';
 import { dockerAnswers, mountsMatching, mustRun, pollUntil, runUnlessGone, tryRun, unmountLazy } from './system.js';
 
@@ -174,12 +175,12 @@ async function selfAndAncestors(): Promise<Set<number>> {
 }
 
 /**
- * Pids of vitest and benchmark (`dist/bench/*.js`) processes other than our ancestors: a test or bench run
+ * Pids of vitest and benchmark (`build/tools/bench/*.js`, see `npm run bench`) processes other than our ancestors: a test or bench run
  * is going on, whose objects look exactly like leftovers. The CLI then only reports (leak-check-cli.ts).
  */
 export async function otherRuns(): Promise<number[]> {
   const spared = await selfAndAncestors();
-  const isRun = (a: string) => /(^|\/)vitest(\.mjs)?$/.test(a) || a.includes('/node_modules/vitest/') || /(^|\/)dist\/bench\/[^/]+\.js$/.test(a);
+  const isRun = (a: string) => /(^|\/)vitest(\.mjs)?$/.test(a) || a.includes('/node_modules/vitest/') || /(^|\/)build\/tools\/bench\/[^/]+\.js$/.test(a);
   return (await listProcesses()).filter((p) => !spared.has(p.pid) && p.argv.slice(0, 3).some(isRun)).map((p) => p.pid);
 }
 
@@ -194,7 +195,7 @@ const CGROUP_PREFIXES = [`/${CGROUP_PARENT}/`, '/tstest-'];
 async function findProcessLeaks(): Promise<Leak[]> {
   const spared = await selfAndAncestors();
   const ourNetns = new Map<number, string>(); // namespace inode → name
-  for (const ns of await listNetns('ts')) {
+  for (const ns of await listNetns(SUITE_PREFIX)) {
     const st = await stat(netnsPath(ns)).catch(() => undefined);
     if (st) ourNetns.set(st.ino, ns);
   }
@@ -312,13 +313,13 @@ async function findTempDirLeaks(): Promise<Leak[]> {
 // ---- network --------------------------------------------------------------------------------------
 
 async function findNetnsLeaks(): Promise<Leak[]> {
-  return (await listNetns('ts')).map((ns) => ({ kind: 'netns', name: ns, remove: () => deleteNetns(ns) }));
+  return (await listNetns(SUITE_PREFIX)).map((ns) => ({ kind: 'netns', name: ns, remove: () => deleteNetns(ns) }));
 }
 
 async function findLinkLeaks(): Promise<Leak[]> {
   const links = JSON.parse((await mustRun(['ip', '-j', 'link', 'show'])).stdout || '[]') as { ifname: string }[];
   return links
-    .filter((l) => l.ifname.startsWith('ts'))
+    .filter((l) => l.ifname.startsWith(SUITE_PREFIX))
     .map((l) => ({
       kind: 'link',
       name: l.ifname,
@@ -354,7 +355,7 @@ export function splitRuleArgs(rule: string): string[] {
 
 const FIREWALL_TABLES = ['filter', 'nat', 'mangle', 'raw', 'security'];
 
-/** `TSNET…` chains in every iptables/ip6tables table, rules in other chains that jump to them, and `tsnet…` nft tables. */
+/** Our chains ({@link CHAIN_PREFIX}) in every iptables/ip6tables table, rules in other chains that jump to them, and our nft tables. */
 async function findFirewallLeaks(): Promise<Leak[]> {
   const jumps: Leak[] = [];
   const chains: Leak[] = [];
@@ -365,9 +366,9 @@ async function findFirewallLeaks(): Promise<Leak[]> {
       const ours = new Set<string>();
       for (const line of lines(r.stdout)) {
         const args = splitRuleArgs(line);
-        if (args[0] === '-N' && args[1]?.startsWith('TSNET')) ours.add(args[1]);
+        if (args[0] === '-N' && args[1]?.startsWith(CHAIN_PREFIX)) ours.add(args[1]);
         const target = args[args.findIndex((a) => a === '-j' || a === '-g') + 1];
-        if (args[0] === '-A' && !args[1]?.startsWith('TSNET') && target?.startsWith('TSNET')) {
+        if (args[0] === '-A' && !args[1]?.startsWith(CHAIN_PREFIX) && target?.startsWith(CHAIN_PREFIX)) {
           jumps.push({
             kind: bin,
             name: `-t ${table} ${line}`,
@@ -391,7 +392,7 @@ async function findFirewallLeaks(): Promise<Leak[]> {
   const nft = await tryRun(['nft', 'list', 'tables']);
   const tables = nft.code === 0 ? lines(nft.stdout).map((l) => l.trim().split(/\s+/)) : [];
   const nftLeaks = tables
-    .filter(([word, , name]) => word === 'table' && name?.toLowerCase().startsWith('tsnet'))
+    .filter(([word, , name]) => word === 'table' && name?.toLowerCase().startsWith(NFT_TABLE_PREFIX))
     .map(([, family = '', name = '']) => ({
       kind: 'nft table',
       name: `${family} ${name}`,

@@ -1,6 +1,6 @@
 /**
  * Upgrades keep state: a COPY of a state directory written by the suite before store formats existed
- * (fixtures/state-format1, see its README) is served by this build (`dist/cli/tsnet.js serve`, in a
+ * (testing/fixtures/state-format1, see its README) is served by this build (`dist/cli/tsnet.js serve`, in a
  * throwaway network namespace). Every network, endpoint, pool, address and volume is there, the
  * bridge is made again, and each store is marked with the current format. A store marked with a
  * format newer than the code is refused: serve exits non-zero naming both formats.
@@ -16,7 +16,7 @@ import { netnsPath } from '../kernel/netns.js';
 import { READY_CALL, SOCKET_NAMES, type PluginKind } from '../plugin.js';
 import { callPlugin, postRaw } from '../protocol/client.js';
 import { isRoot, makeTestNetns } from '../../testing/kernel/netns.js';
-import { FIXTURE } from './fixtures/state-format1.js';
+import { FIXTURE } from './testing/fixtures/state-format1.js';
 import { CURRENT_FORMAT, storeFormat } from './format.js';
 import { LevelStore } from './level-store.js';
 
@@ -27,7 +27,7 @@ const KINDS: PluginKind[] = ['network', 'ipam', 'volume'];
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tstest-'));
-  await cp(join(REPO, 'common/store/fixtures/state-format1'), join(dir, 'state'), { recursive: true });
+  await cp(join(REPO, 'common/store/testing/fixtures/state-format1'), join(dir, 'state'), { recursive: true });
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { start } from '../kernel/exec.js';
 import { LevelStore } from './level-store.js';
-import { runStoreContract } from './store.contract.js';
+import { runStoreContract } from './testing/store.contract.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {

@@ -9,6 +9,7 @@ import type { NetworkRecord } from '../../records.js';
 import { BRIDGE_OPTIONS, OPT } from '../bridge/options.js';
 import { nameFromId } from '../shared/names.js';
 import { acceptedNames, integerValue, normaliseOptions, type Normaliser, type OptionSpec } from '../shared/options.js';
+import { LINK_PREFIXES } from '../../../common/names.js';
 
 /** VNIs a network may use: 24 bits, 0 excluded (Docker's auto range starts at 4096; any is fine here). */
 export const VNI_MIN = 1;
@@ -63,8 +64,8 @@ export function parseOverlayOptions(generic: Record<string, string>): Record<str
 }
 
 /** Prefixes of the overlay's kernel objects: its bridge and its VXLAN device. */
-export const OVERLAY_BRIDGE_PREFIX = 'tsbr-';
-export const VXLAN_PREFIX = 'tsvx-';
+export const OVERLAY_BRIDGE_PREFIX = LINK_PREFIXES.bridge;
+export const VXLAN_PREFIX = LINK_PREFIXES.vxlan;
 
 /** An overlay network's own settings (bridge settings come from bridgeConfig). */
 export interface OverlayConfig {

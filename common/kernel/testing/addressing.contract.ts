@@ -3,9 +3,9 @@
  * by `addressing.root.test.ts`. Each test gets a fresh throwaway namespace with a bridge in it.
  */
 import { describe, expect, test } from 'vitest';
-import { links as ipLinks } from './links-api.js';
+import { links as ipLinks } from '../links-api.js';
 import type { Target } from './links.contract.js';
-import { InvalidNameError, RtnlError } from './rt-errors.js';
+import { InvalidNameError, RtnlError } from '../rt-errors.js';
 
 /** A target whose namespace holds an up bridge `tsbr0` with 10.20.0.1/24 and fd20::1/64. */
 async function withBridge(makeTarget: () => Promise<Target>): Promise<Target> {

@@ -3,7 +3,7 @@
  * calls {@link runStoreContract} with a factory; nothing here runs on its own.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Store } from './store.js';
+import type { Store } from '../store.js';
 
 export function runStoreContract(name: string, open: () => Promise<Store>): void {
   describe(`${name} store contract`, () => {

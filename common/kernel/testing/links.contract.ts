@@ -4,12 +4,12 @@
  * is checked through `ip -n` (the iproute2 back end), independently of the path under test.
  */
 import { describe, expect, test } from 'vitest';
-import { linksInNetns } from '../../testing/kernel/links-in-netns.js';
-import { makeTestNetns, randomName } from '../../testing/kernel/netns.js';
-import type { NetnsOption } from './link-types.js';
-import type { Links } from './links-api.js';
-import { links as ipLinks } from './links-api.js';
-import { InvalidNameError, LinkConflictError, RtnlError } from './rt-errors.js';
+import { linksInNetns } from '../../../testing/kernel/links-in-netns.js';
+import { makeTestNetns, randomName } from '../../../testing/kernel/netns.js';
+import type { NetnsOption } from '../link-types.js';
+import type { Links } from '../links-api.js';
+import { links as ipLinks } from '../links-api.js';
+import { InvalidNameError, LinkConflictError, RtnlError } from '../rt-errors.js';
 
 /** The API under test, bound to one namespace: `opts` is `{ netns }` for `ip -n`, `{}` for a child inside it. */
 export interface Target {
