@@ -19,7 +19,7 @@ function testCodeByPath(rel: string): string | undefined {
   if (/^(testing|integration|bench)\//.test(rel)) return 'a test or bench folder';
   if (/(^|\/)testing\//.test(rel)) return "an area's testing/ folder";
   if (/\.test\.ts$/.test(rel)) return 'a test file';
-  if (/(^|\/)(fake-[^/]*|fixture[^/]*|[^/]*\.contract|testing|test-lan|unit-fixture)\.ts$/.test(rel)) return 'a test helper named outside the convention';
+  if (/(^|\/)(fake-[^/]*|fixture[^/]*|[^/]*\.contract|testing|test-lan|unit-fixture)\.ts$/.test(rel)) return 'a test helper outside a testing/ folder';
   return undefined;
 }
 
