@@ -16,12 +16,15 @@ async function benches(): Promise<string[]> {
   return (await readdir(HERE)).filter((f) => f.endsWith('.js') && f !== self).map((f) => f.slice(0, -3)).sort();
 }
 
-/** The first sentence of a bench's module comment, on one line. */
+const WIDTH = 100;
+
+/** The start of a bench's module comment, on one line, cut at its first sentence or at {@link WIDTH}. */
 async function summary(name: string): Promise<string> {
   const text = await readFile(join(HERE, `${name}.js`), 'utf8');
   const doc = /\/\*\*([\s\S]*?)\*\//.exec(text)?.[1] ?? '';
   const flat = doc.replace(/^\s*\*\s?/gm, '').replace(/@module\s*/, '').replace(/\s+/g, ' ').trim();
-  return /^(.*?[.:])(\s|$)/.exec(flat)?.[1] ?? flat;
+  const sentence = /^(.*?\.)(\s|$)/.exec(flat)?.[1] ?? flat;
+  return sentence.length <= WIDTH ? sentence : `${sentence.slice(0, WIDTH - 1)}…`;
 }
 
 async function main(args: string[]): Promise<number> {

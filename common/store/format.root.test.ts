@@ -42,7 +42,7 @@ interface Served {
 }
 
 function serveIn(netns: string): Served {
-  if (!existsSync(CLI)) throw new Error(`${CLI} does not exist: build first with \`npx tsc -p .\``);
+  if (!existsSync(CLI)) throw new Error(`${CLI} does not exist: build first with \`npm run build\``);
   const pluginsDir = join(dir, 'plugins');
   const child = start(['nsenter', `--net=${netnsPath(netns)}`, process.execPath, CLI, 'serve', '--plugins-dir', pluginsDir, '--state-dir', join(dir, 'state'), '--docker-host', 'none'], {
     stdout: 'ignore',

@@ -42,7 +42,7 @@ describe('LevelStore durability', () => {
 
   it('survives kill -9 right after a write resolved', async () => {
     const dir = await tempDir();
-    // The child runs the built module (npm test builds first): Node 20 cannot import .ts itself.
+    // The child runs the built module (the vitest setup builds dist/ first): Node 20 cannot import .ts itself.
     const moduleUrl = new URL('../../dist/common/store/level-store.js', import.meta.url).href;
     // The child writes 50 keys, announces each after its promise resolved, and is killed mid-stream.
     const script = `

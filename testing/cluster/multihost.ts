@@ -121,7 +121,7 @@ export interface Cluster {
  * everything made so far is removed before it rejects.
  */
 export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
-  for (const p of [cliPath(), engineLiteCliPath()]) if (!existsSync(p)) throw new Error(`${p} does not exist: build first with \`npx tsc -p .\``);
+  for (const p of [cliPath(), engineLiteCliPath()]) if (!existsSync(p)) throw new Error(`${p} does not exist: build first with \`npm run build\``);
   const id = randomBytes(4).toString('hex');
   const dir = `/tmp/tstest-mh-${id}`;
   const hosts: HostState[] = [];

@@ -13,7 +13,7 @@ import type { SuiteHandle } from './plugin-harness.js';
 import { cliMethods, dockerRuntime, type Runtime } from './runtime.js';
 import { buildBusyboxRootfs, mustRun, repoRoot, TEST_IMAGE } from '../system.js';
 
-/** Path of engine-lite's CLI entry, built by `npx tsc -p .`. */
+/** Path of engine-lite's CLI entry, built by `npm run build` (tests: the vitest setup builds it). */
 export function engineLiteCliPath(): string {
   return join(repoRoot(), 'dist/engine-lite/cli.js');
 }
@@ -45,7 +45,7 @@ const lines = (text: string) => text.split('\n').filter((l) => l.trim() !== '');
  */
 export async function engineLiteRuntime(suite: Pick<SuiteHandle, 'pluginsDir'>, opts: EngineLiteRuntimeOptions = {}): Promise<EngineLiteRuntime> {
   const cli = engineLiteCliPath();
-  if (!existsSync(cli)) throw new Error(`${cli} does not exist: build first with \`npx tsc -p .\``);
+  if (!existsSync(cli)) throw new Error(`${cli} does not exist: build first with \`npm run build\``);
   const stateDir = opts.stateDir ?? `/tmp/tstest-el-${randomBytes(4).toString('hex')}`;
   const image = opts.image ?? TEST_IMAGE;
   const prefix = [process.execPath, cli, '--plugins-dir', suite.pluginsDir, '--state-dir', stateDir];

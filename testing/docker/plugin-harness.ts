@@ -73,7 +73,7 @@ export interface SuiteHandle {
   logs(): string;
 }
 
-/** Path of the product's CLI entry, built by `npx tsc -p .`. */
+/** Path of the product's CLI entry, built by `npm run build` (tests: the vitest setup builds it). */
 export function cliPath(): string {
   return join(repoRoot(), 'dist/cli/tsnet.js');
 }
@@ -95,7 +95,7 @@ export async function startSuite(opts: StartSuiteOptions = {}): Promise<SuiteHan
     ...(opts.only ? ['--only', opts.only.join(',')] : []),
     ...(opts.args ?? []),
   ];
-  if (!opts.command && !existsSync(argv[1]!)) throw new Error(`${argv[1]} does not exist: build first with \`npx tsc -p .\``);
+  if (!opts.command && !existsSync(argv[1]!)) throw new Error(`${argv[1]} does not exist: build first with \`npm run build\``);
   const kinds = (f: (k: PluginKind) => string) => Object.fromEntries(ALL_KINDS.map((k) => [k, f(k)])) as Record<PluginKind, string>;
   const driverNames = kinds((k) => `tstest${hex}${SPEC_SUFFIX[k]}`);
   const sockets = kinds((k) => join(pluginsDir, SOCKET_NAMES[k]));
