@@ -10,14 +10,14 @@
  * Prints tables, then one JSON line. Removes everything it made, also on failure. Needs root and dockerd.
  * Traffic stays between containers on one host bridge; nothing is sent to the uplink.
  *
- *   node dist/bench/bridge-bench.js [--runs 15] [--networks 250] [--ports 1000] [--iperf-seconds 5] [--rounds 3] [--only run,create,traffic,ports]
+ *   npm run bench -- bridge-bench [--runs 15] [--networks 250] [--ports 1000] [--iperf-seconds 5] [--rounds 3] [--only run,create,traffic,ports]
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { formatIp, parseCidr } from '../common/addr/parse.js';
-import { freeSubnets } from '../common/testing/subnets.js';
-import { dockerOk, startSuite, type SuiteHandle } from '../integration/support/plugin-harness.js';
-import { ensureTestImage } from '../integration/support/system.js';
+import { freeSubnets } from '../testing/kernel/subnets.js';
+import { dockerOk, startSuite, type SuiteHandle } from '../testing/docker/plugin-harness.js';
+import { ensureTestImage } from '../testing/system.js';
 import {
   containerPid,
   dockerQuiet,
@@ -28,8 +28,8 @@ import {
   throughputGbps,
   timeDocker,
   timePluginCall,
-} from './bridge-measure.js';
-import { percentile, printTable } from './stats.js';
+} from '../testing/measure/bridge-measure.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const { values: opt } = parseArgs({
   options: {

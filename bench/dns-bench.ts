@@ -20,11 +20,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatIp, parseCidr } from '../common/addr/parse.js';
-import { freeSubnets } from '../common/testing/subnets.js';
-import { overlaySubnets, startCluster, type Cluster, type SimHost } from '../integration/support/multihost.js';
-import { ensureDockerd, ensureTestImage, mustRun, tryRun } from '../integration/support/system.js';
+import { freeSubnets } from '../testing/kernel/subnets.js';
+import { overlaySubnets, startCluster, type Cluster, type SimHost } from '../testing/cluster/multihost.js';
+import { ensureDockerd, ensureTestImage, mustRun, tryRun } from '../testing/system.js';
 import { DEFAULT_DNS_ADDR } from '../names/defaults.js';
-import { percentile, printTable } from './stats.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const { values: opt } = parseArgs({
   options: {

@@ -8,15 +8,15 @@
  * Prints a table (medians) and one JSON line. Needs root and dockerd (started if none answers, then
  * stopped again); run it under /tmp/tsnet-dockerd.lock. Build first.
  *
- *   flock /tmp/tsnet-dockerd.lock node dist/bench/engine-lite-images.js [rounds=5]
+ *   flock /tmp/tsnet-dockerd.lock npm run bench -- engine-lite-images [rounds=5]
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { engineLiteCliPath } from '../integration/support/engine-lite-runtime.js';
-import { ensureDockerd, ensureTestImage, mustRun, tryRun } from '../integration/support/system.js';
-import { percentile, printTable } from './stats.js';
+import { engineLiteCliPath } from '../testing/docker/engine-lite-runtime.js';
+import { ensureDockerd, ensureTestImage, mustRun, tryRun } from '../testing/system.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const rounds = Number(process.argv[2] ?? 5);
 

@@ -9,15 +9,15 @@
  * one JSON line. Needs root; starts dockerd if none answers (and stops it again) and its own
  * `tsnet serve`. Build first, and run it under /tmp/tsnet-dockerd.lock:
  *
- *   flock /tmp/tsnet-dockerd.lock node dist/bench/engine-lite-run.js [rounds=30]
+ *   flock /tmp/tsnet-dockerd.lock npm run bench -- engine-lite-run [rounds=30]
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { engineLiteRuntime, type EngineLiteRuntime } from '../integration/support/engine-lite-runtime.js';
-import { startSuite, type SuiteHandle } from '../integration/support/plugin-harness.js';
-import { dockerRuntime, type Runtime } from '../integration/support/runtime.js';
-import { ensureDockerd, ensureTestImage, mustRun } from '../integration/support/system.js';
-import { percentile, printTable } from './stats.js';
+import { engineLiteRuntime, type EngineLiteRuntime } from '../testing/docker/engine-lite-runtime.js';
+import { startSuite, type SuiteHandle } from '../testing/docker/plugin-harness.js';
+import { dockerRuntime, type Runtime } from '../testing/docker/runtime.js';
+import { ensureDockerd, ensureTestImage, mustRun, tryRun } from '../testing/system.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const rounds = Number(process.argv[2] ?? 30);
 const WARMUP = 3;

@@ -7,25 +7,24 @@
  *  4. `docker network create` + `rm` with tsipam vs Docker's default IPAM, interleaved (root + dockerd).
  * Prints tables, then one JSON line.
  *
- *   node dist/bench/ipam-bench.js [socketAllocs=20000] [dockerRounds=15]
+ *   npm run bench -- ipam-bench [socketAllocs=20000] [dockerRounds=15]
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { freeSubnets } from '../common/testing/subnets.js';
-import { cliPath, docker, dockerOk, pluginAnswers, startSuite } from '../integration/support/plugin-harness.js';
 import { AddressPool } from '../ipam/core/address-pool.js';
 import { IpamAllocator } from '../ipam/core/allocator.js';
+import { start } from '../common/kernel/exec.js';
+import { freeSubnets } from '../testing/kernel/subnets.js';
+import { cliPath, docker, dockerOk, pluginAnswers, startSuite } from '../testing/docker/plugin-harness.js';
 import { resolveConfig } from '../ipam/config.js';
 import type { IpamPersistence } from '../ipam/core/persistence.js';
 import { parsePrefix } from '../common/addr/prefix.js';
 import { silentLogger } from '../ipam/testing/fixture-allocator.js';
-import { percentile, printTable } from './stats.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const socketAllocs = Number(process.argv[2] ?? 20_000);
 const dockerRounds = Number(process.argv[3] ?? 15);
@@ -97,15 +96,13 @@ async function withServer<T>(fn: (socket: string) => Promise<T>): Promise<T> {
   const socket = join(dir, 'tsipam.sock');
   // Agreement off: the bench's pools are no Docker network's.
   const args = ['serve', '--plugins-dir', dir, '--state-dir', join(dir, 'state'), '--only', 'ipam', '--docker-host', 'none', '--engine-lite-state', 'none'];
-  const child = spawn(process.execPath, [cliPath(), ...args], {
-    stdio: 'ignore',
-  });
+  const child = start([process.execPath, cliPath(), ...args], { stdout: 'ignore', stderr: 'ignore' });
   try {
     for (let i = 0; i < 100 && !(await pluginAnswers(socket)); i++) await new Promise((r) => setTimeout(r, 100));
     return await fn(socket);
   } finally {
     child.kill('SIGTERM');
-    if (child.exitCode === null) await once(child, 'exit');
+    await child.done;
     await rm(dir, { recursive: true, force: true });
   }
 }

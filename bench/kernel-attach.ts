@@ -5,7 +5,7 @@
  * re-executes itself inside it with `ip netns exec`, and deletes it afterwards; the host's
  * namespace is never touched.
  *
- * Usage (after `npx tsc -p .`): `node dist/bench/kernel-attach.js [--n 200]`
+ * Usage: `npm run bench -- kernel-attach [--n 200]`
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';

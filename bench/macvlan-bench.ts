@@ -7,14 +7,14 @@
  *     nsenter), the drivers alternating.
  * Prints tables, then one JSON line. Removes everything it made, also on failure. Needs root and dockerd.
  *
- *   node dist/bench/macvlan-bench.js [runs=20] [iperfSeconds=5] [iperfRepeats=3]
+ *   npm run bench -- macvlan-bench [runs=20] [iperfSeconds=5] [iperfRepeats=3]
  */
-import { spawn } from 'node:child_process';
-import { freeSubnets } from '../common/testing/subnets.js';
-import { docker, dockerOk, startSuite } from '../integration/support/plugin-harness.js';
-import { ensureTestImage, mustRun, tryRun } from '../integration/support/system.js';
 import { addressIn, firstAddress, makeTestLan } from '../network-driver/modes/testing/fixture-lan.js';
-import { percentile, printTable } from './stats.js';
+import { freeSubnets } from '../testing/kernel/subnets.js';
+import { docker, dockerOk, startSuite } from '../testing/docker/plugin-harness.js';
+import { ensureTestImage, mustRun } from '../testing/system.js';
+import { throughputGbps } from '../testing/measure/bridge-measure.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const runs = Number(process.argv[2] ?? 20);
 const iperfSeconds = Number(process.argv[3] ?? 5);
@@ -39,24 +39,6 @@ async function runTimes(nets: Net[], image: string): Promise<Record<string, numb
   return samples;
 }
 
-/** One iperf3 run from `client`'s namespace to `server`'s (pids), in Gbit/s. */
-async function iperf(serverPid: number, serverIp: string, clientPid: number): Promise<number> {
-  const server = spawn('nsenter', ['-t', String(serverPid), '-n', 'iperf3', '-s', '-1'], { stdio: 'ignore' });
-  try {
-    for (let attempt = 0; ; attempt++) {
-      const r = await tryRun(['nsenter', '-t', String(clientPid), '-n', 'iperf3', '-c', serverIp, '-t', String(iperfSeconds), '-J'], { timeoutMs: (iperfSeconds + 30) * 1000 });
-      const out = JSON.parse(r.stdout || '{}') as { end?: { sum_received?: { bits_per_second?: number } }; error?: string };
-      const bps = out.end?.sum_received?.bits_per_second;
-      if (bps !== undefined) return Math.round(bps / 1e7) / 100;
-      // The server may not listen yet: retry a few times, then give up with iperf's message.
-      if (attempt >= 10) throw new Error(`iperf3 failed: ${out.error ?? r.stderr}`);
-      await new Promise((res) => setTimeout(res, 200));
-    }
-  } finally {
-    if (server.exitCode === null) server.kill();
-  }
-}
-
 /** Two sleeping containers per network; iperf3 between them, the networks alternating. */
 async function throughput(nets: Net[], image: string, containers: string[]): Promise<Record<string, number[]>> {
   const pids: Record<string, [number, number]> = {};
@@ -72,7 +54,7 @@ async function throughput(nets: Net[], image: string, containers: string[]): Pro
   }
   const samples: Record<string, number[]> = Object.fromEntries(nets.map((n) => [n.label, []]));
   for (let i = 0; i < iperfRepeats; i++) {
-    for (const n of nets) samples[n.label]!.push(await iperf(pids[n.label]![0], addressIn(n.subnet, 10), pids[n.label]![1]));
+    for (const n of nets) samples[n.label]!.push(await throughputGbps(pids[n.label]![0], addressIn(n.subnet, 10), pids[n.label]![1], iperfSeconds));
   }
   return samples;
 }

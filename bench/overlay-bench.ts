@@ -1,5 +1,5 @@
 /**
- * @module Overlay benchmark: tsnet `mode=overlay` across two simulated hosts (integration/support/multihost.ts:
+ * @module Overlay benchmark: tsnet `mode=overlay` across two simulated hosts (testing/cluster/multihost.ts:
  * network namespaces on an underlay bridge, MTU 1400, etcd, a `tsnet serve --cluster-store …` and an
  * engine-lite per host), in one run:
  *  traffic      TCP throughput (iperf3) and ICMP round trip (busybox ping) from a container on host 1 to
@@ -27,15 +27,15 @@
  * waits for its own next ARP retry, up to a second, which is the container kernel's back-off and not
  * the overlay's convergence.
  *
- *   node dist/bench/overlay-bench.js [--seconds 5] [--rounds 3] [--convergence 30]
+ *   npm run bench -- overlay-bench [--seconds 5] [--rounds 3] [--convergence 30]
  */
-import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { formatIp, parseCidr } from '../common/addr/parse.js';
-import { overlaySubnets, startCluster, type Cluster, type SimHost } from '../integration/support/multihost.js';
-import { mustRun, tryRun } from '../integration/support/system.js';
-import { interleaved, median, pingMedianMs, ratio, throughputGbps } from './bridge-measure.js';
-import { percentile, printTable } from './stats.js';
+import { start } from '../common/kernel/exec.js';
+import { overlaySubnets, startCluster, type Cluster, type SimHost } from '../testing/cluster/multihost.js';
+import { mustRun, tryRun } from '../testing/system.js';
+import { interleaved, median, pingMedianMs, ratio, throughputGbps } from '../testing/measure/bridge-measure.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -150,15 +150,15 @@ async function trafficCase(paths: Path[], mtu: number) {
  * `timeoutMs`.
  */
 function pinger(pid: number, ip: string, timeoutMs: number) {
-  const [cmd, ...args] = inNetns(pid, ['busybox', 'ping', '-i', '0.005', ip]);
-  const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = start(inNetns(pid, ['busybox', 'ping', '-i', '0.005', ip]), { stdout: 'pipe', stderr: 'ignore' });
   let out = '';
-  const exited = new Promise<never>((_, reject) => child.on('exit', (code) => reject(new Error(`ping ${ip} exited (${code}): ${out}`))));
-  const started = Promise.race([exited, new Promise<void>((res) => child.once('spawn', () => res()))]);
+  const exited = child.done.then(({ code }) => Promise.reject(new Error(`ping ${ip} exited (${code}): ${out}`)));
+  // A pid means the program runs; without one it could not start and `exited` says why.
+  const started = child.pid !== undefined ? Promise.resolve() : exited.then(() => undefined);
   const reply = new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no reply from ${ip} within ${timeoutMs} ms`)), timeoutMs);
-    child.on('exit', () => clearTimeout(timer));
-    child.stdout.on('data', (chunk: Buffer) => {
+    void child.done.then(() => clearTimeout(timer));
+    child.stdout!.on('data', (chunk: Buffer) => {
       const now = performance.now();
       out += chunk.toString();
       if (/bytes from/.test(out)) {
@@ -170,7 +170,7 @@ function pinger(pid: number, ip: string, timeoutMs: number) {
   const firstReply = Promise.race([exited, reply]);
   // Whoever awaits them sees the failure; until then it must not count as unhandled.
   for (const p of [started, reply, firstReply]) p.catch(() => {});
-  return { started, firstReply, stop: () => void (child.exitCode === null && child.kill()) };
+  return { started, firstReply, stop: () => void child.kill() };
 }
 
 /**

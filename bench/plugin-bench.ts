@@ -1,14 +1,14 @@
 /**
- * @module Benchmark of the managed plugin on a private dockerd (integration/support/private-dockerd.ts):
+ * @module Benchmark of the managed plugin on a private dockerd (testing/docker/private-dockerd.ts):
  * - build: `npm run plugin` time and rootfs size (no create), then `docker plugin create` time;
  * - enable: from `docker plugin enable` until every interface answers its ready call on the plugin's
  *   socket (and until `enable` returns), over `runs` disable/enable cycles;
  * - reboot: `containers` `--restart=always` containers on a tsnet bridge network with tsnet addresses,
  *   each with a tsnet volume; dockerd stopped, what a reboot takes away removed
- *   (integration/support/managed-plugin.ts), dockerd started: time from its start until every
+ *   (testing/docker/managed-plugin.ts), dockerd started: time from its start until every
  *   container answers a ping from the host.
  * Everything lives in `/tmp/tstest-<hex>-…` and is removed at the end. Hold the dockerd lock:
- * `flock /tmp/tsnet-dockerd.lock node dist/bench/plugin-bench.js [runs=5] [containers=20]` (after `npx tsc -p .`; root).
+ * `flock /tmp/tsnet-dockerd.lock npm run bench -- plugin-bench [runs=5] [containers=20]` (root).
  */
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
@@ -19,11 +19,11 @@ import { isUnder } from '../common/kernel/mount-info.js';
 import { unmountUnder } from '../common/kernel/mount.js';
 import { DOCKER_INTERFACE, READY_CALL, type PluginKind } from '../common/plugin.js';
 import { postRaw } from '../common/protocol/client.js';
-import { freeSubnets } from '../common/testing/subnets.js';
-import { buildPlugin, dockerOf, enablePlugin, pluginSocketDir, takeAwayWhatARebootTakes } from '../integration/support/managed-plugin.js';
-import { startPrivateDockerd } from '../integration/support/private-dockerd.js';
-import { ensurePackages, pollUntil, tryRun } from '../integration/support/system.js';
-import { percentile, printTable } from './stats.js';
+import { freeSubnets } from '../testing/kernel/subnets.js';
+import { buildPlugin, dockerOf, enablePlugin, pluginSocketDir, takeAwayWhatARebootTakes } from '../testing/docker/managed-plugin.js';
+import { startPrivateDockerd } from '../testing/docker/private-dockerd.js';
+import { ensurePackages, pollUntil, tryRun } from '../testing/system.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const runs = Number(process.argv[2] ?? 5);
 const containers = Number(process.argv[3] ?? 20);

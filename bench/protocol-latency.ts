@@ -5,7 +5,7 @@
  * with metrics off and on (`--metrics-addr`: the call histogram and recent-failures list fed per
  * call), side by side, in alternating rounds so that drift in the machine's load hits both alike.
  *
- *   node dist/bench/protocol-latency.js [calls=5000]
+ *   npm run bench -- protocol-latency [calls=5000]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
@@ -16,7 +16,7 @@ import { createLogger } from '../common/log.js';
 import { bindNetworkDriver, type NetworkDriverApi } from '../common/protocol/network-api.js';
 import { PluginServer } from '../common/protocol/server.js';
 import { Observer } from '../observe/http.js';
-import { percentile, printTable } from './stats.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const calls = Number(process.argv[2] ?? 5000);
 const body = JSON.stringify({ NetworkID: 'a'.repeat(64), EndpointID: 'b'.repeat(64) }) + '\n';

@@ -5,19 +5,20 @@
  * so "listen" is the figure that matters for it; "ready" is when every plugin answers a real call.
  * Runs in a throwaway `tstest-…` network namespace (nsenter), state in `/tmp/tstest-<hex>/`.
  *
- * Usage (after `npx tsc -p .`; root): `node dist/bench/serve-startup.js [runs=10] [networks=20] [volumes=20]`
+ * Usage (root): `npm run bench -- serve-startup [runs=10] [networks=20] [volumes=20]`
  * Times are from just before `spawn` in this process, so they include Node's own start-up.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { start as startProcess, type Child } from '../common/kernel/exec.js';
 import { deleteNetns, ensureNetns, netnsPath } from '../common/kernel/netns.js';
 import { READY_CALL, SOCKET_NAMES, type PluginKind } from '../common/plugin.js';
 import { callPlugin, postRaw } from '../common/protocol/client.js';
-import { freeSubnets } from '../common/testing/subnets.js';
-import { percentile, printTable } from './stats.js';
+import { cliPath } from '../testing/docker/plugin-harness.js';
+import { freeSubnets } from '../testing/kernel/subnets.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const runs = Number(process.argv[2] ?? 10);
 const networks = Number(process.argv[3] ?? 20);
@@ -31,7 +32,7 @@ const netns = `tstest-${hex}`;
 const pluginsDir = join(dir, 'plugins');
 const stateDir = join(dir, 'state');
 const sockets = Object.fromEntries(KINDS.map((k) => [k, join(pluginsDir, SOCKET_NAMES[k])])) as Record<PluginKind, string>;
-const cli = join(import.meta.dirname, '../cli/tsnet.js');
+const cli = cliPath();
 
 async function answers(socket: string, call: string): Promise<boolean> {
   try {
@@ -42,30 +43,30 @@ async function answers(socket: string, call: string): Promise<boolean> {
 }
 
 /** Milliseconds from `t0` until `call` answers 200 on every socket (polled every 2 ms). */
-async function timeUntil(t0: number, child: ChildProcess, callOf: (k: PluginKind) => string): Promise<number> {
+async function timeUntil(t0: number, child: Child, callOf: (k: PluginKind) => string): Promise<number> {
   for (const k of KINDS) {
     while (!(await answers(sockets[k], callOf(k)))) {
-      if (child.exitCode !== null) throw new Error(`tsnet serve exited with ${child.exitCode}`);
+      if (child.exited) throw new Error(`tsnet serve exited with ${(await child.done).code}`);
       await new Promise((r) => setTimeout(r, 2));
     }
   }
   return performance.now() - t0;
 }
 
-function start(): { child: ChildProcess; t0: number } {
+function start(): { child: Child; t0: number } {
   const t0 = performance.now();
   // nsenter execs node itself (`ip netns exec` forks), so the signals below reach tsnet serve.
-  const child = spawn('nsenter', [`--net=${netnsPath(netns)}`, process.execPath, cli, 'serve', '--plugins-dir', pluginsDir, '--state-dir', stateDir, '--docker-host', 'none'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+  const child = startProcess(['nsenter', `--net=${netnsPath(netns)}`, process.execPath, cli, 'serve', '--plugins-dir', pluginsDir, '--state-dir', stateDir, '--docker-host', 'none'], {
+    stdout: 'ignore',
+    stderr: 'inherit',
     env: { ...process.env, TSNET_LOG_LEVEL: 'warn' },
   });
   return { child, t0 };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
+async function stop(child: Child): Promise<void> {
   child.kill('SIGTERM');
-  await exited;
+  await child.done;
 }
 
 /** Networks with a pool, a gateway and one endpoint each, and local volumes, made through the sockets. */

@@ -5,14 +5,14 @@
  * both alike. Prints a table (median and p90 wall time per command, ratio of medians), then one
  * JSON line. Needs root and a dockerd; starts its own `tsnet serve --only volume` (build first).
  *
- *   node dist/bench/volume-bench.js [rounds=30] [listed=2000]
+ *   npm run bench -- volume-bench [rounds=30] [listed=2000]
  */
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { startSuite, type SuiteHandle } from '../integration/support/plugin-harness.js';
-import { ensureTestImage, mustRun, tryRun } from '../integration/support/system.js';
-import { percentile, printTable } from './stats.js';
+import { startSuite, type SuiteHandle } from '../testing/docker/plugin-harness.js';
+import { ensureTestImage, mustRun, tryRun } from '../testing/system.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
 
 const rounds = Number(process.argv[2] ?? 30);
 const listed = Number(process.argv[3] ?? 2000);

@@ -24,7 +24,7 @@ import { ipamRequests } from '../common/protocol/ipam-api.js';
 import { bindNetworkDriver, networkRequests } from '../common/protocol/network-api.js';
 import { DEFAULT_MAX_BODY } from '../common/protocol/server.js';
 import { bindVolumeDriver, volumeRequests } from '../common/protocol/volume-api.js';
-import { freeSubnets } from '../common/testing/subnets.js';
+import { freeSubnets } from '../testing/kernel/subnets.js';
 import { bindNetworkAdmin } from '../network-driver/admin.js';
 import { NetworkDriver } from '../network-driver/driver.js';
 import { createBridgeMode } from '../network-driver/modes/bridge/bridge-mode.js';

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { READY_CALL, SOCKET_NAMES, type PluginKind } from '../common/plugin.js';
-import { tryRun } from '../integration/support/system.js';
+import { tryRun } from '../testing/system.js';
 import { installService, installedPaths, renderUnit, UNIT_NAME, uninstallService, unitSetting, unitTemplatePath, waitReady, type ServiceOptions } from './service.js';
 
 let dir: string;

@@ -14,11 +14,11 @@ import { callPlugin } from '../common/protocol/client.js';
 import { bridgeMacFor } from '../network-driver/modes/bridge/bridge-mode.js';
 import { instanceTag } from '../network-driver/modes/shared/instance.js';
 import { freePort, makeWorld, peerEchoServer, readFrom, readLocal, testPrefixes, type TestPrefixes } from '../network-driver/modes/testing/fixture-world.js';
-import { engineLiteRuntime, type EngineLiteRuntime } from './support/engine-lite-runtime.js';
-import { startSuite, type SuiteHandle } from './support/plugin-harness.js';
-import { dockerRuntime, type Runtime } from './support/runtime.js';
-import { tryRun } from './support/system.js';
-import { skipUnlessIpv6 } from '../common/testing/ipv6.js';
+import { engineLiteRuntime, type EngineLiteRuntime } from '../testing/docker/engine-lite-runtime.js';
+import { startSuite, type SuiteHandle } from '../testing/docker/plugin-harness.js';
+import { dockerRuntime, type Runtime } from '../testing/docker/runtime.js';
+import { tryRun } from '../testing/system.js';
+import { skipUnlessIpv6 } from '../testing/kernel/ipv6.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('bridge integration tests skipped: they need root (namespaces, links, dockerd)');

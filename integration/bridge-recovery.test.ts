@@ -10,9 +10,9 @@ import { callPlugin } from '../common/protocol/client.js';
 import { bridgeMacFor } from '../network-driver/modes/bridge/bridge-mode.js';
 import { instanceTag } from '../network-driver/modes/shared/instance.js';
 import { freePort, readLocal, testPrefixes } from '../network-driver/modes/testing/fixture-world.js';
-import { engineLiteRuntime, type EngineLiteRuntime } from './support/engine-lite-runtime.js';
-import { startSuite, type SuiteHandle } from './support/plugin-harness.js';
-import { dockerRuntime, type Runtime } from './support/runtime.js';
+import { engineLiteRuntime, type EngineLiteRuntime } from '../testing/docker/engine-lite-runtime.js';
+import { startSuite, type SuiteHandle } from '../testing/docker/plugin-harness.js';
+import { dockerRuntime, type Runtime } from '../testing/docker/runtime.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('bridge recovery tests skipped: they need root (links, dockerd)');
@@ -80,7 +80,7 @@ describe.skipIf(!isRoot).each(['docker', 'engine-lite'] as const)('tsnet bridge 
 
 describe.skipIf(!isRoot)('tsnet bridge across a dockerd restart (a private dockerd)', () => {
   it('keeps the network: restarted containers get new endpoints, and the old veths are gone', async () => {
-    const { startPrivateDockerd } = await import('./support/private-dockerd.js');
+    const { startPrivateDockerd } = await import('../testing/docker/private-dockerd.js');
     const daemon = await startPrivateDockerd('tsnet-test/busybox:latest');
     const rt = daemon.runtime(suite!.driverNames, 'tsnet-test/busybox:latest');
     const net = `tstest-brd-${randomBytes(3).toString('hex')}`;

@@ -15,12 +15,12 @@ import { nameFromId } from '../network-driver/modes/shared/names.js';
 import { BRIDGE_PREFIX } from '../network-driver/modes/bridge-core/options.js';
 import { HOST_VETH_PREFIX } from '../network-driver/modes/bridge-core/endpoint-state.js';
 import { testPrefixes } from '../network-driver/modes/testing/fixture-world.js';
-import { engineLiteRuntime, type EngineLiteRuntime } from './support/engine-lite-runtime.js';
-import { cliPath, DOCKER_SPEC_DIR, pluginCall, startSuite, type SuiteHandle } from './support/plugin-harness.js';
-import type { PrivateDockerd } from './support/private-dockerd.js';
-import { forgetInstanceKernelState, instanceBridges } from './support/reboot.js';
-import type { Runtime } from './support/runtime.js';
-import { mustRun, pollUntil } from './support/system.js';
+import { engineLiteRuntime, type EngineLiteRuntime } from '../testing/docker/engine-lite-runtime.js';
+import { cliPath, DOCKER_SPEC_DIR, pluginCall, startSuite, type SuiteHandle } from '../testing/docker/plugin-harness.js';
+import type { PrivateDockerd } from '../testing/docker/private-dockerd.js';
+import { forgetInstanceKernelState, instanceBridges } from '../testing/docker/reboot.js';
+import type { Runtime } from '../testing/docker/runtime.js';
+import { mustRun, pollUntil } from '../testing/system.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('docker-sync tests skipped: they need root (a private dockerd, links, mounts)');
@@ -35,7 +35,7 @@ let rt: Runtime;
 
 beforeAll(async () => {
   if (!isRoot) return;
-  const { startPrivateDockerd } = await import('./support/private-dockerd.js');
+  const { startPrivateDockerd } = await import('../testing/docker/private-dockerd.js');
   daemon = await startPrivateDockerd(IMAGE);
   suite = await startSuite({ sync: { dockerHost: daemon.host, heal: true } });
   rt = daemon.runtime(suite.driverNames, IMAGE);

@@ -11,9 +11,9 @@ import { nameFromId } from '../network-driver/modes/shared/names.js';
 import { HOST_VETH_PREFIX } from '../network-driver/modes/bridge-core/endpoint-state.js';
 import { freePort, readLocal, testPrefixes } from '../network-driver/modes/testing/fixture-world.js';
 import { instanceTag } from '../network-driver/modes/shared/instance.js';
-import { cliPath, startSuite, type SuiteHandle } from './support/plugin-harness.js';
-import { dockerRuntime, type Runtime } from './support/runtime.js';
-import { mustRun, pollUntil, tryRun } from './support/system.js';
+import { cliPath, startSuite, type SuiteHandle } from '../testing/docker/plugin-harness.js';
+import { dockerRuntime, type Runtime } from '../testing/docker/runtime.js';
+import { mustRun, pollUntil, tryRun } from '../testing/system.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('doctor integration test skipped: it needs root (links, nftables, mounts, dockerd)');

@@ -14,8 +14,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { engineLiteRuntime, type EngineLiteRuntime } from './support/engine-lite-runtime.js';
-import { mustRun, tryRun } from './support/system.js';
+import { engineLiteRuntime, type EngineLiteRuntime } from '../testing/docker/engine-lite-runtime.js';
+import { mustRun, tryRun } from '../testing/system.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('engine-lite image tests skipped: they need root (dockerd, overlay mounts)');

@@ -19,7 +19,7 @@ import { bindNetworkDriver, type NetworkDriverApi } from '../common/protocol/net
 import type { BoundInterface } from '../common/protocol/api.js';
 import { PluginServer } from '../common/protocol/server.js';
 import { bindVolumeDriver, type VolumeDriverApi } from '../common/protocol/volume-api.js';
-import { engineLiteRuntime, type EngineLiteRuntime } from './support/engine-lite-runtime.js';
+import { engineLiteRuntime, type EngineLiteRuntime } from '../testing/docker/engine-lite-runtime.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('engine-lite plugin tests skipped: they need root (namespaces, cgroups, veth)');

@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { engineLiteRuntime, type EngineLiteRuntime } from './support/engine-lite-runtime.js';
-import { startSuite, type SuiteHandle } from './support/plugin-harness.js';
-import { dockerRuntime, type Runtime } from './support/runtime.js';
+import { engineLiteRuntime, type EngineLiteRuntime } from '../testing/docker/engine-lite-runtime.js';
+import { startSuite, type SuiteHandle } from '../testing/docker/plugin-harness.js';
+import { dockerRuntime, type Runtime } from '../testing/docker/runtime.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('engine-lite scenarios skipped: they need root (namespaces, cgroups, dockerd)');

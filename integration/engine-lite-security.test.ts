@@ -14,9 +14,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { deviceRulesSupported } from '../common/kernel/cgroup.js';
-import { engineLiteRuntime, type EngineLiteRuntime } from './support/engine-lite-runtime.js';
-import { cliMethods, type Runtime } from './support/runtime.js';
-import { pollUntil, tryRun } from './support/system.js';
+import { engineLiteRuntime, type EngineLiteRuntime } from '../testing/docker/engine-lite-runtime.js';
+import { cliMethods, type Runtime } from '../testing/docker/runtime.js';
+import { pollUntil, tryRun } from '../testing/system.js';
 
 const isRoot = process.getuid?.() === 0;
 /** A host device no container gets by default, harmless to open (loop-control: no effect until an ioctl). */

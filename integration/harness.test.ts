@@ -9,11 +9,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished, vi } from 'vitest';
-import { isRoot } from '../common/testing/netns.js';
-import { freeSubnets, installUnreachable } from '../common/testing/subnets.js';
-import { sweepLeaks } from './support/leak-check.js';
-import { mustRun, tryRun } from './support/system.js';
-import { cliPath, DOCKER_SPEC_DIR, docker, dockerOk, pluginCall, startSuite, type SuiteHandle } from './support/plugin-harness.js';
+import { isRoot } from '../testing/kernel/netns.js';
+import { freeSubnets, installUnreachable } from '../testing/kernel/subnets.js';
+import { sweepLeaks } from '../testing/leak-check.js';
+import { mustRun, tryRun } from '../testing/system.js';
+import { cliPath, DOCKER_SPEC_DIR, docker, dockerOk, pluginCall, startSuite, type SuiteHandle } from '../testing/docker/plugin-harness.js';
 
 /** A stand-in for `tsnet serve`: logs its argv and every request it receives as JSON lines on stderr. */
 const FAKE_SERVER = `

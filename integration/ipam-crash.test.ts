@@ -5,10 +5,10 @@
  * address held may be handed out again. Unacknowledged calls may have landed or not (gc finds leaks).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freeSubnets } from '../common/testing/subnets.js';
 import type { TsnetIpamResponses } from '../ipam/admin/admin-api.js';
 import { seededRandom } from '../ipam/testing/fixture-allocator.js';
-import { pluginCall, startSuite, type SuiteHandle } from './support/plugin-harness.js';
+import { freeSubnets } from '../testing/kernel/subnets.js';
+import { pluginCall, startSuite, type SuiteHandle } from '../testing/docker/plugin-harness.js';
 
 const ROUNDS = 8;
 const WORKERS = 16;

@@ -8,13 +8,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freeSubnets } from '../common/testing/subnets.js';
 import type { PoolView, TsnetIpamResponses } from '../ipam/admin/admin-api.js';
 import { overlaps, parsePrefix } from '../common/addr/prefix.js';
-import { makeRuntime, RUNTIME_NAMES, type ScenarioRuntime } from './support/engine-lite-runtime.js';
-import { cliPath, pluginCall, startSuite, type SuiteHandle } from './support/plugin-harness.js';
-import { mustRun } from './support/system.js';
-import { skipUnlessIpv6 } from '../common/testing/ipv6.js';
+import { freeSubnets } from '../testing/kernel/subnets.js';
+import { makeRuntime, RUNTIME_NAMES, type ScenarioRuntime } from '../testing/docker/engine-lite-runtime.js';
+import { cliPath, pluginCall, startSuite, type SuiteHandle } from '../testing/docker/plugin-harness.js';
+import { mustRun } from '../testing/system.js';
+import { skipUnlessIpv6 } from '../testing/kernel/ipv6.js';
 
 interface NetworkInspect {
   Id: string;
@@ -180,7 +180,7 @@ describe.each(RUNTIME_NAMES)('tsipam on %s with a bridge driver', (runtimeName) 
   // Docker only: this is about dockerd restarting (a private one), which releases the addresses of
   // the containers it stopped when it starts again. engine-lite has no daemon to restart.
   dockerOnly('keeps working across a plugin kill -9 and a dockerd restart, without request replay', async () => {
-    const { startPrivateDockerd } = await import('./support/private-dockerd.js');
+    const { startPrivateDockerd } = await import('../testing/docker/private-dockerd.js');
     const daemon = await startPrivateDockerd(rt.image);
     try {
       const prt = daemon.runtime(rt.drivers, rt.image);

@@ -8,13 +8,13 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFinished } from 'vitest';
 import { run } from '../common/kernel/exec.js';
 import { deleteLink, ensureBridge, ensureMacvlan, listLinks } from '../common/kernel/links.js';
-import { freeSubnets, installUnreachable } from '../common/testing/subnets.js';
+import { freeSubnets, installUnreachable } from '../testing/kernel/subnets.js';
 import { childName, isMacvlanModeLink } from '../network-driver/modes/macvlan/names.js';
 import { addressIn, firstAddress, makeTestLan, pings, vlanUnsupportedReason, type TestLan } from '../network-driver/modes/testing/fixture-lan.js';
-import { engineLiteRuntime, type EngineLiteRuntime } from './support/engine-lite-runtime.js';
-import { startSuite, type SuiteHandle } from './support/plugin-harness.js';
-import { dockerRuntime, type Runtime } from './support/runtime.js';
-import { skipUnlessIpv6 } from '../common/testing/ipv6.js';
+import { engineLiteRuntime, type EngineLiteRuntime } from '../testing/docker/engine-lite-runtime.js';
+import { startSuite, type SuiteHandle } from '../testing/docker/plugin-harness.js';
+import { dockerRuntime, type Runtime } from '../testing/docker/runtime.js';
+import { skipUnlessIpv6 } from '../testing/kernel/ipv6.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('macvlan integration tests skipped: they need root (namespaces, links, dockerd)');

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detachDevices, listLoops } from '../common/kernel/loop.js';
 import { isUnder } from '../common/kernel/mount-info.js';
 import { unmountUnder } from '../common/kernel/mount.js';
-import { freeSubnets } from '../common/testing/subnets.js';
+import { freeSubnets } from '../testing/kernel/subnets.js';
 import {
   buildPlugin,
   dockerOf,
@@ -23,9 +23,9 @@ import {
   startRegistry,
   takeAwayWhatARebootTakes,
   type LocalRegistry,
-} from './support/managed-plugin.js';
-import type { PrivateDockerd } from './support/private-dockerd.js';
-import { ensurePackages, pollUntil, repoRoot, tryRun } from './support/system.js';
+} from '../testing/docker/managed-plugin.js';
+import type { PrivateDockerd } from '../testing/docker/private-dockerd.js';
+import { ensurePackages, pollUntil, repoRoot, tryRun } from '../testing/system.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('managed plugin tests skipped: they need root (dockerd, links, mounts)');
@@ -74,7 +74,7 @@ beforeAll(async () => {
   if (!isRoot) return;
   await ensurePackages(['docker-registry']);
   [subnet] = (await freeSubnets(1, { family: 4, prefixLen: 24 })) as [string];
-  const { startPrivateDockerd } = await import('./support/private-dockerd.js');
+  const { startPrivateDockerd } = await import('../testing/docker/private-dockerd.js');
   pd = await startPrivateDockerd(IMAGE);
   docker = dockerOf(pd);
   registry = await startRegistry(join(work, 'registry'));

@@ -1,5 +1,5 @@
 /**
- * The multi-host harness itself (integration/support/multihost.ts, host-dockerd.ts): simulated hosts
+ * The multi-host harness itself (testing/cluster/multihost.ts, host-dockerd.ts): simulated hosts
  * on an underlay of namespaces, each with its own plugin and engine-lite, optionally an etcd, and a real
  * dockerd inside one simulated host; and that stopping a cluster leaves nothing behind.
  */
@@ -8,13 +8,13 @@ import { readFile, stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listCgroups } from '../common/kernel/cgroup.js';
 import { listNetns, netnsPath } from '../common/kernel/netns.js';
-import { freeSubnets } from '../common/testing/subnets.js';
-import { isRoot } from '../common/testing/netns.js';
-import { startHostDockerd, type HostDockerd } from './support/host-dockerd.js';
-import { startCluster, type Cluster, type SimHost } from './support/multihost.js';
-import { fixtureProcesses } from './support/process-sweep.js';
-import { UNDERLAY_IFNAME, UNDERLAY_MTU } from './support/underlay.js';
-import { mustRun } from './support/system.js';
+import { freeSubnets } from '../testing/kernel/subnets.js';
+import { isRoot } from '../testing/kernel/netns.js';
+import { startHostDockerd, type HostDockerd } from '../testing/docker/host-dockerd.js';
+import { startCluster, type Cluster, type SimHost } from '../testing/cluster/multihost.js';
+import { fixtureProcesses } from '../testing/process-sweep.js';
+import { UNDERLAY_IFNAME, UNDERLAY_MTU } from '../testing/cluster/underlay.js';
+import { mustRun } from '../testing/system.js';
 
 if (!isRoot) console.warn('multi-host harness tests skipped: they need root (namespaces, plugins, containers)');
 

@@ -10,12 +10,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRoot } from '../common/testing/netns.js';
+import { isRoot } from '../testing/kernel/netns.js';
 import { DEFAULT_DNS_ADDR } from '../names/defaults.js';
-import { startHostDockerd, type HostDockerd } from './support/host-dockerd.js';
-import { managedProcess, type ManagedProcess } from './support/managed-process.js';
-import { overlaySubnets, startCluster, type Cluster } from './support/multihost.js';
-import { pollUntil, repoRoot, tryRun } from './support/system.js';
+import { startHostDockerd, type HostDockerd } from '../testing/docker/host-dockerd.js';
+import { managedProcess, type ManagedProcess } from '../testing/managed-process.js';
+import { overlaySubnets, startCluster, type Cluster } from '../testing/cluster/multihost.js';
+import { pollUntil, repoRoot, tryRun } from '../testing/system.js';
 
 if (!isRoot) console.warn('name service dockerd tests skipped: they need root (namespaces, dockerd)');
 

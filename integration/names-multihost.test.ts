@@ -10,12 +10,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isRoot } from '../common/testing/netns.js';
-import { skipUnlessIpv6 } from '../common/testing/ipv6.js';
+import { isRoot } from '../testing/kernel/netns.js';
+import { skipUnlessIpv6 } from '../testing/kernel/ipv6.js';
 import { DEFAULT_DNS_ADDR } from '../names/defaults.js';
-import { managedProcess, type ManagedProcess } from './support/managed-process.js';
-import { overlaySubnets, startCluster, type Cluster, type SimHost } from './support/multihost.js';
-import { pollUntil, repoRoot, tryRun } from './support/system.js';
+import { managedProcess, type ManagedProcess } from '../testing/managed-process.js';
+import { overlaySubnets, startCluster, type Cluster, type SimHost } from '../testing/cluster/multihost.js';
+import { pollUntil, repoRoot, tryRun } from '../testing/system.js';
 
 if (!isRoot) console.warn('name service multi-host tests skipped: they need root (namespaces, plugins, containers)');
 

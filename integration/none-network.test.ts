@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { callPlugin } from '../common/protocol/client.js';
-import { makeRuntime, RUNTIME_NAMES, type ScenarioRuntime } from './support/engine-lite-runtime.js';
-import { startSuite, type SuiteHandle } from './support/plugin-harness.js';
+import { makeRuntime, RUNTIME_NAMES, type ScenarioRuntime } from '../testing/docker/engine-lite-runtime.js';
+import { startSuite, type SuiteHandle } from '../testing/docker/plugin-harness.js';
 
 let suite: SuiteHandle;
 
@@ -90,7 +90,7 @@ describe.each(RUNTIME_NAMES)('tsnet mode=none on %s', (runtimeName) => {
 // has no daemon to restart (each command reads its records afresh).
 describe('tsnet mode=none across a dockerd restart', () => {
   it('keeps the network and its records when the daemon restarts', async () => {
-    const { startPrivateDockerd } = await import('./support/private-dockerd.js');
+    const { startPrivateDockerd } = await import('../testing/docker/private-dockerd.js');
     const daemon = await startPrivateDockerd('tsnet-test/busybox:latest');
     try {
       const prt = daemon.runtime(suite.driverNames, 'tsnet-test/busybox:latest');

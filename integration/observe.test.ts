@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, testPrefixes } from '../network-driver/modes/testing/fixture-world.js';
-import { startSuite, type SuiteHandle } from './support/plugin-harness.js';
-import { dockerRuntime, type Runtime } from './support/runtime.js';
-import { ensurePackages, repoRoot } from './support/system.js';
+import { startSuite, type SuiteHandle } from '../testing/docker/plugin-harness.js';
+import { dockerRuntime, type Runtime } from '../testing/docker/runtime.js';
+import { ensurePackages, repoRoot } from '../testing/system.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('observe integration tests skipped: they need root (dockerd, links)');

@@ -6,11 +6,11 @@
  * other host forgetting a removed container.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { isRoot } from '../common/testing/netns.js';
-import { startHostDockerd, type HostDockerd } from './support/host-dockerd.js';
-import { overlaySubnets, startCluster, type Cluster } from './support/multihost.js';
-import { cliPath } from './support/plugin-harness.js';
-import { mustRun } from './support/system.js';
+import { isRoot } from '../testing/kernel/netns.js';
+import { startHostDockerd, type HostDockerd } from '../testing/docker/host-dockerd.js';
+import { overlaySubnets, startCluster, type Cluster } from '../testing/cluster/multihost.js';
+import { cliPath } from '../testing/docker/plugin-harness.js';
+import { mustRun } from '../testing/system.js';
 
 if (!isRoot) console.warn('overlay dockerd tests skipped: they need root (namespaces, dockerd)');
 

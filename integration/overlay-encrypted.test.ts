@@ -13,13 +13,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KernelFeatureMissingError } from '../common/kernel/errors.js';
 import { requireEspAead } from '../common/kernel/xfrm.js';
-import { isRoot } from '../common/testing/netns.js';
+import { isRoot } from '../testing/kernel/netns.js';
 import type { TsnetNetworkResponses } from '../network-driver/admin-api.js';
 import { ENCRYPTED_PORT_BASE } from '../network-driver/modes/overlay/options.js';
 import type { OverlayStatus } from '../network-driver/modes/overlay/status.js';
-import { throughputGbps } from '../bench/bridge-measure.js';
-import { overlaySubnets, startCluster, type Cluster, type SimHost } from './support/multihost.js';
-import { mustRun } from './support/system.js';
+import { throughputGbps } from '../testing/measure/bridge-measure.js';
+import { overlaySubnets, startCluster, type Cluster, type SimHost } from '../testing/cluster/multihost.js';
+import { mustRun } from '../testing/system.js';
 
 if (!isRoot) console.warn('encrypted overlay tests skipped: they need root (namespaces, plugins, containers)');
 

@@ -8,14 +8,14 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { isRoot } from '../common/testing/netns.js';
+import { isRoot } from '../testing/kernel/netns.js';
 import type { TsnetNetworkResponses } from '../network-driver/admin-api.js';
 import { overlayMacFor } from '../network-driver/modes/overlay/overlay-mode.js';
 import type { OverlayStatus } from '../network-driver/modes/overlay/status.js';
 import { instanceTag } from '../network-driver/modes/shared/instance.js';
-import { overlaySubnets, startCluster, type Cluster, type SimHost } from './support/multihost.js';
-import { throughputGbps } from '../bench/bridge-measure.js';
-import { mustRun } from './support/system.js';
+import { overlaySubnets, startCluster, type Cluster, type SimHost } from '../testing/cluster/multihost.js';
+import { throughputGbps } from '../testing/measure/bridge-measure.js';
+import { mustRun } from '../testing/system.js';
 
 if (!isRoot) console.warn('overlay multi-host tests skipped: they need root (namespaces, plugins, containers)');
 

@@ -5,20 +5,20 @@
  * `--restart=always` containers on a tsnet bridge network with tsipam addresses, one with a tsvol
  * volume: tsipam addresses (the pinned one unchanged), they ping each other, and the volume's file reads back.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { start, type Child } from '../common/kernel/exec.js';
 import { isUnder } from '../common/kernel/mount-info.js';
 import { SOCKET_NAMES, type PluginKind } from '../common/plugin.js';
 import { UNIT_NAME, unitSetting } from '../cli/service.js';
 import { testPrefixes } from '../network-driver/modes/testing/fixture-world.js';
-import { cliPath, DOCKER_SPEC_DIR } from './support/plugin-harness.js';
-import { startPrivateDockerd, type PrivateDockerd } from './support/private-dockerd.js';
-import { forgetInstanceKernelState, instanceBridges } from './support/reboot.js';
-import type { Runtime } from './support/runtime.js';
-import { mountsMatching, mustRun, pollUntil, terminate, tryRun } from './support/system.js';
+import { cliPath, DOCKER_SPEC_DIR } from '../testing/docker/plugin-harness.js';
+import { startPrivateDockerd, type PrivateDockerd } from '../testing/docker/private-dockerd.js';
+import { forgetInstanceKernelState, instanceBridges } from '../testing/docker/reboot.js';
+import type { Runtime } from '../testing/docker/runtime.js';
+import { mountsMatching, mustRun, pollUntil, tryRun } from '../testing/system.js';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.warn('service reboot test skipped: it needs root (links, mounts, dockerd)');
@@ -35,7 +35,7 @@ const [net, vol, a, b] = ['net', 'vol', 'a', 'b'].map((what) => `tstest-${hex}-$
 
 let execStart: string[] = [];
 let execStartPost: string[] = [];
-let suite: ChildProcess | undefined;
+let suite: Child | undefined;
 let suiteOutput = '';
 let daemon: PrivateDockerd | undefined;
 let rt: Runtime;
@@ -53,17 +53,15 @@ async function startLikeTheUnit(): Promise<number> {
   // The private dockerd is this suite's Docker (on a real host the unit's default, /var/run/docker.sock,
   // is): agreement compares with it, as a drop-in `Environment=TSNET_DOCKER_HOST=…` would set.
   const env = { ...process.env, TSNET_DOCKER_HOST: daemon!.host };
-  const child = spawn(execStart[0]!, execStart.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env });
-  suite = child;
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (suiteOutput += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (suiteOutput += d));
+  suite = start(execStart, { env, stdout: 'pipe', stderr: 'pipe' });
+  for (const stream of [suite.stdout, suite.stderr]) stream?.setEncoding('utf8').on('data', (d: string) => (suiteOutput += d));
   const post = await tryRun(execStartPost, { timeoutMs: 90_000 });
   if (post.code !== 0) throw new Error(`ExecStartPost failed (${post.code}): ${post.stderr}\nsuite output:\n${suiteOutput.slice(-3000)}`);
   return Date.now() - started;
 }
 
 async function stopSuite(): Promise<void> {
-  if (suite) await terminate(suite, 15_000);
+  if (suite) await suite.terminate(15_000);
 }
 
 const wipeKernelState = () => forgetInstanceKernelState(dir, stateDir);

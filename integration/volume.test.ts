@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { listLoops } from '../common/kernel/loop.js';
 import { isUnder } from '../common/kernel/mount-info.js';
 import { listMounts } from '../common/kernel/mount.js';
-import { makeRuntime, RUNTIME_NAMES, type ScenarioRuntime } from './support/engine-lite-runtime.js';
-import { cliPath, pluginCall, startSuite, type SuiteHandle } from './support/plugin-harness.js';
-import { mustRun } from './support/system.js';
+import { makeRuntime, RUNTIME_NAMES, type ScenarioRuntime } from '../testing/docker/engine-lite-runtime.js';
+import { cliPath, pluginCall, startSuite, type SuiteHandle } from '../testing/docker/plugin-harness.js';
+import { mustRun } from '../testing/system.js';
 
 const MiB = 2 ** 20;
 const ID = 'f'.repeat(64);
@@ -244,7 +244,7 @@ describe.each(RUNTIME_NAMES)('tsvol on %s', (runtimeName) => {
 describe('tsvol across a dockerd restart', () => {
   it('keeps tmpfs and local volumes known to the daemon: its Get at start finds them', async () => {
     const suite = await startSuite({ only: ['volume'] });
-    const { startPrivateDockerd } = await import('./support/private-dockerd.js');
+    const { startPrivateDockerd } = await import('../testing/docker/private-dockerd.js');
     const daemon = await startPrivateDockerd('tsnet-test/busybox:latest');
     try {
       const rt = daemon.runtime(suite.driverNames, 'tsnet-test/busybox:latest');

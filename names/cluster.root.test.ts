@@ -10,7 +10,7 @@ import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { openClusterSession } from '../common/cluster/session.js';
 import type { ClusterSession } from '../common/cluster/types.js';
 import { createLogger } from '../common/log.js';
-import { useTestEtcd } from '../common/testing/etcd.js';
+import { useTestEtcd } from '../testing/cluster/etcd.js';
 import { NAMES_PREFIX, NameCluster } from './cluster.js';
 import { NameRegistry, type LocalEndpoint } from './registry.js';
 

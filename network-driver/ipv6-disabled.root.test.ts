@@ -14,7 +14,7 @@ import { ipv6Disabled, writeSysctl } from '../common/kernel/sysctl.js';
 import { createLogger } from '../common/log.js';
 import { networkRequests } from '../common/protocol/network-api.js';
 import { MemoryStore } from '../common/store/memory-store.js';
-import { isRoot, makeTestNetns } from '../common/testing/netns.js';
+import { isRoot, makeTestNetns } from '../testing/kernel/netns.js';
 import { createIpamDriver } from '../ipam/driver.js';
 import { testAllocator } from '../ipam/testing/fixture-allocator.js';
 import { NetworkDriver } from './driver.js';

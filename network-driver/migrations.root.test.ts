@@ -15,7 +15,7 @@ import { createLogger } from '../common/log.js';
 import { networkRequests } from '../common/protocol/network-api.js';
 import { migrateStore } from '../common/store/format.js';
 import { LevelStore } from '../common/store/level-store.js';
-import { isRoot, makeTestNetns } from '../common/testing/netns.js';
+import { isRoot, makeTestNetns } from '../testing/kernel/netns.js';
 import { NetworkDriver } from './driver.js';
 import { NETWORK_MIGRATIONS } from './migrations.js';
 import { createBridgeMode } from './modes/bridge/bridge-mode.js';

@@ -1,7 +1,7 @@
 #!/bin/sh
 # npm's `prepare` (run by `npm install`/`npm ci` here, by `npm install -g <this folder>` and by `npm pack`):
 # builds dist/ afresh from the TypeScript sources, without tests, test helpers and benchmarks
-# (tsconfig.build.json; scripts/test.sh builds everything with tsconfig.json before it tests).
+# (tsconfig.build.json, as every build of dist/ is; tests and benches never go there).
 # `npm install -g <folder>` links the folder and installs none of its dependencies, so they are
 # installed here first when missing (dev ones too: tsc is one). --ignore-scripts keeps that inner
 # install from running this script again; --global=false and --prefix keep it in this folder when the

@@ -1,6 +1,8 @@
 #!/bin/sh
-# `npm test [-- VITEST_ARGS…]`: type-check and build, run all vitest projects (unit, root, integration),
-# then ALWAYS the leak check, which removes whatever the tests left on the host. The last line is
+# `npm test [-- VITEST_ARGS…]`: type-check everything, build the product into dist/ (no test code:
+# tsconfig.build.json) and the test tools into build/tools/, run all vitest projects (unit, root,
+# integration; vitest runs the .ts tests, which start the built plugins), then ALWAYS the leak check,
+# which removes whatever the tests left on the host. The last line is
 # `N passed, N failed, N skipped`. Exits non-zero if the build, a test or the leak check failed.
 set -u
 cd "$(dirname "$0")/.." || exit 2
@@ -11,8 +13,8 @@ cd "$(dirname "$0")/.." || exit 2
 sh scripts/ensure-packages.sh docker.io busybox-static iptables nftables iproute2 util-linux mount e2fsprogs tar perl-base etcd-server iperf3 systemd chromium gcc libc6-dev procps docker-registry || exit 2
 [ -d node_modules ] && [ node_modules -nt package-lock.json ] || npm ci --no-audit --no-fund || exit 2
 
-if ! npx tsc -p .; then
-  echo "build failed (npx tsc -p .); no tests were run"
+if ! { npx tsc -p . && npm run -s build && npx tsc -p tsconfig.tools.json; }; then
+  echo "type-check or build failed (tsconfig.json, tsconfig.build.json, tsconfig.tools.json); no tests were run"
   exit 1
 fi
 
@@ -21,7 +23,7 @@ results=$(mktemp /tmp/tsnet-vitest-XXXXXX.json)
 npx vitest run --reporter=default --reporter=json --outputFile="$results" "$@"
 vitest_rc=$?
 
-node dist/integration/support/leak-check-cli.js
+node build/tools/testing/leak-check-cli.js
 leak_rc=$?
 
 node -e '

@@ -13,7 +13,7 @@ import { listMounts, mountTmpfs, unmountUnder } from '../common/kernel/mount.js'
 import { createLogger } from '../common/log.js';
 import { volumeRequests } from '../common/protocol/volume-api.js';
 import { MemoryStore } from '../common/store/memory-store.js';
-import { isRoot } from '../common/testing/netns.js';
+import { isRoot } from '../testing/kernel/netns.js';
 import { openVolumes } from './plugin.js';
 
 const ID1 = 'd'.repeat(64);

@@ -1,11 +1,13 @@
 /** The tar stream with the system's GNU tar, no root needed: a round trip, refusals, and an archive that tries to escape. */
-import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { run } from '../common/kernel/exec.js';
 import { createArgs, extractArgs, runTar, TarError } from './tar-stream.js';
+
+const sh = async (argv: string[]) => (await run(argv, { object: argv.join(' '), step: 'run' })).stdout;
 
 let dir: string;
 
@@ -34,8 +36,8 @@ describe('runTar', () => {
     await mkdir(dst);
     await runTar(extractArgs(dst), { input: Readable.from([await archive]) });
     expect(await readFile(join(dst, 'link'), 'utf8')).toBe('hello');
-    expect(execFileSync('find', [dst, '-printf', '%P %m %y\n'], { encoding: 'utf8' }).split('\n').sort()).toEqual(
-      execFileSync('find', [src, '-printf', '%P %m %y\n'], { encoding: 'utf8' }).split('\n').sort(),
+    expect((await sh(['find', dst, '-printf', '%P %m %y\n'])).split('\n').sort()).toEqual(
+      (await sh(['find', src, '-printf', '%P %m %y\n'])).split('\n').sort(),
     );
   });
 
@@ -56,9 +58,9 @@ describe('runTar', () => {
     await mkdir(join(other, 'a', 'evil'), { recursive: true });
     await writeFile(join(other, 'a', 'evil', 'pwned'), 'x');
     const archive = join(dir, 'evil.tar');
-    execFileSync('tar', ['-cf', archive, '-C', stage, 'a']);
-    execFileSync('tar', ['-rf', archive, '-C', other, 'a/evil/pwned']);
-    execFileSync('tar', ['-rf', archive, '-C', other, '--transform', 's,^a/evil/pwned,../escaped,', 'a/evil/pwned']);
+    await sh(['tar', '-cf', archive, '-C', stage, 'a']);
+    await sh(['tar', '-rf', archive, '-C', other, 'a/evil/pwned']);
+    await sh(['tar', '-rf', archive, '-C', other, '--transform', 's,^a/evil/pwned,../escaped,', 'a/evil/pwned']);
     const dst = join(dir, 'dst');
     await mkdir(dst);
     await runTar(extractArgs(dst), { input: Readable.from([await readFile(archive)]) }).catch(() => undefined);

@@ -1,15 +1,13 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { run } from '../kernel/exec.js';
 import { links } from '../kernel/links-api.js';
-import { freePort, startTestEtcd, useTestEtcd } from '../testing/etcd.js';
-import { makeTestNetns } from '../testing/netns.js';
+import { freePort, startTestEtcd, useTestEtcd } from '../../testing/cluster/etcd.js';
+import { makeTestNetns } from '../../testing/kernel/netns.js';
 import { createEtcdClient, EtcdError, EtcdUnavailableError } from './etcd-client.js';
 import type { EtcdClient, WatchEvent } from './types.js';
 
 const ctx = useTestEtcd();
-const execFileAsync = promisify(execFile);
 
 describe('keys', () => {
   it('puts, gets, ranges a prefix and deletes', async () => {
@@ -207,7 +205,7 @@ describe('startTestEtcd in a namespace', () => {
     onTestFinished(() => inNs.stop());
     expect(inNs.url).toMatch(/^etcd:\/\/127\.0\.0\.1:\d+$/);
     const health = () =>
-      execFileAsync('ip', ['netns', 'exec', netns, process.execPath, '-e', `fetch('${inNs.endpoints[0]}/health').then((r) => r.text()).then(console.log)`]);
+      run(['ip', 'netns', 'exec', netns, process.execPath, '-e', `fetch('${inNs.endpoints[0]}/health').then((r) => r.text()).then(console.log)`], { object: 'etcd in netns', step: 'health' });
     expect((await health()).stdout).toContain('"health":"true"');
     await inNs.kill9();
     await inNs.start();

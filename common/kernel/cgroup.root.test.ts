@@ -1,10 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { isRoot, randomName } from '../testing/netns.js';
+import { isRoot, randomName } from '../../testing/kernel/netns.js';
 import { KernelError } from './errors.js';
+import { start, type Child } from './exec.js';
 import {
   addProcess,
   cgroupExists,
@@ -29,13 +28,11 @@ function testParent(): string {
  * Starts `sh -c script` waiting on its stdin, so it can be put into a group before it does anything;
  * `go()` lets it run. The child is killed when the test finishes.
  */
-function heldChild(script: string): { child: ChildProcess; pid: number; go: () => void; stderr: () => string } {
-  const child = spawn('sh', ['-c', `read go; ${script}`], { stdio: ['pipe', 'ignore', 'pipe'] });
+function heldChild(script: string): { child: Child; pid: number; go: () => void; stderr: () => string } {
+  const child = start(['sh', '-c', `read go; ${script}`], { stdin: 'pipe', stdout: 'ignore', stderr: 'capture' });
   onTestFinished(() => void child.kill('SIGKILL'));
-  let err = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (err += d));
   if (child.pid === undefined) throw new Error('spawn failed');
-  return { child, pid: child.pid, go: () => child.stdin?.end('go\n'), stderr: () => err };
+  return { child, pid: child.pid, go: () => child.stdin?.end('go\n'), stderr: () => child.output() };
 }
 
 describe.skipIf(!isRoot)('cgroups', () => {
@@ -67,9 +64,8 @@ describe.skipIf(!isRoot)('cgroups', () => {
     const { child, pid, go } = heldChild('exec tail /dev/zero');
     await addProcess('oom', pid, { parent });
     expect(await readPids('oom', { parent })).toEqual([pid]);
-    const exited = once(child, 'exit');
     go();
-    const [code, signal] = (await exited) as [number | null, NodeJS.Signals | null];
+    const { code, signal } = await child.done;
     expect({ code, signal }).toEqual({ code: null, signal: 'SIGKILL' });
     expect(await readOomKilled('oom', { parent })).toBeGreaterThanOrEqual(1);
   });
@@ -79,12 +75,11 @@ describe.skipIf(!isRoot)('cgroups', () => {
     await createCgroup('pids', { pidsMax: 4 }, { parent });
     const { child, pid, go, stderr } = heldChild('for i in 1 2 3 4 5 6 7 8; do sleep 5 & done; wait');
     await addProcess('pids', pid, { parent });
-    const exited = once(child, 'exit');
     go();
     await new Promise((r) => setTimeout(r, 300));
     expect((await readPids('pids', { parent })).length).toBeLessThanOrEqual(4);
     await deleteCgroup('pids', { parent });
-    await exited;
+    await child.done;
     expect(stderr()).toMatch(/fork/i);
   });
 
@@ -99,9 +94,8 @@ describe.skipIf(!isRoot)('cgroups', () => {
     const layout = await cgroupLayout();
     const memDir = join(layout.serving.memory!.mountPoint, parent, 'busy');
     await createCgroup('sub', {}, { parent: `${parent}/busy` });
-    const exited = once(child, 'exit');
     await deleteCgroup('busy', { parent });
-    expect((await exited)[1]).toBe('SIGKILL');
+    expect((await child.done).signal).toBe('SIGKILL');
     expect(await cgroupExists('busy', { parent })).toBe(false);
     await expect(access(memDir)).rejects.toMatchObject({ code: 'ENOENT' });
     await deleteCgroup('busy', { parent });

@@ -7,11 +7,11 @@ import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildBusyboxRootfs } from '../../integration/support/system.js';
-import { isRoot } from '../testing/netns.js';
 import { randomBytes } from 'node:crypto';
 import { cgroupProcsFiles, createCgroup, deleteCgroup, readPids } from './cgroup.js';
 import { ContainerInitError, launchContainer, launchInContainer, spawnInitHelper, type NewContainerSpec } from './container-process.js';
+import { buildBusyboxRootfs } from '../../testing/system.js';
+import { isRoot } from '../../testing/kernel/netns.js';
 import { listMounts } from './mount.js';
 
 let dir: string;

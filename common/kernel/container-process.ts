@@ -5,12 +5,11 @@
  * a running process (`ip netns attach`), and starts a container's detached supervisor (this program
  * again). Never runs anything through a shell.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { KernelError } from './errors.js';
-import { CommandError, run } from './exec.js';
+import { CommandError, run, start, type Child } from './exec.js';
 import { CLONE_FLAGS, encodeInitOps, initProgram, MOUNT_FLAGS, type InitOp, type MountFlag } from './container-init.js';
 import { overlayOptions } from './mount-info.js';
 import type { OverlaySpec } from './mount.js';
@@ -94,7 +93,7 @@ export interface LaunchOptions {
 /** A launched process, stopped before its command until {@link Launched.start}. */
 export interface Launched {
   /** The waiter process (the helper's parent half); its exit status is the command's. */
-  readonly waiter: ChildProcess;
+  readonly waiter: Child;
   /** Host pid of the process that becomes the command (PID 1 of a new container). */
   readonly pid: number;
   /**
@@ -255,17 +254,11 @@ export interface InitHelper {
  * instructions.
  */
 export function spawnInitHelper(opts: LaunchOptions): InitHelper {
-  const waiter = spawn(opts.perl ?? 'perl', ['-e', initProgram()], {
-    stdio: [...opts.stdio, 'pipe', 'pipe'],
-    detached: opts.detached ?? false,
-  });
-  const exited = new Promise<number>((resolve) => {
-    waiter.on('exit', (code, signal) => resolve(code ?? 128 + (signal ? constants.signals[signal] : 0)));
-  });
-  let spawnError: Error | undefined;
-  waiter.on('error', (err) => (spawnError = err));
-  const ctl = waiter.stdio[3] as Writable;
-  const status = lineReader(waiter.stdio[4] as Readable);
+  const [stdin, stdout, stderr] = opts.stdio;
+  const waiter = start([opts.perl ?? 'perl', '-e', initProgram()], { stdin, stdout, stderr, extraFds: ['pipe', 'pipe'], detached: opts.detached ?? false });
+  const exited = waiter.done.then(({ code, signal }) => code ?? 128 + (signal ? constants.signals[signal] : 0));
+  const ctl = waiter.fd(3) as Writable;
+  const status = lineReader(waiter.fd(4) as Readable);
   ctl.on('error', () => undefined); // the status channel reports why the helper went away
   let used = false;
 
@@ -277,8 +270,8 @@ export function spawnInitHelper(opts: LaunchOptions): InitHelper {
     const pidMatch = first === undefined ? null : /^pid (\d+)$/.exec(first);
     if (!pidMatch) {
       ctl.destroy();
-      await exited;
-      if (spawnError) throw new ContainerInitError(object, 125, `cannot run perl: ${spawnError.message}`);
+      const { startError } = await waiter.done;
+      if (startError) throw new ContainerInitError(object, 125, `cannot run perl: ${startError}`);
       throw parseError(first, object) ?? new ContainerInitError(object, 125, 'the init helper exited without a word');
     }
     let settled = false;
@@ -357,17 +350,17 @@ export interface DetachedSelf {
  */
 export function startSelfDetached(args: readonly string[], logFile: string): DetachedSelf {
   const log = openSync(logFile, 'a', 0o600);
-  let child: ChildProcess;
+  let child: Child;
   try {
-    child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...args], { detached: true, stdio: ['pipe', 'ignore', log, 'pipe'] });
+    // A start failure ends fd 3 without a line.
+    child = start([process.execPath, ...process.execArgv, process.argv[1]!, ...args], { detached: true, stdin: 'pipe', stdout: 'ignore', stderr: log, extraFds: ['pipe'] });
   } finally {
     closeSync(log);
   }
-  child.on('error', () => undefined); // then fd 3 ends without a line
   child.unref();
   const input = child.stdin as Writable;
   input.on('error', () => undefined);
-  const pipe = child.stdio[3] as Readable;
+  const pipe = child.fd(3) as Readable;
   const reports = lineReader(pipe);
   return {
     async go() {

@@ -3,6 +3,7 @@
  * parsing `iptables-save` output, planning idempotent jumps and deletions, and rendering one
  * `iptables-restore --noflush` script per family. No I/O here; `firewall.ts` runs the programs.
  */
+import { CHAIN_PREFIX } from '../names.js';
 import { KernelArgumentError } from './errors.js';
 
 /** The iptables tables the suite writes to. */
@@ -11,8 +12,8 @@ export type FirewallTable = 'filter' | 'nat' | 'mangle' | 'raw';
 /** Every table, in the order a restore script lists them. */
 export const FIREWALL_TABLES: readonly FirewallTable[] = ['filter', 'nat', 'mangle', 'raw'];
 
-/** Prefix of every chain the suite owns; nothing else is ever flushed or deleted. */
-export const CHAIN_PREFIX = 'TSNET-';
+/** Prefix of every chain the suite owns (from the registry, common/names.ts); nothing else is ever flushed or deleted. */
+export { CHAIN_PREFIX };
 
 /** Longest chain name iptables accepts (XT_EXTENSION_MAXNAMELEN - 1). */
 export const MAX_CHAIN_NAME = 28;

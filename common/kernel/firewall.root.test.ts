@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isRoot, makeTestNetns } from '../testing/netns.js';
+import { isRoot, makeTestNetns } from '../../testing/kernel/netns.js';
 import { KernelArgumentError } from './errors.js';
 import { run } from './exec.js';
 import { applyChains, deleteChains, ensureJump, listChains, type ChainSpec } from './firewall.js';

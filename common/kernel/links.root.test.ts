@@ -1,7 +1,7 @@
 import { afterAll, describe } from 'vitest';
-import { removeLinksChildBuild } from '../testing/links-in-netns.js';
-import { isRoot } from '../testing/netns.js';
-import { TARGETS, runLinksContract } from './links.contract.js';
+import { removeLinksChildBuild } from '../../testing/kernel/links-in-netns.js';
+import { isRoot } from '../../testing/kernel/netns.js';
+import { TARGETS, runLinksContract } from './testing/links.contract.js';
 
 describe.skipIf(!isRoot)('kernel links', () => {
   afterAll(removeLinksChildBuild);

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { isRoot } from '../testing/netns.js';
+import { isRoot } from '../../testing/kernel/netns.js';
 import { KernelError } from './errors.js';
 import { bindMount, ensureMount, isMountpoint, listMounts, mountOverlay, mountTmpfs, unmount, unmountUnder } from './mount.js';
 

@@ -9,12 +9,13 @@
  * Idempotent removal without reading state: `add element …` then `delete element …` (or `add table` then
  * `delete table`) in one script; the add makes the delete succeed whether or not the object existed.
  */
+import { NFT_TABLE_PREFIX } from '../names.js';
 import { KernelArgumentError, KernelFeatureMissingError } from './errors.js';
 import { CommandError, run } from './exec.js';
 import type { NetnsOption } from './link-types.js';
 
-/** Prefix of every nftables table the suite owns. */
-export const NFT_TABLE_PREFIX = 'tsnet';
+/** Prefix of every nftables table the suite owns (from the registry, common/names.ts). */
+export { NFT_TABLE_PREFIX };
 
 /** Address families of nftables tables. */
 export type NftFamily = 'inet' | 'ip' | 'ip6' | 'bridge' | 'arp' | 'netdev';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { isRoot, makeTestNetns } from '../testing/netns.js';
+import { isRoot, makeTestNetns } from '../../testing/kernel/netns.js';
 import { KernelError } from './errors.js';
 import { runInNetns } from './netns.js';
 import { ensureSysctl, readSysctl, writeSysctl } from './sysctl.js';

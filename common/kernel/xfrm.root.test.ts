@@ -5,7 +5,7 @@
  * State tests need ESP and AES-GCM in the kernel; without them they skip, printing why. Needs root.
  */
 import { describe, expect, it } from 'vitest';
-import { isRoot, makeTestNetns } from '../testing/netns.js';
+import { isRoot, makeTestNetns } from '../../testing/kernel/netns.js';
 import { KernelFeatureMissingError } from './errors.js';
 import { run } from './exec.js';
 import { applyXfrm, listXfrm, REQID_BASE, requireEspAead, stateBytes, type XfrmPolicy } from './xfrm.js';

@@ -16,6 +16,7 @@ import { bindNetworkDriver, type NetworkDriverApi } from './network-api.js';
 import { PluginServer } from './server.js';
 import { bindVolumeDriver, type VolumeDriverApi } from './volume-api.js';
 import { createLogger } from '../log.js';
+import { start as startProcess } from '../kernel/exec.js';
 
 const NID = 'a'.repeat(64);
 const EID = 'b'.repeat(64);
@@ -413,11 +414,10 @@ describe('socket lifecycle', () => {
   });
 
   it('replaces a stale socket left by a process killed with -9', async () => {
-    const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(sock)}, () => console.log('up'))`]);
-    await new Promise((r) => child.stdout.once('data', r));
+    const child = startProcess([process.execPath, '-e', `require('net').createServer().listen(${JSON.stringify(sock)}, () => console.log('up'))`], { stdout: 'pipe' });
+    await new Promise((r) => child.stdout!.once('data', r));
     child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    await child.done;
     expect((await lstat(sock)).isSocket()).toBe(true);
     await start([bindVolumeDriver(fakeVolume(calls))]);
     expect((await post('VolumeDriver.List', '{}')).status).toBe(200);

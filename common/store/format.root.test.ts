@@ -1,23 +1,22 @@
 /**
  * Upgrades keep state: a COPY of a state directory written by the suite before store formats existed
- * (fixtures/state-format1, see its README) is served by this build (`dist/cli/tsnet.js serve`, in a
+ * (testing/fixtures/state-format1, see its README) is served by this build (`dist/cli/tsnet.js serve`, in a
  * throwaway network namespace). Every network, endpoint, pool, address and volume is there, the
  * bridge is made again, and each store is marked with the current format. A store marked with a
  * format newer than the code is refused: serve exits non-zero naming both formats.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { run } from '../kernel/exec.js';
+import { run, start } from '../kernel/exec.js';
 import { netnsPath } from '../kernel/netns.js';
 import { READY_CALL, SOCKET_NAMES, type PluginKind } from '../plugin.js';
 import { callPlugin, postRaw } from '../protocol/client.js';
-import { isRoot, makeTestNetns } from '../testing/netns.js';
-import { FIXTURE } from './fixtures/state-format1.js';
+import { isRoot, makeTestNetns } from '../../testing/kernel/netns.js';
+import { FIXTURE } from './testing/fixtures/state-format1.js';
 import { CURRENT_FORMAT, storeFormat } from './format.js';
 import { LevelStore } from './level-store.js';
 import { NETWORK_MIGRATIONS } from '../../network-driver/migrations.js';
@@ -29,7 +28,7 @@ const KINDS: PluginKind[] = ['network', 'ipam', 'volume'];
 let dir: string;
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tstest-'));
-  await cp(join(REPO, 'common/store/fixtures/state-format1'), join(dir, 'state'), { recursive: true });
+  await cp(join(REPO, 'common/store/testing/fixtures/state-format1'), join(dir, 'state'), { recursive: true });
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -44,17 +43,16 @@ interface Served {
 }
 
 function serveIn(netns: string): Served {
-  if (!existsSync(CLI)) throw new Error(`${CLI} does not exist: build first with \`npx tsc -p .\``);
+  if (!existsSync(CLI)) throw new Error(`${CLI} does not exist: build first with \`npm run build\``);
   const pluginsDir = join(dir, 'plugins');
-  const child = spawn('nsenter', [`--net=${netnsPath(netns)}`, process.execPath, CLI, 'serve', '--plugins-dir', pluginsDir, '--state-dir', join(dir, 'state'), '--docker-host', 'none'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  const child = start(['nsenter', `--net=${netnsPath(netns)}`, process.execPath, CLI, 'serve', '--plugins-dir', pluginsDir, '--state-dir', join(dir, 'state'), '--docker-host', 'none'], {
+    stdout: 'ignore',
+    stderr: 'capture',
   });
-  let out = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, sig) => resolve(code ?? sig ?? 'unknown')));
+  const exited = child.done.then(({ code, signal }) => code ?? signal ?? 'unknown');
   return {
     sockets: Object.fromEntries(KINDS.map((k) => [k, join(pluginsDir, SOCKET_NAMES[k])])) as Record<PluginKind, string>,
-    output: () => out,
+    output: () => child.output(),
     exited,
     async stop() {
       child.kill('SIGTERM');

@@ -1,12 +1,12 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StoreOpenError } from './errors.js';
+import { start } from '../kernel/exec.js';
 import { LevelStore } from './level-store.js';
-import { runStoreContract } from './store.contract.js';
+import { runStoreContract } from './testing/store.contract.js';
 
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
@@ -46,7 +46,7 @@ describe('LevelStore durability', () => {
 
   it('survives kill -9 right after a write resolved', async () => {
     const dir = await tempDir();
-    // The child runs the built module (npm test builds first): Node 20 cannot import .ts itself.
+    // The child runs the built module (the vitest setup builds dist/ first): Node 20 cannot import .ts itself.
     const moduleUrl = new URL('../../dist/common/store/level-store.js', import.meta.url).href;
     // The child writes 50 keys, announces each after its promise resolved, and is killed mid-stream.
     const script = `
@@ -54,16 +54,15 @@ describe('LevelStore durability', () => {
       const s = await LevelStore.open(${JSON.stringify(dir)});
       for (let i = 0; ; i++) { await s.collection('n').put('k' + String(i).padStart(6, '0'), i); process.stdout.write(i + '\\n'); }
     `;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const child = start([process.execPath, '--input-type=module', '-e', script], {
+      stdout: 'pipe',
+      stderr: 'capture',
       cwd: fileURLToPath(new URL('../..', import.meta.url)),
     });
     const acknowledged = await new Promise<number>((resolve, reject) => {
-      let stderr = '';
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      child.once('exit', (code) => reject(new Error(`writer exited early (${code}): ${stderr}`)));
+      void child.done.then(({ code }) => reject(new Error(`writer exited early (${code}): ${child.output()}`)));
       let last = -1;
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      child.stdout!.setEncoding('utf8').on('data', (d: string) => {
         for (const line of d.split('\n')) if (line !== '') last = Number(line);
         if (last >= 50) {
           child.kill('SIGKILL');
@@ -71,7 +70,7 @@ describe('LevelStore durability', () => {
         }
       });
     });
-    if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once('exit', r));
+    await child.done;
     const s = await LevelStore.open(dir);
     const entries = await s.collection<number>('n').entries();
     await s.close();

@@ -1,4 +1,4 @@
 import { MemoryStore } from './memory-store.js';
-import { runStoreContract } from './store.contract.js';
+import { runStoreContract } from './testing/store.contract.js';
 
 runStoreContract('memory', async () => new MemoryStore());

@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { start } from '../../common/kernel/exec.js';
 import { isAlive, procRef, selfRef } from './proc-ref.js';
 import { lockSocketName, StateLock } from './lock.js';
 import { resolveRef, State } from './store.js';
@@ -73,14 +73,15 @@ describe('StateLock', () => {
 
   it('is freed when its holder is killed', async () => {
     // A child process takes the lock and is killed with SIGKILL while holding it.
-    const child = spawn(process.execPath, [
+    const child = start([
+      process.execPath,
       '-e',
       `require('node:net').createServer().listen({ path: Buffer.from(process.argv[1], 'hex').toString(), exclusive: true }, () => process.stdout.write('held'))`,
       Buffer.from(lockSocketName(dir)).toString('hex'),
-    ]);
-    await new Promise((r) => child.stdout.once('data', r));
+    ], { stdout: 'pipe' });
+    await new Promise((r) => child.stdout!.once('data', r));
     child.kill('SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    await child.done;
     await expect(new StateLock(dir).run(async () => 'got it')).resolves.toBe('got it');
   });
 });

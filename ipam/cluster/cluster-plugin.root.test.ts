@@ -12,7 +12,7 @@ import { openClusterSession } from '../../common/cluster/session.js';
 import { callPlugin, postRaw } from '../../common/protocol/client.js';
 import { PluginServer } from '../../common/protocol/server.js';
 import { LevelStore } from '../../common/store/level-store.js';
-import { useTestEtcd } from '../../common/testing/etcd.js';
+import { useTestEtcd } from '../../testing/cluster/etcd.js';
 import { adminCall, type TsnetIpamResponses } from '../admin/admin-api.js';
 import { createIpamPlugin } from '../index.js';
 import type { AddressRecord, PoolRecord } from '../core/persistence.js';

@@ -1,5 +1,5 @@
 /**
- * Cluster pools on a real etcd (common/testing/etcd.ts): each "host" is an allocator with its own
+ * Cluster pools on a real etcd (testing/cluster/etcd.ts): each "host" is an allocator with its own
  * local store, etcd client and cluster session (its own host ID), as `tsnet serve --cluster-store` on
  * several machines would be.
  */
@@ -10,7 +10,7 @@ import { createEtcdClient, EtcdUnavailableError } from '../../common/cluster/etc
 import { openClusterSession } from '../../common/cluster/session.js';
 import type { ClusterSession } from '../../common/cluster/types.js';
 import { MemoryStore } from '../../common/store/memory-store.js';
-import { startTestEtcd, useTestEtcd, type TestEtcd } from '../../common/testing/etcd.js';
+import { startTestEtcd, useTestEtcd, type TestEtcd } from '../../testing/cluster/etcd.js';
 import type { IpamAllocator } from '../core/allocator.js';
 import { ClusterPoolMismatchError, PoolExhaustedError, PoolInUseError } from '../errors.js';
 import { silentLogger, testAllocator } from '../testing/fixture-allocator.js';

@@ -106,9 +106,8 @@ cp package.json "$ROOT/opt/tsnet/"
 cp -a "$STAGE/node_modules" "$ROOT/opt/tsnet/"
 # Native add-ons ship prebuilt binaries for every platform; keep this one's.
 find "$ROOT/opt/tsnet/node_modules" -path '*/prebuilds/*' -prune -type d -not -name "linux-$(node -p process.arch)*" -exec rm -rf {} +
-(cd dist && find . -type f -name '*.js' \
-  -not -name '*.test.js' -not -name '*.contract.js' -not -path './integration/*' -not -path './bench/*' | sort \
-  | tar -cf - --no-recursion -T -) | tar -xf - -C "$ROOT/opt/tsnet" --one-top-level=dist
+# dist/ holds product code only (tsconfig.build.json).
+(cd dist && find . -type f -name '*.js' | sort | tar -cf - --no-recursion -T -) | tar -xf - -C "$ROOT/opt/tsnet" --one-top-level=dist
 
 cp packaging/plugin/config.json "$DIR/config.json"
 epoch=${SOURCE_DATE_EPOCH:-$(git -C "$REPO" log -1 --format=%ct 2>/dev/null || echo 0)}

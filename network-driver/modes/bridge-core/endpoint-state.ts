@@ -6,11 +6,12 @@
 import type { EndpointRecord } from '../../records.js';
 import { nameFromId } from '../shared/names.js';
 import type { PortRule } from './firewall-plan.js';
+import { LINK_PREFIXES } from '../../../common/names.js';
 
 /** Prefix of the host end of an endpoint's veth pair (a port of the bridge). */
-export const HOST_VETH_PREFIX = 'tsv';
+export const HOST_VETH_PREFIX = LINK_PREFIXES.hostVeth;
 /** Prefix of the container end while it is still in the host namespace (Docker renames it `eth<n>`). */
-export const PEER_VETH_PREFIX = 'tsc';
+export const PEER_VETH_PREFIX = LINK_PREFIXES.peerVeth;
 
 /** A published port as stored: the firewall's mapping. */
 export type PublishedPort = PortRule;

@@ -15,6 +15,7 @@ import {
   normaliseOptions,
   type OptionSpec,
 } from '../shared/options.js';
+import { LINK_PREFIXES } from '../../../common/names.js';
 
 /** Docker's option names (`daemon/libnetwork/drivers/bridge/labels.go`, `netlabel/labels.go`). */
 export const OPT = {
@@ -43,7 +44,7 @@ export const BRIDGE_OPTIONS: readonly OptionSpec[] = [
 ];
 
 /** Prefix of generated bridge names; with 10 characters of the network ID it fills 15 bytes. */
-export const BRIDGE_PREFIX = 'tsbr-';
+export const BRIDGE_PREFIX = LINK_PREFIXES.bridge;
 
 /** Checks and normalises bridge mode's `-o` options (see {@link normaliseOptions}). */
 export function parseBridgeOptions(generic: Record<string, string>): Record<string, string> {

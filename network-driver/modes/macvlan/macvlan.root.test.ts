@@ -8,11 +8,11 @@ import { ensureAddress, listAddresses } from '../../../common/kernel/addresses.j
 import { deleteLink, ensureMacvlan, findLink, listLinks, moveToNetns, setUp } from '../../../common/kernel/links.js';
 import { ensureRoute } from '../../../common/kernel/routes.js';
 import { readSysctl } from '../../../common/kernel/sysctl.js';
-import { skipUnlessIpv6 } from '../../../common/testing/ipv6.js';
-import { isRoot, makeTestNetns } from '../../../common/testing/netns.js';
-import { freeSubnets } from '../../../common/testing/subnets.js';
 import { hostModeKernel } from '../kernel.js';
 import { driverFixture, TAG } from '../testing/fixture-macvlan-driver.js';
+import { skipUnlessIpv6 } from '../../../testing/kernel/ipv6.js';
+import { isRoot, makeTestNetns } from '../../../testing/kernel/netns.js';
+import { freeSubnets } from '../../../testing/kernel/subnets.js';
 import { childName, shimName, vlanName } from './names.js';
 import { addressIn, makeTestLan, pings, vlanUnsupportedReason, type TestLan } from '../testing/fixture-lan.js';
 

@@ -9,6 +9,7 @@ import type { NetworkFacts } from '../../records.js';
 import { BRIDGE_OPTIONS, bridgeSettings, OPT, type BridgeNetworkConfig } from '../bridge-core/options.js';
 import { nameFromId } from '../shared/names.js';
 import { acceptedNames, booleanValue, integerValue, normaliseOptions, type Normaliser, type OptionSpec } from '../shared/options.js';
+import { LINK_PREFIXES } from '../../../common/names.js';
 
 /** VNIs a network may use: 24 bits, 0 excluded (Docker's auto range starts at 4096; any is fine here). */
 export const VNI_MIN = 1;
@@ -87,7 +88,7 @@ export function parseOverlayOptions(generic: Record<string, string>): Record<str
 }
 
 /** Prefix of the overlay's VXLAN device (its bridge is the core's, named with BRIDGE_PREFIX). */
-export const VXLAN_PREFIX = 'tsvx-';
+export const VXLAN_PREFIX = LINK_PREFIXES.vxlan;
 
 /**
  * An overlay network's record config, version 1: the bridge core's settings (`bridge`), and the

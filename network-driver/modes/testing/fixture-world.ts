@@ -4,15 +4,14 @@
  * address it saw them from (to make masquerade visible). Everything is removed when the test ends.
  * For tests only; needs root.
  */
-import { spawn } from 'node:child_process';
 import { connect, createServer } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { onTestFinished } from 'vitest';
 import { formatIp, parseCidr } from '../../../common/addr/parse.js';
-import { run } from '../../../common/kernel/exec.js';
+import { run, start } from '../../../common/kernel/exec.js';
 import { links } from '../../../common/kernel/links-api.js';
-import { makeTestNetns } from '../../../common/testing/netns.js';
-import { freeSubnets, installUnreachable } from '../../../common/testing/subnets.js';
+import { makeTestNetns } from '../../../testing/kernel/netns.js';
+import { freeSubnets, installUnreachable } from '../../../testing/kernel/subnets.js';
 
 /** Subnets for one test, inside an IPv4 /22 and an IPv6 /62 that are unreachable unless something more specific routes them. */
 export interface TestPrefixes {
@@ -70,11 +69,11 @@ export async function makeWorld(slash30: string, opts: { hostNetns?: string } = 
 /** Starts a TCP server in `ns` that answers each connection with the client's address and closes; stopped when the test ends. */
 export function peerEchoServer(ns: string, port: number): Promise<void> {
   const js = `require('net').createServer((s) => s.end(s.remoteAddress.replace(/^::ffff:/, '') + '\\n')).listen(${port}, () => console.log('up'))`;
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', js], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = start(['ip', 'netns', 'exec', ns, process.execPath, '-e', js], { stdout: 'pipe', stderr: 'inherit' });
   onTestFinished(() => void child.kill('SIGKILL'));
   return new Promise((resolve, reject) => {
-    child.stdout.once('data', () => resolve());
-    child.once('exit', (code) => reject(new Error(`echo server in ${ns} exited (${code})`)));
+    child.stdout!.once('data', () => resolve());
+    void child.done.then(({ code }) => reject(new Error(`echo server in ${ns} exited (${code})`)));
   });
 }
 

@@ -1,0 +1,167 @@
+/**
+ * @module A throwaway single-member etcd (Debian's `/usr/bin/etcd`) for tests: its data under
+ * `/tmp/tstest-etcd-<hex>` (the leak check's prefix), free client and peer ports, optionally inside a
+ * test's network namespace (`ip netns exec`). It can be killed and started again on the same data, or
+ * frozen, to test what happens while etcd is away. Callers stop it in `afterAll`/`finally` (or use
+ * {@link useTestEtcd}); should the test process exit first, the member is killed and its directory
+ * removed on the way out.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
+import { createEtcdClient } from '../../common/cluster/etcd-client.js';
+import { start as startProcess, type Child } from '../../common/kernel/exec.js';
+import type { EtcdClient } from '../../common/cluster/types.js';
+
+const ETCD = '/usr/bin/etcd';
+/** Logged (zap) once the member has a leader and serves clients. */
+const READY = /serving client traffic|ready to serve client requests/;
+const START_TIMEOUT_MS = 20_000;
+
+export interface TestEtcdOptions {
+  /** Run inside this network namespace (a name under /run/netns). */
+  netns?: string;
+  /** The address to listen on; default 127.0.0.1. Inside a namespace, one of its addresses. */
+  listenIp?: string;
+}
+
+export interface TestEtcd {
+  /** `etcd://ip:port`, as `--cluster-store` takes it. */
+  url: string;
+  /** `http://ip:port`, as createEtcdClient takes them. */
+  endpoints: string[];
+  dataDir: string;
+  /** Kills the member and removes its data. Idempotent. */
+  stop(): Promise<void>;
+  /** SIGKILL; the data stays for {@link start}. */
+  kill9(): Promise<void>;
+  /** Starts the member again on the same data and ports; resolves once it serves. */
+  start(): Promise<void>;
+  /** SIGSTOP: connections stay open but nothing answers (a half-open etcd). */
+  pause(): void;
+  /** SIGCONT after {@link pause}. */
+  resume(): void;
+}
+
+/** A port nobody listens on now, in our own namespace. */
+export async function freePort(ip: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, ip, () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a member and resolves once it serves clients. */
+export async function startTestEtcd(opts: TestEtcdOptions = {}): Promise<TestEtcd> {
+  const ip = opts.listenIp ?? '127.0.0.1';
+  const host = ip.includes(':') ? `[${ip}]` : ip;
+  // A fresh namespace has every port free; in ours, ask the kernel for unused ones.
+  const randomPort = () => 20_000 + (randomBytes(2).readUInt16BE() % 20_000);
+  const [clientPort, peerPort] = opts.netns ? [randomPort(), randomPort() + 1] : [await freePort(ip), await freePort(ip)];
+  const dataDir = `/tmp/tstest-etcd-${randomBytes(4).toString('hex')}`;
+  mkdirSync(dataDir, { mode: 0o700 });
+  const client = `http://${host}:${clientPort}`;
+  const peer = `http://${host}:${peerPort}`;
+  const args = [
+    '--name=tstest',
+    `--data-dir=${dataDir}/member`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=tstest=${peer}`,
+    '--logger=zap',
+    '--log-outputs=stderr',
+    // One member: a short election timeout makes a restart serve sooner.
+    '--heartbeat-interval=50',
+    '--election-timeout=300',
+  ];
+  const argv = opts.netns ? ['ip', 'netns', 'exec', opts.netns, ETCD, ...args] : [ETCD, ...args];
+
+  let child: Child | undefined;
+  let exited: Promise<unknown> = Promise.resolve();
+  const killNow = () => child?.kill('SIGKILL');
+  const cleanupOnExit = () => {
+    killNow();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  process.once('exit', cleanupOnExit);
+
+  const start = async () => {
+    const proc = startProcess(argv, { stdout: 'ignore', stderr: 'pipe', env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    child = proc;
+    exited = proc.done;
+    const tail: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => fail(`did not serve within ${START_TIMEOUT_MS} ms`), START_TIMEOUT_MS);
+      const fail = (why: string) => {
+        clearTimeout(timer);
+        proc.kill('SIGKILL');
+        reject(new Error(`test etcd ${why}; last lines:\n${tail.join('\n')}`));
+      };
+      let partial = '';
+      proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+        const lines = (partial + chunk).split('\n');
+        partial = lines.pop() ?? '';
+        for (const line of lines) {
+          tail.push(line);
+          if (tail.length > 20) tail.shift();
+          if (READY.test(line)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        }
+      });
+      void proc.done.then(({ code, signal, startError }) => fail(startError ? `could not start: ${startError}` : `exited (${signal ?? `code ${code}`})`));
+    });
+  };
+
+  const kill9 = async () => {
+    killNow();
+    await exited;
+  };
+
+  try {
+    await start();
+  } catch (err) {
+    process.off('exit', cleanupOnExit);
+    cleanupOnExit();
+    throw err;
+  }
+  return {
+    url: `etcd://${host}:${clientPort}`,
+    endpoints: [client],
+    dataDir,
+    start,
+    kill9,
+    async stop() {
+      await kill9();
+      process.off('exit', cleanupOnExit);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    pause: () => child?.kill('SIGSTOP'),
+    resume: () => child?.kill('SIGCONT'),
+  };
+}
+
+/**
+ * For a test file: one member started before its tests and stopped after them, and a client of it
+ * (1 s timeout). The fields are set once `beforeAll` has run.
+ */
+export function useTestEtcd(opts: TestEtcdOptions = {}): { etcd: TestEtcd; client: EtcdClient } {
+  const ctx = {} as { etcd: TestEtcd; client: EtcdClient };
+  beforeAll(async () => {
+    ctx.etcd = await startTestEtcd(opts);
+    ctx.client = createEtcdClient(ctx.etcd.endpoints, { timeoutMs: 1000 });
+  }, 30_000);
+  afterAll(async () => {
+    ctx.client?.close();
+    await ctx.etcd?.stop();
+  });
+  return ctx;
+}
