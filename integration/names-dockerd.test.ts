@@ -20,7 +20,7 @@ import { pollUntil, repoRoot, tryRun } from '../testing/system.js';
 if (!isRoot) console.warn('name service dockerd tests skipped: they need root (namespaces, dockerd)');
 
 const IMAGE = 'tstest-mh/busybox:latest';
-const FAKE_UPSTREAM = join(repoRoot(), 'dist/names/testing/fake-upstream.js');
+const FAKE_UPSTREAM = join(repoRoot(), 'build/tools/names/testing/fake-upstream.js');
 const OUTSIDE = { name: 'outside.example', ip: '192.0.2.20' };
 
 describe.skipIf(!isRoot)('container names with a real dockerd on each of two hosts', () => {

@@ -21,7 +21,7 @@ if (!isRoot) console.warn('name service multi-host tests skipped: they need root
 
 const TTL_S = 3;
 /** The fake upstream, as built (it runs inside each host's namespace). */
-const FAKE_UPSTREAM = join(repoRoot(), 'dist/names/testing/fake-upstream.js');
+const FAKE_UPSTREAM = join(repoRoot(), 'build/tools/names/testing/fake-upstream.js');
 /** What the fake upstream answers. */
 const OUTSIDE = { name: 'outside.example', ip: '192.0.2.10' };
 

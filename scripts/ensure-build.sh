@@ -3,11 +3,20 @@
 # package-lock.json; a fresh product build (dist/ emptied, then tsconfig.build.json: no tests, test
 # helpers or benchmarks) when any TypeScript source or tsconfig is newer than the last build. Used by
 # scripts/serve.sh, packaging/plugin/build.sh, `npm run bench` and the vitest global setup
-# (testing/build-setup.ts); idempotent and quiet when nothing is stale.
+# (testing/build-setup.ts); idempotent and quiet when nothing is stale. With --tools, brings the test
+# tools in build/tools/ (tsconfig.tools.json: benches, the leak check, helpers that tests run as their
+# own process, e.g. names' fake upstream resolver) up to date the same way.
 set -eu
 cd "$(dirname "$0")/.."
 [ -d node_modules ] && [ node_modules -nt package-lock.json ] || npm ci --no-audit --no-fund
-if [ ! -f dist/cli/tsnet.js ] || [ -n "$(find . \( -name '*.ts' -o -name 'tsconfig*.json' \) -not -path './node_modules/*' -not -path './dist/*' -not -path './build/*' -newer dist/cli/tsnet.js | head -n 1)" ]; then
+# stale STAMP: true when STAMP is missing or a TypeScript source or tsconfig is newer than it.
+stale() {
+  [ ! -f "$1" ] || [ -n "$(find . \( -name '*.ts' -o -name 'tsconfig*.json' \) -not -path './node_modules/*' -not -path './dist/*' -not -path './build/*' -newer "$1" | head -n 1)" ]
+}
+if stale dist/cli/tsnet.js; then
   rm -rf dist
   node_modules/.bin/tsc -p tsconfig.build.json
+fi
+if [ "${1:-}" = --tools ] && stale build/tools/testing/leak-check-cli.js; then
+  node_modules/.bin/tsc -p tsconfig.tools.json
 fi
