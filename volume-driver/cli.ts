@@ -12,7 +12,7 @@ import { formatTable } from './cli-table.js';
 import { Progress } from './progress.js';
 import { formatSize } from './size.js';
 import type { DetailedVolume } from './status.js';
-import { createArgs, extractArgs, runTar } from './tar-stream.js';
+import { createArgs, extractArgs, runTar } from '../common/kernel/tar.js';
 
 interface SocketOptions {
   pluginsDir: string;

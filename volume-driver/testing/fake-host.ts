@@ -3,8 +3,8 @@
  * memory, logs every mutating call as one line, and can be told to fail a step, report a reboot or
  * declare a process gone. No root, no kernel.
  */
-import type { FsSpace, LoopDevice, RootAttributes, TmpfsOptions, VolumeHost } from './host.js';
-import { isUnder } from '../common/kernel/mount-info.js';
+import type { FsSpace, LoopDevice, RootAttributes, TmpfsOptions, VolumeHost } from '../host.js';
+import { isUnder } from '../../common/kernel/mount-info.js';
 
 /** The fake's own state, open to tests. */
 export interface FakeHost extends VolumeHost {

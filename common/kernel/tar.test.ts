@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createArgs, extractArgs, runTar, TarError } from './tar-stream.js';
+import { createArgs, extractArgs, runTar, TarError } from './tar.js';
 
 let dir: string;
 
