@@ -8,8 +8,8 @@ import { readdir } from 'node:fs/promises';
 import { ConflictError, NotFoundError, UnsupportedError } from '../common/protocol/errors.js';
 import type { AdminResponses, VolumeAdminApi } from './admin-api.js';
 import { checkVolumes, repairVolumes } from './check.js';
-import { inVolume, type DriverDeps, type VolumeDriver } from './driver.js';
-import { releaseVolume } from './lifecycle.js';
+import { inVolume, kindContext, type DriverDeps, type VolumeDriver } from './driver.js';
+import { kindOf } from './kinds/index.js';
 import { describeUsers, dropDeadLeases, mountCount, usersOf } from './record.js';
 
 /** `TsnetVolume` over the driver's table: List, and leases for export and import. */
@@ -37,14 +37,16 @@ export class VolumeAdmin implements VolumeAdminApi {
 
   async acquire({ Name, Purpose, Pid }: { Name: string; Purpose: 'export' | 'import'; Pid: number }): Promise<AdminResponses['Acquire']> {
     const { table } = this.#d;
-    const paths = table.paths(Name);
+    const ctx = kindContext(this.#d, Name);
+    const { paths } = ctx;
     return table.lock([Name], async () => {
       const rec = table.ready(Name);
+      const kind = kindOf(rec.spec);
       dropDeadLeases(rec, this.#d.host.processAlive);
       const leases = Object.values(rec.leases);
       if (Purpose === 'import') {
-        if (rec.spec.type === 'tmpfs') {
-          throw new UnsupportedError(`volume "${Name}" is a tmpfs volume, whose content lives only while containers use it; import into a type=local volume`);
+        if (!kind.keepsContent) {
+          throw new UnsupportedError(`volume "${Name}" is a ${kind.backing} volume, whose content lives only while containers use it; import into a type=local volume`);
         }
         if (usersOf(rec) > 0) throw new ConflictError(`volume "${Name}" is in use (${describeUsers(rec)}); import only into a volume nothing uses`);
         if ((await readdir(paths.data)).length > 0) {
@@ -53,6 +55,8 @@ export class VolumeAdmin implements VolumeAdminApi {
       } else if (leases.some((l) => l.purpose === 'import')) {
         throw new ConflictError(`volume "${Name}" is being imported into; export it when the import is done`);
       }
+      // A lease is a user like a container mount: the volume's filesystem is there while it lasts.
+      await inVolume(Name, () => kind.activate(ctx, rec.spec));
       const lease = `${Purpose}-${Pid}-${randomBytes(4).toString('hex')}`;
       rec.leases[lease] = { pid: Pid, purpose: Purpose, since: new Date().toISOString() };
       await table.save(rec);
@@ -63,13 +67,13 @@ export class VolumeAdmin implements VolumeAdminApi {
   }
 
   async release({ Name, Lease }: { Name: string; Lease: string }): Promise<AdminResponses['Release']> {
-    const { table, host, meter, log } = this.#d;
-    const paths = table.paths(Name);
+    const { table, meter, log } = this.#d;
+    const ctx = kindContext(this.#d, Name);
     return table.lock([Name], async () => {
       const rec = table.ready(Name);
       if (!rec.leases[Lease]) throw new NotFoundError(`volume "${Name}" has no lease "${Lease}" (it has ${describeUsers(rec)})`);
       delete rec.leases[Lease];
-      if (usersOf(rec) === 0) await inVolume(Name, () => releaseVolume(host, paths, rec.spec));
+      if (usersOf(rec) === 0) await inVolume(Name, () => kindOf(rec.spec).release(ctx, rec.spec));
       await table.save(rec);
       meter.forget(Name);
       log.info('lease released', { volume: Name, lease: Lease });

@@ -15,6 +15,7 @@ import { VolumeAdmin } from './admin.js';
 import { VolumeDriver } from './driver.js';
 import { createHost, type VolumeHost } from './host.js';
 import { reconcile } from './reconcile.js';
+import { SnapshotTable } from './snapshot-table.js';
 import { UsageMeter } from './usage-meter.js';
 import { VolumeTable } from './volume-table.js';
 
@@ -46,7 +47,16 @@ export async function openVolumes(opts: OpenVolumesOptions): Promise<{ driver: V
     });
   if (opts.mountDir !== undefined) await mkdir(opts.mountDir, { recursive: true });
   const mountDir = opts.mountDir === undefined ? undefined : await realpath(opts.mountDir);
-  const deps = { table: await VolumeTable.load(opts.store, root, mountDir), host, meter: new UsageMeter(measure), log, bootId: await host.bootId() };
+  await mkdir(join(opts.stateDir, 'snapshots'), { recursive: true, mode: 0o700 });
+  const deps = {
+    table: await VolumeTable.load(opts.store, root, mountDir),
+    snapshots: await SnapshotTable.load(opts.store, await realpath(join(opts.stateDir, 'snapshots'))),
+    host,
+    meter: new UsageMeter(measure),
+    log,
+    bootId: await host.bootId(),
+    stateDir: await realpath(opts.stateDir),
+  };
   await reconcile(deps);
   const driver = new VolumeDriver(deps);
   return { driver, admin: new VolumeAdmin(deps, driver) };

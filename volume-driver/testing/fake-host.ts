@@ -80,6 +80,17 @@ export function createFakeHost(): FakeHost {
     async copyTree(src: string, dst: string) {
       step('copyTree', `${src} ${dst}`);
     },
+    async copyImage(src: string, dst: string, method = 'auto') {
+      step('copyImage', `${src} ${dst} ${method}`);
+      return 'sparse copy' as const;
+    },
+    async frozen<T>(mountpoint: string, fn: () => Promise<T>) {
+      step('frozen', mountpoint);
+      return fn();
+    },
+    async thaw(mountpoint: string) {
+      step('thaw', mountpoint);
+    },
     diskUsage: async (path: string) => fake.usage.get(path) ?? 0,
     space: async (path: string): Promise<FsSpace> => {
       const used = fake.usage.get(path) ?? 0;
