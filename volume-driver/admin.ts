@@ -11,6 +11,7 @@ import { checkVolumes, repairVolumes } from './check.js';
 import { inVolume, kindContext, type DriverDeps, type VolumeDriver } from './driver.js';
 import { kindOf } from './kinds/index.js';
 import { describeUsers, dropDeadLeases, mountCount, usersOf } from './record.js';
+import { defaultSnapshotName, removeSnapshot, snapshotInfo, takeSnapshot } from './snapshots.js';
 
 /** `TsnetVolume` over the driver's table: List, and leases for export and import. */
 export class VolumeAdmin implements VolumeAdminApi {
@@ -79,6 +80,19 @@ export class VolumeAdmin implements VolumeAdminApi {
       log.info('lease released', { volume: Name, lease: Lease });
       return {};
     });
+  }
+
+  async snapshot({ Volume, Snapshot, Method }: { Volume: string; Snapshot?: string; Method: 'auto' | 'copy' }): Promise<AdminResponses['Snapshot']> {
+    return { Snapshot: await takeSnapshot(this.#d, Volume, Snapshot ?? defaultSnapshotName(new Date()), Method) };
+  }
+
+  async snapshots({ Volume }: { Volume?: string }): Promise<AdminResponses['Snapshots']> {
+    return { Snapshots: this.#d.snapshots.all(Volume).filter((s) => s.state === 'ready').map(snapshotInfo) };
+  }
+
+  async removeSnapshot({ Volume, Snapshot }: { Volume: string; Snapshot: string }): Promise<AdminResponses['RemoveSnapshot']> {
+    await removeSnapshot(this.#d, Volume, Snapshot);
+    return {};
   }
 
   async check(): Promise<AdminResponses['Check']> {

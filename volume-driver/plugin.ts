@@ -16,6 +16,7 @@ import { VolumeDriver } from './driver.js';
 import { createHost, type VolumeHost } from './host.js';
 import { reconcile } from './reconcile.js';
 import { SnapshotTable } from './snapshot-table.js';
+import { reconcileSnapshots } from './snapshots.js';
 import { UsageMeter } from './usage-meter.js';
 import { VolumeTable } from './volume-table.js';
 
@@ -58,6 +59,7 @@ export async function openVolumes(opts: OpenVolumesOptions): Promise<{ driver: V
     stateDir: await realpath(opts.stateDir),
   };
   await reconcile(deps);
+  await reconcileSnapshots(deps);
   const driver = new VolumeDriver(deps);
   return { driver, admin: new VolumeAdmin(deps, driver) };
 }
