@@ -38,7 +38,7 @@ export interface DriverDeps {
   log: Logger;
   /** The current boot ID (see reconcile.ts). */
   bootId: string;
-  /** The suite's state directory, resolved. */
+  /** The suite's state directory, resolved: directory volumes may never reach it. */
   stateDir: string;
 }
 

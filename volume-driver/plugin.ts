@@ -4,7 +4,7 @@
  * `TsnetVolume` admin interface to serve.
  */
 import { mkdir, realpath } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { bindInterface } from '../common/protocol/api.js';
 import { bindVolumeDriver } from '../common/protocol/volume-api.js';
 import type { PluginFactory } from '../common/plugin.js';
@@ -28,6 +28,8 @@ export interface OpenVolumesOptions {
   /** Where Mountpoints are published (`--mount-dir`); absent: the data directories themselves. */
   mountDir?: string;
   host?: VolumeHost;
+  /** The directory directory volumes may never reach (default `stateDir`); serve passes its whole state directory. */
+  protectedDir?: string;
 }
 
 /**
@@ -56,7 +58,7 @@ export async function openVolumes(opts: OpenVolumesOptions): Promise<{ driver: V
     meter: new UsageMeter(measure),
     log,
     bootId: await host.bootId(),
-    stateDir: await realpath(opts.stateDir),
+    stateDir: await realpath(opts.protectedDir ?? opts.stateDir),
   };
   await reconcile(deps);
   await reconcileSnapshots(deps);
@@ -66,6 +68,7 @@ export async function openVolumes(opts: OpenVolumesOptions): Promise<{ driver: V
 
 /** tsvol's {@link PluginFactory}: serves `VolumeDriver` and the admin interface `TsnetVolume`. */
 export const createVolumePlugin: PluginFactory = async (ctx) => {
-  const { driver, admin } = await openVolumes(ctx);
+  // serve gives each plugin `<state dir>/<kind>`: directory volumes may reach none of the suite's state.
+  const { driver, admin } = await openVolumes({ ...ctx, protectedDir: dirname(ctx.stateDir) });
   return { interfaces: [bindVolumeDriver(driver), bindInterface(VolumeAdminSpec, admin)] };
 };
