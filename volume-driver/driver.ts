@@ -92,7 +92,7 @@ export class VolumeDriver implements VolumeDriverApi {
         throw new ConflictError(`volume "${Name}": ${ctx.paths.dir} exists but tsvol has no record of it; move it away to reuse the name`);
       }
       const kind = kindOf(spec);
-      const others = table.all().filter((r) => r.name !== Name);
+      const others = () => table.all().filter((r) => r.name !== Name);
       const prepared = await inVolume(Name, () => kind.prepare(ctx, spec, others));
       // A Create that makes kernel objects or copies data is recorded first, so a crash midway is
       // undone at the next start; a plain directory or tmpfs volume needs only the final write.

@@ -109,7 +109,7 @@ export const directory: VolumeKind = {
   locksAll: true,
   async prepare({ host, paths, stateDir }: KindContext, spec, others) {
     const { real, made } = await named(paths.dir, () => resolveAtCreate(spec, stateDir));
-    const sharing = others.filter((r) => r.spec.type === 'dir' && r.spec.realPath === real);
+    const sharing = others().filter((r) => r.spec.type === 'dir' && r.spec.realPath === real);
     const unshared = sharing.filter((r) => !r.spec.shared);
     if (sharing.length > 0 && (!spec.shared || unshared.length > 0)) {
       const names = sharing.map((r) => `"${r.name}"`).join(', ');

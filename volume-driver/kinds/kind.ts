@@ -45,9 +45,10 @@ export interface VolumeKind {
   readonly snapshotForm: 'image' | 'tree' | undefined;
   /**
    * At Create, before anything is made (holding {@link KIND_LOCK} when {@link locksAll}): completes and
-   * checks the spec against the other volumes. Returns the spec to record.
+   * checks the spec against the other volumes (`others()` copies their records: call it only when
+   * needed). Returns the spec to record.
    */
-  prepare(ctx: KindContext, spec: VolumeSpec, others: readonly VolumeRecord[]): Promise<VolumeSpec>;
+  prepare(ctx: KindContext, spec: VolumeSpec, others: () => readonly VolumeRecord[]): Promise<VolumeSpec>;
   /** Makes the volume's content (its directory and `_data` exist), filled from `source` if given. */
   build(ctx: KindContext, spec: VolumeSpec, source?: BuildSource): Promise<void>;
   /** What a Mount (and start-up, for volumes in use) makes sure of. */
