@@ -145,6 +145,9 @@ export class VolumeDriver implements VolumeDriverApi {
     if (spec.from === undefined) return { spec };
     const from = table.ready(spec.from);
     const fromKind = kindOf(from.spec);
+    if (!fromKind.cloneable) {
+      throw new InvalidRequestError(`volume "${name}": from=${from.name} names a ${fromKind.backing} volume, which from= does not copy; copy the directory with cp, or use a tsvol volume`);
+    }
     if (!fromKind.keepsContent && usersOf(from) === 0) log.info('copying an unmounted tmpfs volume: the copy starts empty', { volume: name, from: from.name });
     if (fromKind.snapshotForm === 'image' && (spec.sizeBytes ?? from.spec.sizeBytes) === from.spec.sizeBytes) {
       const fromPaths = table.paths(from.name);

@@ -130,10 +130,12 @@ describe('directory volumes', () => {
     expect((await fx.driver.list()).Volumes.map((v) => v.Name)).toEqual(['s1', 's2']);
   });
 
-  it('is not a file, and refuses from= and size=', async () => {
+  it('is not a file, takes no from=, and is not copied by from=', async () => {
     await writeFile(join(user, 'f'), '');
     await expect(fx.create('f1', { path: join(user, 'f') })).rejects.toThrow(/is not a directory/);
     await expect(fx.create('f1', { path: user, from: 'x1' })).rejects.toThrow(InvalidRequestError);
+    await fx.create('src', { path: user });
+    await expect(fx.create('copy', { from: 'src' })).rejects.toThrow(/from=src names a host directory volume, which from= does not copy/);
   });
 
   it('binds again at start for a volume in use, checking the path again', async () => {

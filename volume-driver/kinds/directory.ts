@@ -105,6 +105,7 @@ export const directory: VolumeKind = {
   mountedWhen: 'in-use',
   usageBy: 'walk',
   keepsContent: true,
+  cloneable: false,
   snapshotForm: undefined,
   locksAll: true,
   async prepare({ host, paths, stateDir }: KindContext, spec, others) {

@@ -41,6 +41,8 @@ export interface VolumeKind {
   readonly usageBy: 'statfs' | 'walk';
   /** Whether the content outlives its users (import accepts only those). */
   readonly keepsContent: boolean;
+  /** Whether `from=` may copy this volume (a host directory is the user's, not tsvol's, to copy). */
+  readonly cloneable: boolean;
   /** How a snapshot copies the volume (see snapshots.ts); undefined: the type has no snapshots. */
   readonly snapshotForm: 'image' | 'tree' | undefined;
   /**

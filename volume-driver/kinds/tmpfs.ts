@@ -24,6 +24,7 @@ export const tmpfs: VolumeKind = {
   mountedWhen: 'in-use',
   usageBy: 'statfs',
   keepsContent: false,
+  cloneable: true,
   snapshotForm: undefined,
   locksAll: false,
   prepare: async (_ctx, spec) => spec,
