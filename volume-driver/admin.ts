@@ -50,7 +50,7 @@ export class VolumeAdmin implements VolumeAdminApi {
           throw new UnsupportedError(`volume "${Name}" is a ${kind.backing} volume, whose content lives only while containers use it; import into a type=local volume`);
         }
         if (usersOf(rec) > 0) throw new ConflictError(`volume "${Name}" is in use (${describeUsers(rec)}); import only into a volume nothing uses`);
-        if ((await readdir(paths.data)).length > 0) {
+        if ((await readdir(kind.contentPath(ctx, rec.spec))).length > 0) {
           throw new ConflictError(`volume "${Name}" is not empty; import only into a new, empty volume`);
         }
       } else if (leases.some((l) => l.purpose === 'import')) {

@@ -138,6 +138,17 @@ describe('directory volumes', () => {
     await expect(fx.create('copy', { from: 'src' })).rejects.toThrow(/from=src names a host directory volume, which from= does not copy/);
   });
 
+  it('are bound for an export lease and unbound when it ends; import is refused for a non-empty one', async () => {
+    await writeFile(join(user, 'f'), 'x');
+    await fx.create('d5', { path: user });
+    const { Lease, Mountpoint } = await fx.admin.acquire({ Name: 'd5', Purpose: 'export', Pid: process.pid });
+    expect(Mountpoint).toBe(fx.data('d5'));
+    expect(fx.host.mounts.get(fx.data('d5'))).toBe(`bind ${user}`);
+    await fx.admin.release({ Name: 'd5', Lease });
+    expect(fx.host.mounts.has(fx.data('d5'))).toBe(false);
+    await expect(fx.admin.acquire({ Name: 'd5', Purpose: 'import', Pid: process.pid })).rejects.toThrow(/is not empty/);
+  });
+
   it('binds again at start for a volume in use, checking the path again', async () => {
     await fx.create('d4', { path: user });
     await fx.driver.mount({ Name: 'd4', ID });
