@@ -66,9 +66,25 @@ const sameOptions = (a: Record<string, string>, b: Record<string, string>) =>
 /** The VolumeDriver handlers dockerd and engine-lite call; every one is safe to repeat. */
 export class VolumeDriver implements VolumeDriverApi {
   readonly #d: DriverDeps;
+  /** Work that finishes after its request was answered (see remove). */
+  readonly #pending = new Set<Promise<void>>();
 
   constructor(deps: DriverDeps) {
     this.#d = deps;
+  }
+
+  #background(work: Promise<unknown>, onError: (err: Error) => void): void {
+    const p = work.then(
+      () => undefined,
+      (err: unknown) => onError(err as Error),
+    );
+    this.#pending.add(p);
+    void p.finally(() => this.#pending.delete(p));
+  }
+
+  /** Resolves once the work requests left running after their answer is done (at close, and for tests). */
+  async drain(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.all(this.#pending);
   }
 
   async create({ Name, Opts }: CreateVolumeRequest): Promise<VolumeResponses['Create']> {
@@ -170,15 +186,20 @@ export class VolumeDriver implements VolumeDriverApi {
       if (usersOf(rec) > 0) {
         throw new ConflictError(`volume "${Name}" is in use (${describeUsers(rec)}); stop the containers using it and try again`);
       }
-      await inVolume(Name, async () => {
+      const trash = await inVolume(Name, async () => {
         await unpublishVolume(host, paths);
         await kindOf(rec.spec).deactivate(ctx, rec.spec);
         await assertNoMounts(host, paths.dir);
-        const trash = await trashVolumeDir(paths);
-        await table.delete(Name);
-        meter.forget(Name);
-        await rm(trash, { recursive: true, force: true });
+        return trashVolumeDir(paths);
       });
+      // The rename to trash is the Remove's commit point: a restart that finds the trash (and the
+      // record) finishes the Remove. So the answer does not wait for the record's sync; the record is
+      // forgotten in memory now, deleted durably next, and only then is the trash deleted.
+      meter.forget(Name);
+      this.#background(
+        table.delete(Name).then(() => rm(trash, { recursive: true, force: true })),
+        (err) => log.warn('could not finish deleting a removed volume; the next start does', { volume: Name, err: err.message }),
+      );
       log.info('volume removed', { volume: Name });
       return {};
     });

@@ -70,5 +70,5 @@ export async function openVolumes(opts: OpenVolumesOptions): Promise<{ driver: V
 export const createVolumePlugin: PluginFactory = async (ctx) => {
   // serve gives each plugin `<state dir>/<kind>`: directory volumes may reach none of the suite's state.
   const { driver, admin } = await openVolumes({ ...ctx, protectedDir: dirname(ctx.stateDir) });
-  return { interfaces: [bindVolumeDriver(driver), bindInterface(VolumeAdminSpec, admin)] };
+  return { interfaces: [bindVolumeDriver(driver), bindInterface(VolumeAdminSpec, admin)], close: () => driver.drain() };
 };

@@ -78,11 +78,15 @@ export class VolumeTable {
     this.#records.set(rec.name, structuredClone(rec));
   }
 
-  /** Deletes the record of `name` durably. */
-  async delete(name: string): Promise<void> {
-    await this.#commit.submit([this.#col.delOp(name)]);
+  /**
+   * Deletes the record of `name`: at once in memory (Get and List stop seeing it), then durably;
+   * resolves when durable. Callers make sure a restart in between ends the same way (a Remove's
+   * trash, an undone Create's missing directory).
+   */
+  delete(name: string): Promise<void> {
     this.#records.delete(name);
     this.#listed = undefined;
+    return this.#commit.submit([this.#col.delOp(name)]);
   }
 
   /** The paths of volume `name` (checking the name). */
