@@ -34,7 +34,7 @@ import { createOverlayMode } from '../network-driver/modes/overlay/overlay-mode.
 import { instanceTag } from '../network-driver/modes/shared/instance.js';
 import { fakeKernel } from '../network-driver/modes/testing/fake-kernel.js';
 import { VolumeAdminSpec } from '../volume-driver/admin-api.js';
-import { createFakeHost } from '../volume-driver/fake-host.js';
+import { createFakeHost } from '../volume-driver/testing/fake-host.js';
 import { openVolumes } from '../volume-driver/plugin.js';
 import { PLUGIN_FACTORIES } from './plugins.js';
 import { serve, type Serving } from './serve.js';

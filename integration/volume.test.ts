@@ -4,7 +4,7 @@
  * tmpfs mounted?) read mountinfo, which both runtimes share.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -224,6 +224,134 @@ describe.each(RUNTIME_NAMES)('tsvol on %s', (runtimeName) => {
     await stop(d);
     expect(await mountsAt(tmpPath)).toEqual([]);
     expect((await inspect(tmp)).Status).toMatchObject({ MountCount: 0, Mounted: false });
+  });
+
+  describe('directory volumes', () => {
+    let user: string;
+    beforeAll(async () => {
+      user = await mkdtemp(join(tmpdir(), 'tstest-vol-user-'));
+    });
+    afterAll(() => rm(user, { recursive: true, force: true }));
+
+    it('show the host files inside the container, and keep them after volume rm', async () => {
+      const dir = join(user, 'data');
+      await mkdir(dir);
+      await writeFile(join(dir, 'from-host'), 'host\n');
+      const v = await createVolume('hostdir', { path: dir });
+      expect(await runOk([`${v}:/data`], 'cat /data/from-host && echo container > /data/from-container')).toBe('host');
+      expect(await readFile(join(dir, 'from-container'), 'utf8')).toBe('container\n');
+      expect((await inspect(v)).Status).toMatchObject({ Type: 'dir', Backing: 'host directory', Path: dir, MountCount: 0, Mounted: false });
+      await rt.ok(['volume', 'rm', v]);
+      volumes.delete(v);
+      expect((await readdir(dir)).sort()).toEqual(['from-container', 'from-host']);
+    });
+
+    it('make a missing directory with create=true and the given owner and mode', async () => {
+      const dir = join(user, 'made', 'here');
+      const v = await createVolume('hostdir-made', { path: dir, create: 'true', uid: '1000', mode: '750' });
+      expect(await runOk([`${v}:/data`], 'stat -c "%u %a" /data')).toBe('1000 750');
+    });
+
+    it('refuse every refused place with a message naming the rule, creating nothing', async () => {
+      await symlink('/proc', join(user, 'to-proc'));
+      const cases: Array<[Record<string, string>, RegExp]> = [
+        [{ path: '/' }, /refused at create: it is the root directory "\/"/],
+        [{ path: '/proc/self' }, /refused at create: it is under \/proc/],
+        [{ path: '/sys' }, /refused at create: it is \/sys/],
+        [{ path: '/dev/shm' }, /refused at create: it is under \/dev/],
+        [{ path: '/run/tstest' }, /refused at create: it is under \/run/],
+        [{ path: suite.stateDir }, /the suite's state directory/],
+        [{ path: 'relative/dir' }, /expected an absolute path .*relative paths are refused/],
+        [{ path: join(user, 'to-proc') }, /resolves to "\/proc" \(through a symlink\), which is refused at create/],
+        [{ path: join(user, 'missing') }, /does not exist; make it first or add -o create=true/],
+      ];
+      const before = await listed();
+      for (const [opts, message] of cases) {
+        const r = await rt.cli(['volume', 'create', '-d', rt.drivers.volume, ...Object.entries(opts).flatMap(([k, x]) => ['-o', `${k}=${x}`]), `tstest-vol-${hex}-refused`]);
+        expect(r.code, JSON.stringify(opts)).not.toBe(0);
+        expect(r.stderr).toMatch(message);
+      }
+      expect(await listed()).toEqual(before);
+    });
+
+    it('refuse at mount a symlink swapped in after create', async () => {
+      const real = join(user, 'real');
+      await mkdir(real);
+      const link = join(user, 'swap');
+      await symlink(real, link);
+      const v = await createVolume('hostdir-swap', { path: link });
+      expect(await runOk([`${v}:/data`], 'echo ok')).toBe('ok');
+      await unlink(link);
+      await symlink('/etc', link);
+      const r = await run([`${v}:/data`], 'ls /data');
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toMatch(/now resolves to "\/etc", not ".*real" as at create .* refused at mount/);
+      expect((await inspect(v)).Status).toMatchObject({ MountCount: 0, Mounted: false });
+    });
+
+    it('refuse a second volume on one directory unless both say shared=true', async () => {
+      const dir = join(user, 'one');
+      await mkdir(dir);
+      await createVolume('hostdir-a', { path: dir });
+      const r = await rt.cli(['volume', 'create', '-d', rt.drivers.volume, '-o', `path=${dir}`, '-o', 'shared=true', `tstest-vol-${hex}-hostdir-b`]);
+      expect(r.stderr).toMatch(/two volumes on one directory need shared=true/);
+    });
+  });
+
+  describe('snapshots and clones', () => {
+    it('restore in a clone a consistent copy of a snapshot taken while a container writes', async () => {
+      const v = await createVolume('snap-src', { size: '64m' });
+      const c = await start('snap-writer', [`${v}:/data`]);
+      await exec(c, 'cd /data && (i=0; while true; do i=$((i+1)); dd if=/dev/urandom of=f.$i bs=4k count=8 2>/dev/null; md5sum f.$i >> sums; rm -f f.$((i-20)); done) >/dev/null 2>&1 &');
+      await new Promise((r) => setTimeout(r, 1500));
+      const taken = JSON.parse((await tsnet('volume', 'snapshot', v, 'under-writes', '--json')).stdout) as { Name: string; SizeLimitBytes: number };
+      expect(taken).toMatchObject({ Name: 'under-writes', SizeLimitBytes: 64 * MiB });
+      const clone = await createVolume('snap-clone', { 'from-snapshot': `${v}@under-writes` });
+      const check = await runOk([`${clone}:/data`], 'cd /data && grep -c . sums && for f in f.*; do grep -q " $f$" sums || echo "unlisted $f"; done; tail -n 20 sums | md5sum -c - | grep -v ": OK$" || true');
+      const [lines, ...rest] = check.split('\n');
+      expect(Number(lines)).toBeGreaterThan(5);
+      expect(rest.filter((l) => !/unlisted f\.\d+$/.test(l))).toEqual([]);
+      expect(rest.filter((l) => /unlisted/.test(l)).length).toBeLessThanOrEqual(1);
+      await stop(c);
+      expect((await inspect(clone)).Status).toMatchObject({ SizeLimitBytes: 64 * MiB, Backing: 'ext4 image' });
+      const listedSnaps = JSON.parse((await tsnet('volume', 'snapshots', v, '--json')).stdout) as Array<{ Name: string; SizeBytes: number; CreatedAt: string }>;
+      expect(listedSnaps).toMatchObject([{ Name: 'under-writes', CreatedAt: expect.stringMatching(/^\d{4}-/) }]);
+      expect(listedSnaps[0]!.SizeBytes).toBeGreaterThan(0);
+    });
+
+    it('keep the size limit in clones: ENOSPC at the same limit, and the source untouched', async () => {
+      const v = await createVolume('snap-limited', { size: '16m' });
+      await runOk([`${v}:/data`], 'echo original > /data/keep');
+      await tsnet('volume', 'snapshot', v, 'limit');
+      const clone = await createVolume('snap-limited-clone', { 'from-snapshot': `${v}@limit` });
+      const live = await createVolume('snap-limited-live', { from: v });
+      for (const cv of [clone, live]) {
+        const r = await run([`${cv}:/data`], 'cat /data/keep; dd if=/dev/zero of=/data/fill bs=1M count=32; rc=$?; stat -c %s /data/fill; exit $rc');
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toContain('No space left on device');
+        const [keep, size] = r.stdout.trim().split('\n');
+        expect(keep).toBe('original');
+        expect(Number(size)).toBeGreaterThanOrEqual(15 * MiB);
+        expect(Number(size)).toBeLessThanOrEqual(16 * MiB);
+      }
+      expect(await runOk([`${v}:/data`], 'ls -A /data')).toBe('keep');
+      const refused = await rt.cli(['volume', 'create', '-d', rt.drivers.volume, '-o', `from-snapshot=${v}@limit`, '-o', 'size=32m', `tstest-vol-${hex}-snap-bad`]);
+      expect(refused.stderr).toMatch(/differs from the snapshot's size limit/);
+    });
+
+    it('keeps volumes and snapshots across kill -9 of the plugin', async () => {
+      const v = await createVolume('snap-kill', { size: '8m' });
+      await runOk([`${v}:/data`], 'echo before > /data/f');
+      await tsnet('volume', 'snapshot', v, 'kept');
+      await suite.kill9();
+      await suite.restart();
+      expect((JSON.parse((await tsnet('volume', 'snapshots', v, '--json')).stdout) as Array<{ Name: string }>).map((x) => x.Name)).toEqual(['kept']);
+      const clone = await createVolume('snap-kill-clone', { 'from-snapshot': `${v}@kept` });
+      expect(await runOk([`${clone}:/data`], 'cat /data/f')).toBe('before');
+      expect(await runOk([`${v}:/data`], 'cat /data/f')).toBe('before');
+      await tsnet('volume', 'rm-snapshot', `${v}@kept`);
+      expect(JSON.parse((await tsnet('volume', 'snapshots', v, '--json')).stdout)).toEqual([]);
+    });
   });
 
   it('leaves no mount, loop device or directory behind once its volumes are removed', async () => {

@@ -9,6 +9,7 @@ import type { Finding } from '../common/finding.js';
 import { ADMIN_INTERFACE } from '../common/plugin.js';
 import { defineInterface, type Handlers } from '../common/protocol/api.js';
 import { empty } from '../common/protocol/fields.js';
+import type { SnapshotInfo } from './snapshots.js';
 import type { DetailedVolume } from './status.js';
 
 const name = z.string().min(1, 'must name the volume');
@@ -23,6 +24,12 @@ export const adminRequests = {
   Release: z.object({ Name: name, Lease: z.string().min(1, 'must name the lease') }),
   /** The container mount IDs each volume holds, for serve's agreement with Docker (docker-sync/). */
   Mounts: empty,
+  /** Takes a snapshot (`Snapshot` defaults to the time); `Method: copy` forces a sparse copy of an image. */
+  Snapshot: z.object({ Volume: name, Snapshot: z.string().min(1).optional(), Method: z.enum(['auto', 'copy']).default('auto') }),
+  /** Snapshots, of `Volume` if given. */
+  Snapshots: z.object({ Volume: z.string().min(1).optional() }),
+  /** Deletes a snapshot; an unknown one is fine. */
+  RemoveSnapshot: z.object({ Volume: name, Snapshot: z.string().min(1, 'must name the snapshot') }),
   /** `tsnet doctor`: how the host differs from the volume records. Read-only. */
   Check: empty,
   /** `tsnet doctor --fix`: reconcile again (mount what records say, remove what none owns). */
@@ -37,6 +44,9 @@ export interface AdminResponses {
   Release: object;
   /** Mount ID → Mounts minus Unmounts with it, per volume (volumes with no mount included). */
   Mounts: { Volumes: Array<{ Name: string; Mounts: Record<string, number> }> };
+  Snapshot: { Snapshot: SnapshotInfo };
+  Snapshots: { Snapshots: SnapshotInfo[] };
+  RemoveSnapshot: object;
   Check: { Findings: Finding[] };
   Repair: object;
 }

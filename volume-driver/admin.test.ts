@@ -3,7 +3,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, UnsupportedError } from '../common/protocol/errors.js';
-import { createUnitFixture, type UnitFixture } from './unit-fixture.js';
+import { createUnitFixture, type UnitFixture } from './testing/fixture-unit.js';
 
 const ID1 = 'c'.repeat(64);
 let fx: UnitFixture;

@@ -8,9 +8,10 @@ import { readdir } from 'node:fs/promises';
 import { ConflictError, NotFoundError, UnsupportedError } from '../common/protocol/errors.js';
 import type { AdminResponses, VolumeAdminApi } from './admin-api.js';
 import { checkVolumes, repairVolumes } from './check.js';
-import { inVolume, type DriverDeps, type VolumeDriver } from './driver.js';
-import { releaseVolume } from './lifecycle.js';
+import { inVolume, kindContext, type DriverDeps, type VolumeDriver } from './driver.js';
+import { kindOf } from './kinds/index.js';
 import { describeUsers, dropDeadLeases, mountCount, usersOf } from './record.js';
+import { defaultSnapshotName, removeSnapshot, snapshotInfo, takeSnapshot } from './snapshots.js';
 
 /** `TsnetVolume` over the driver's table: List, and leases for export and import. */
 export class VolumeAdmin implements VolumeAdminApi {
@@ -37,22 +38,26 @@ export class VolumeAdmin implements VolumeAdminApi {
 
   async acquire({ Name, Purpose, Pid }: { Name: string; Purpose: 'export' | 'import'; Pid: number }): Promise<AdminResponses['Acquire']> {
     const { table } = this.#d;
-    const paths = table.paths(Name);
+    const ctx = kindContext(this.#d, Name);
+    const { paths } = ctx;
     return table.lock([Name], async () => {
       const rec = table.ready(Name);
+      const kind = kindOf(rec.spec);
       dropDeadLeases(rec, this.#d.host.processAlive);
       const leases = Object.values(rec.leases);
       if (Purpose === 'import') {
-        if (rec.spec.type === 'tmpfs') {
-          throw new UnsupportedError(`volume "${Name}" is a tmpfs volume, whose content lives only while containers use it; import into a type=local volume`);
+        if (!kind.keepsContent) {
+          throw new UnsupportedError(`volume "${Name}" is a ${kind.backing} volume, whose content lives only while containers use it; import into a type=local volume`);
         }
         if (usersOf(rec) > 0) throw new ConflictError(`volume "${Name}" is in use (${describeUsers(rec)}); import only into a volume nothing uses`);
-        if ((await readdir(paths.data)).length > 0) {
+        if ((await readdir(kind.contentPath(ctx, rec.spec))).length > 0) {
           throw new ConflictError(`volume "${Name}" is not empty; import only into a new, empty volume`);
         }
       } else if (leases.some((l) => l.purpose === 'import')) {
         throw new ConflictError(`volume "${Name}" is being imported into; export it when the import is done`);
       }
+      // A lease is a user like a container mount: the volume's filesystem is there while it lasts.
+      await inVolume(Name, () => kind.activate(ctx, rec.spec));
       const lease = `${Purpose}-${Pid}-${randomBytes(4).toString('hex')}`;
       rec.leases[lease] = { pid: Pid, purpose: Purpose, since: new Date().toISOString() };
       await table.save(rec);
@@ -63,18 +68,31 @@ export class VolumeAdmin implements VolumeAdminApi {
   }
 
   async release({ Name, Lease }: { Name: string; Lease: string }): Promise<AdminResponses['Release']> {
-    const { table, host, meter, log } = this.#d;
-    const paths = table.paths(Name);
+    const { table, meter, log } = this.#d;
+    const ctx = kindContext(this.#d, Name);
     return table.lock([Name], async () => {
       const rec = table.ready(Name);
       if (!rec.leases[Lease]) throw new NotFoundError(`volume "${Name}" has no lease "${Lease}" (it has ${describeUsers(rec)})`);
       delete rec.leases[Lease];
-      if (usersOf(rec) === 0) await inVolume(Name, () => releaseVolume(host, paths, rec.spec));
+      if (usersOf(rec) === 0) await inVolume(Name, () => kindOf(rec.spec).release(ctx, rec.spec));
       await table.save(rec);
       meter.forget(Name);
       log.info('lease released', { volume: Name, lease: Lease });
       return {};
     });
+  }
+
+  async snapshot({ Volume, Snapshot, Method }: { Volume: string; Snapshot?: string; Method: 'auto' | 'copy' }): Promise<AdminResponses['Snapshot']> {
+    return { Snapshot: await takeSnapshot(this.#d, Volume, Snapshot ?? defaultSnapshotName(new Date()), Method) };
+  }
+
+  async snapshots({ Volume }: { Volume?: string }): Promise<AdminResponses['Snapshots']> {
+    return { Snapshots: this.#d.snapshots.all(Volume).filter((s) => s.state === 'ready').map(snapshotInfo) };
+  }
+
+  async removeSnapshot({ Volume, Snapshot }: { Volume: string; Snapshot: string }): Promise<AdminResponses['RemoveSnapshot']> {
+    await removeSnapshot(this.#d, Volume, Snapshot);
+    return {};
   }
 
   async check(): Promise<AdminResponses['Check']> {

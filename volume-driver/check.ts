@@ -9,7 +9,7 @@ import { access } from 'node:fs/promises';
 import { relative } from 'node:path';
 import type { Finding } from '../common/finding.js';
 import type { DriverDeps } from './driver.js';
-import { alwaysMounted } from './lifecycle.js';
+import { kindOf } from './kinds/index.js';
 import { reconcile } from './reconcile.js';
 import { mountCount, usersOf } from './record.js';
 
@@ -39,13 +39,14 @@ export async function checkVolumes(deps: DriverDeps): Promise<Finding[]> {
     }
     const mounted = await host.isMountpoint(paths.data);
     const users = usersOf(rec);
-    if (alwaysMounted(rec.spec)) {
+    const kind = kindOf(rec.spec);
+    if (kind.mountedWhen === 'always') {
       if (!mounted) out.push(finding(what, `its size-limited image mounted on ${paths.data}`, 'not mounted'));
       if (!loops.some((l) => l.backingFile === paths.image)) out.push(finding(what, `a loop device for ${paths.image}`, 'none attached'));
-    } else if (rec.spec.type === 'tmpfs') {
+    } else if (kind.mountedWhen === 'in-use') {
       const count = `${mountCount(rec)} mount(s), ${Object.keys(rec.leases).length} lease(s)`;
-      if (users > 0 && !mounted) out.push(finding(what, `a tmpfs on ${paths.data} (in use: ${count})`, 'not mounted'));
-      if (users === 0 && mounted) out.push(finding(what, `no tmpfs on ${paths.data} (unused: ${count})`, 'a mount'));
+      if (users > 0 && !mounted) out.push(finding(what, `a ${kind.backing} on ${paths.data} (in use: ${count})`, 'not mounted'));
+      if (users === 0 && mounted) out.push(finding(what, `no ${kind.backing} on ${paths.data} (unused: ${count})`, 'a mount'));
     }
   }
   const owner = (path: string) => relative(table.root, path).split('/')[0] ?? '';

@@ -1,5 +1,5 @@
 /**
- * @module `tsnet volume ls|export|import`: asks the running tsvol plugin over its socket (the plugin
+ * @module `tsnet volume ls|export|import|snapshot|snapshots|rm-snapshot`: asks the running tsvol plugin over its socket (the plugin
  * holds the store's lock) and streams tar archives in this process. Tables for people, `--json` for
  * scripts, a progress bar on a terminal.
  */
@@ -11,8 +11,9 @@ import { formatTable } from '../common/cli/table.js';
 import type { AdminResponses } from './admin-api.js';
 import { transferProgress } from './progress.js';
 import { formatSize } from './size.js';
+import type { SnapshotInfo } from './snapshots.js';
 import type { DetailedVolume } from './status.js';
-import { createArgs, extractArgs, runTar } from './tar-stream.js';
+import { createArgs, extractArgs, runTar } from '../common/kernel/tar.js';
 
 interface SocketOptions {
   pluginsDir: string;
@@ -110,7 +111,35 @@ async function listVolumes(o: SocketOptions & { json?: boolean }): Promise<void>
   process.stdout.write(formatTable(['NAME', 'TYPE', 'LIMIT', 'USED', 'AVAILABLE', 'MOUNTS', 'CREATED'], Volumes.map(row), { gap: 2 }));
 }
 
-/** Adds `tsnet volume ls|export|import` to `program`. */
+const SNAPSHOT_HEADER = ['VOLUME', 'SNAPSHOT', 'SIZE', 'LIMIT', 'METHOD', 'TOOK', 'CREATED'];
+const snapshotRow = (s: SnapshotInfo) => [
+  s.Volume,
+  s.Name,
+  formatSize(s.SizeBytes),
+  s.SizeLimitBytes === undefined ? '-' : formatSize(s.SizeLimitBytes),
+  s.Method,
+  `${(s.TookMs / 1000).toFixed(2)}s`,
+  s.CreatedAt,
+];
+
+async function snapshotVolume(volume: string, snapshot: string | undefined, o: SocketOptions & { json?: boolean; copy?: boolean }): Promise<void> {
+  const req = { Volume: volume, ...(snapshot !== undefined && { Snapshot: snapshot }), Method: o.copy ? 'copy' : 'auto' };
+  const { Snapshot } = await ask<AdminResponses['Snapshot']>(o, 'Snapshot', req);
+  process.stdout.write(o.json ? `${JSON.stringify(Snapshot, null, 2)}\n` : formatTable(SNAPSHOT_HEADER, [snapshotRow(Snapshot)]));
+}
+
+async function listSnapshots(volume: string | undefined, o: SocketOptions & { json?: boolean }): Promise<void> {
+  const { Snapshots } = await ask<AdminResponses['Snapshots']>(o, 'Snapshots', volume === undefined ? {} : { Volume: volume });
+  process.stdout.write(o.json ? `${JSON.stringify(Snapshots, null, 2)}\n` : formatTable(SNAPSHOT_HEADER, Snapshots.map(snapshotRow)));
+}
+
+async function rmSnapshot(ref: string, o: SocketOptions): Promise<void> {
+  const at = ref.indexOf('@');
+  if (at < 1) throw new Error(`"${ref}" is not VOLUME@SNAPSHOT`);
+  await ask(o, 'RemoveSnapshot', { Volume: ref.slice(0, at), Snapshot: ref.slice(at + 1) });
+}
+
+/** Adds `tsnet volume ls|export|import|snapshot|snapshots|rm-snapshot` to `program`. */
 export function registerVolumeCommands(program: Command): void {
   const volume = program.command('volume').description('tsvol volumes: usage, export and import (asks the running plugin)');
   const socketOption = (cmd: Command) => cmd.addOption(pluginsDirOption());
@@ -128,4 +157,18 @@ export function registerVolumeCommands(program: Command): void {
   )
     .option('-i, --input <file>', 'read from FILE instead of stdin')
     .action(importVolume);
+  socketOption(
+    volume
+      .command('snapshot')
+      .argument('<volume>', 'a type=local volume')
+      .argument('[snapshot]', 'name of the snapshot (default: the time, e.g. 20261203T134501Z)')
+      .description('take a consistent snapshot of a volume (clone it with -o from-snapshot=VOLUME@SNAPSHOT)'),
+  )
+    .option('--json', 'print JSON')
+    .option('--copy', 'copy the image byte by byte even where the filesystem could reflink it (for measuring)')
+    .action(snapshotVolume);
+  socketOption(volume.command('snapshots').argument('[volume]', 'only the snapshots of this volume').description('list snapshots with size, method and time'))
+    .option('--json', 'print JSON')
+    .action(listSnapshots);
+  socketOption(volume.command('rm-snapshot').argument('<ref>', 'VOLUME@SNAPSHOT').description('delete a snapshot')).action(rmSnapshot);
 }

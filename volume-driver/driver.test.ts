@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidRequestError, NotFoundError, PluginError } from '../common/protocol/errors.js';
 import { VOLUMES_COLLECTION } from './record.js';
-import { createUnitFixture, type UnitFixture } from './unit-fixture.js';
+import { createUnitFixture, type UnitFixture } from './testing/fixture-unit.js';
 
 const ID1 = '1'.repeat(64);
 const ID2 = '2'.repeat(64);
@@ -162,8 +162,30 @@ describe('mount counting', () => {
     await driver.unmount({ Name: 'tm', ID: ID1 });
     await driver.unmount({ Name: 'tm', ID: ID2 });
     await driver.remove({ Name: 'tm' });
+    expect((await driver.list()).Volumes).toEqual([]);
+    await driver.drain();
     expect(await records()).toEqual([]);
     expect(await readdir(root)).toEqual([]);
+  });
+
+  it('answers Remove at the rename to trash; a restart before the record is gone finishes the Remove', async () => {
+    await create('gone');
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const batch = fx.store.batch.bind(fx.store);
+    fx.store.batch = async (ops) => {
+      await gate;
+      return batch(ops);
+    };
+    await driver.remove({ Name: 'gone' });
+    await expect(driver.get({ Name: 'gone' })).rejects.toThrow(NotFoundError);
+    expect((await readdir(root)).filter((e) => e.startsWith('.trash-gone-'))).toHaveLength(1);
+    expect((await records()).map(([k]) => k)).toContain('gone'); // not yet durable: as after a kill -9 now
+    fx.store.batch = batch;
+    await reopen();
+    expect((await records()).map(([k]) => k)).not.toContain('gone');
+    expect((await readdir(root)).filter((e) => e.includes('gone'))).toEqual([]);
+    release();
   });
 
   it('keeps counts in the store, so a new process sees them', async () => {

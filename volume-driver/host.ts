@@ -6,12 +6,14 @@
  */
 import { chmod, chown, readFile, statfs } from 'node:fs/promises';
 import { run } from '../common/kernel/exec.js';
+import { copyImageFile, thaw, withFrozen, type CopyMethod } from '../common/kernel/fs-snapshot.js';
 import { attachLoop, detachDevices, detachLoop, ensureLoopFs, listLoops, type LoopDevice } from '../common/kernel/loop.js';
 import { bindMount, ensureMount, isMountpoint, listMounts, mountTmpfs, unmount, type TmpfsOptions } from '../common/kernel/mount.js';
 import { isUnder } from '../common/kernel/mount-info.js';
 
 export type { LoopDevice } from '../common/kernel/loop.js';
 export type { TmpfsOptions } from '../common/kernel/mount.js';
+export type { CopyMethod } from '../common/kernel/fs-snapshot.js';
 
 /** Owner and mode for the root directory of a volume; unset fields are left alone. */
 export interface RootAttributes {
@@ -55,6 +57,15 @@ export interface VolumeHost {
   setRoot(path: string, attrs: RootAttributes): Promise<void>;
   /** Copies the content of `src` into `dst`, keeping owners, modes, times, links and xattrs. */
   copyTree(src: string, dst: string): Promise<void>;
+  /**
+   * Copies an image file whole (replacing `dst`, never leaving it half written): a reflink where the
+   * filesystem can, else a sparse copy; `copy` forces the latter.
+   */
+  copyImage(src: string, dst: string, method?: 'auto' | 'copy'): Promise<CopyMethod>;
+  /** Runs `fn` with the filesystem mounted at `mountpoint` frozen (writes wait), then thaws it. */
+  frozen<T>(mountpoint: string, fn: () => Promise<T>): Promise<T>;
+  /** Thaws the filesystem at `mountpoint` if frozen. */
+  thaw(mountpoint: string): Promise<void>;
   /** Bytes allocated below `path` (like `du -s`), not crossing into other filesystems. */
   diskUsage(path: string): Promise<number>;
   /** statfs of the filesystem holding `path`. */
@@ -100,6 +111,9 @@ export function createHost(): VolumeHost {
     async copyTree(src, dst) {
       await run(['cp', '-a', '--reflink=auto', `${src}/.`, `${dst}/`], { object: `"${src}" to "${dst}"`, step: 'copy' });
     },
+    copyImage: (src, dst, method) => copyImageFile(src, dst, method),
+    frozen: withFrozen,
+    thaw,
     async diskUsage(path) {
       const { stdout } = await run(['du', '-s', '-x', '-B1', path], { object: `"${path}"`, step: 'measure' });
       return Number(stdout.split('\t')[0]);

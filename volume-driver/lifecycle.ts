@@ -1,13 +1,7 @@
 /**
- * @module The kernel side of a volume's life, by type: what exists after Create, what Mount makes
- * sure of, what the last Unmount undoes, and what Remove tears down. Every step is idempotent, so
- * start-up reconciliation simply runs them again.
- *
- * | type            | Create                          | Mount / reconcile          | last Unmount  |
- * | --------------- | ------------------------------- | -------------------------- | ------------- |
- * | local           | `_data` directory               | nothing                    | nothing       |
- * | local + size    | ext4 image, mounted on `_data`  | image mounted              | nothing       |
- * | tmpfs           | empty `_data` directory         | tmpfs mounted on `_data`   | tmpfs unmounted |
+ * @module The type-independent side of a volume's life: its directory, publishing its Mountpoint, the
+ * guard against deleting through a mount, and Remove's trash. What each type mounts is in kinds/.
+ * Every step is idempotent, so start-up reconciliation simply runs them again.
  *
  * Remove unmounts, moves the directory aside to `.trash-…`, forgets the record, then deletes the trash.
  *
@@ -19,57 +13,30 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { PluginError } from '../common/protocol/errors.js';
-import type { TmpfsOptions, VolumeHost } from './host.js';
+import type { VolumeHost } from './host.js';
+import { kindOf, type KindContext } from './kinds/index.js';
+import type { BuildSource } from './kinds/kind.js';
 import type { VolumePaths } from './names.js';
 import type { VolumeSpec } from './options.js';
 
-/** The tmpfs mount options of a tmpfs volume; the source name marks the mount as tsvol's. */
-export function tmpfsOptionsOf(spec: VolumeSpec): TmpfsOptions {
-  return {
-    source: 'tsvol',
-    ...(spec.sizeBytes !== undefined && { size: spec.sizeBytes }),
-    ...(spec.mode !== undefined && { mode: spec.mode }),
-    ...(spec.uid !== undefined && { uid: spec.uid }),
-    ...(spec.gid !== undefined && { gid: spec.gid }),
-    ...(spec.nrInodes !== undefined && { nrInodes: spec.nrInodes }),
-    ...(spec.noexec && { noexec: true }),
-  };
-}
-
 /** Whether the volume keeps a filesystem mounted for its whole life (a size-limited local volume). */
 export function alwaysMounted(spec: VolumeSpec): boolean {
-  return spec.type === 'local' && spec.sizeBytes !== undefined;
+  return kindOf(spec).mountedWhen === 'always';
 }
 
-/**
- * Makes the volume's files: its directory (0700) and `_data`, the ext4 image for a size limit, the
- * content of `fromData`, then owner and mode. Idempotent.
- */
-export async function buildVolume(host: VolumeHost, paths: VolumePaths, spec: VolumeSpec, fromData?: string): Promise<void> {
-  await mkdir(paths.dir, { recursive: true, mode: 0o700 });
-  await mkdir(paths.data, { recursive: true, mode: 0o755 });
-  if (spec.type === 'tmpfs') return;
-  if (alwaysMounted(spec)) {
-    await host.makeImage(paths.image, spec.sizeBytes!);
-    await host.mountImage(paths.image, paths.data);
-    // mkfs leaves lost+found, which would make a fresh volume look non-empty (initdb and friends refuse those).
-    await rmdir(join(paths.data, 'lost+found')).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
-  }
-  if (fromData !== undefined) await host.copyTree(fromData, paths.data);
-  await host.setRoot(paths.data, { uid: spec.uid, gid: spec.gid, mode: spec.mode });
+/** Makes directory `path` (its parent exists) unless it is there. */
+async function mkdirOnce(path: string, mode: number): Promise<void> {
+  await mkdir(path, { mode }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EEXIST') throw err;
+  });
 }
 
-/** What a Mount (and start-up, for volumes in use) makes sure of: the volume's filesystem is mounted. */
-export async function activateVolume(host: VolumeHost, paths: VolumePaths, spec: VolumeSpec): Promise<void> {
-  if (spec.type === 'tmpfs') await host.mountTmpfs(paths.data, tmpfsOptionsOf(spec));
-  else if (alwaysMounted(spec)) await host.mountImage(paths.image, paths.data);
-}
-
-/** What the last Unmount does: a tmpfs volume is unmounted (its content is gone); others stay. */
-export async function releaseVolume(host: VolumeHost, paths: VolumePaths, spec: VolumeSpec): Promise<void> {
-  if (spec.type === 'tmpfs') await host.unmount(paths.data);
+/** Makes the volume's directory (0700) and `_data`, then its kind's content (from `source` if given). Idempotent. */
+export async function buildVolume(ctx: KindContext, spec: VolumeSpec, source?: BuildSource): Promise<void> {
+  // One level each (the volumes root exists): a recursive mkdir costs several times more, on every Create.
+  await mkdirOnce(ctx.paths.dir, 0o700);
+  await mkdirOnce(ctx.paths.data, 0o755);
+  await kindOf(spec).build(ctx, spec, source);
 }
 
 /** Binds the volume's data on its Mountpoint when that is elsewhere (a mount dir). Idempotent. */
@@ -84,12 +51,6 @@ export async function unpublishVolume(host: VolumeHost, paths: VolumePaths): Pro
   await rmdir(paths.mountpoint).catch((err: NodeJS.ErrnoException) => {
     if (err.code !== 'ENOENT') throw err;
   });
-}
-
-/** Unmounts what the volume has mounted (its ext4 image, detaching the loop device, or its tmpfs). Idempotent. */
-export async function deactivateVolume(host: VolumeHost, paths: VolumePaths, spec: VolumeSpec): Promise<void> {
-  if (alwaysMounted(spec)) await host.unmountImage(paths.image, paths.data);
-  else if (spec.type === 'tmpfs') await host.unmount(paths.data);
 }
 
 /**
@@ -111,9 +72,9 @@ export async function deleteTree(host: VolumeHost, dir: string): Promise<void> {
 }
 
 /** Unmounts and deletes everything of the volume (undoing a Create). Idempotent. */
-export async function destroyVolume(host: VolumeHost, paths: VolumePaths, spec: VolumeSpec): Promise<void> {
-  await deactivateVolume(host, paths, spec);
-  await deleteTree(host, paths.dir);
+export async function destroyVolume(ctx: KindContext, spec: VolumeSpec): Promise<void> {
+  await kindOf(spec).deactivate(ctx, spec);
+  await deleteTree(ctx.host, ctx.paths.dir);
 }
 
 /** Prefix of a removed volume's directory while it is being deleted; volume names cannot start with ".". */

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createUnitFixture, type UnitFixture } from './unit-fixture.js';
+import { createUnitFixture, type UnitFixture } from './testing/fixture-unit.js';
 
 const ID1 = '1'.repeat(64);
 const ID2 = '2'.repeat(64);

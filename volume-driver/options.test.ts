@@ -43,8 +43,8 @@ describe('parseVolumeOptions', () => {
   });
 
   it.each([
-    [{ type: 'nfs' }, /type "nfs" is not supported; use type=local .* or type=tmpfs/],
-    [{ colour: 'red' }, /option "colour" is unknown; valid options for type=local: size, uid, gid, mode, from$/],
+    [{ type: 'nfs' }, /type "nfs" is not supported; use type=local .* type=tmpfs or type=dir/],
+    [{ colour: 'red' }, /option "colour" is unknown; valid options for type=local: size, uid, gid, mode, from, from-snapshot$/],
     [{ nr_inodes: '5' }, /option "nr_inodes" applies only to type=tmpfs/],
     [{ type: 'tmpfs', from: 'x' }, /option "from" applies only to type=local; valid options for type=tmpfs: size, uid, gid, mode, nr_inodes, noexec, device, o/],
     [{ type: 'tmpfs', o: 'size=1m,exec' }, /option "exec" \(in o=size=1m,exec\) is unknown/],
@@ -60,9 +60,33 @@ describe('parseVolumeOptions', () => {
     [{ type: 'tmpfs', noexec: 'maybe' }, /noexec "maybe" is not valid: expected true or false/],
     [{ type: 'tmpfs', device: '/dev/sda1' }, /device "\/dev\/sda1" is not valid/],
     [{ from: '../etc' }, /from "..\/etc" is not valid: expected the name of an existing tsvol volume/],
+    [{ path: 'srv/data' }, /path "srv\/data" is not valid: expected an absolute path .*relative paths are refused/],
+    [{ type: 'dir' }, /type=dir needs -o path=/],
+    [{ path: '/srv/d', size: '1g' }, /option "size" applies only to type=local; valid options for type=dir: path, create, uid, gid, mode, shared/],
+    [{ path: '/srv/d', create: 'sometimes' }, /create "sometimes" is not valid: expected true or false/],
+    [{ 'from-snapshot': 'vol' }, /from-snapshot "vol" is not valid: expected VOLUME@SNAPSHOT/],
+    [{ 'from-snapshot': 'vol@../x' }, /from-snapshot "vol@..\/x" is not valid/],
+    [{ from: 'a1', 'from-snapshot': 'a1@s1' }, /from and from-snapshot exclude each other/],
   ])('refuses %j', (opts, message) => {
     expect(() => parse(opts as Record<string, string>)).toThrow(InvalidRequestError);
     expect(() => parse(opts as Record<string, string>)).toThrow(message);
+  });
+});
+
+describe('directory and snapshot options', () => {
+  it('path= implies type=dir; create and shared are flags', () => {
+    expect(parse({ path: '/srv/data', create: 'true', shared: '', mode: '750', uid: '1000' })).toEqual({
+      type: 'dir',
+      path: '/srv/data',
+      create: true,
+      shared: true,
+      mode: 0o750,
+      uid: 1000,
+    });
+  });
+
+  it('from-snapshot= names a volume and a snapshot', () => {
+    expect(parse({ 'from-snapshot': 'db@nightly.1' })).toEqual({ type: 'local', fromSnapshot: { volume: 'db', snapshot: 'nightly.1' } });
   });
 });
 

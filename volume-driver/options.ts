@@ -8,8 +8,11 @@ import { InvalidRequestError } from '../common/protocol/errors.js';
 import { checkVolumeName } from './names.js';
 import { parseSize, SIZE_FORMS } from './size.js';
 
-/** `-o type=`: a directory (optionally a size-limited ext4 image) or a tmpfs. */
-export type VolumeType = 'local' | 'tmpfs';
+/**
+ * `-o type=`: a directory under the volumes root (optionally a size-limited ext4 image), a tmpfs, or
+ * a host directory the user names (`dir`, implied by `path=`).
+ */
+export type VolumeType = 'local' | 'tmpfs' | 'dir';
 
 /** What a volume is, as validated at Create and kept in its record. */
 export interface VolumeSpec {
@@ -26,12 +29,23 @@ export interface VolumeSpec {
   noexec?: boolean;
   /** local only: the volume whose content the new one starts with. */
   from?: string;
+  /** local only: `VOLUME@SNAPSHOT` whose content (and size limit) the new one starts with. */
+  fromSnapshot?: { volume: string; snapshot: string };
+  /** dir only: the host directory as given (absolute). */
+  path?: string;
+  /** dir only: the directory `path` resolved to at Create (set by the driver, not an option). */
+  realPath?: string;
+  /** dir only: make `path` when missing (with uid, gid, mode). */
+  create?: boolean;
+  /** dir only: other volumes may use the same directory (they must say so too). */
+  shared?: boolean;
 }
 
 /** Options each type accepts (besides `type`), in the order they are listed in messages. */
 export const VALID_OPTIONS: Record<VolumeType, readonly string[]> = {
-  local: ['size', 'uid', 'gid', 'mode', 'from'],
+  local: ['size', 'uid', 'gid', 'mode', 'from', 'from-snapshot'],
   tmpfs: ['size', 'uid', 'gid', 'mode', 'nr_inodes', 'noexec', 'device', 'o'],
+  dir: ['path', 'create', 'uid', 'gid', 'mode', 'shared'],
 };
 
 /** Smallest ext4 image accepted for a size-limited local volume. */
@@ -44,6 +58,15 @@ const FALSE = new Set(['false', '0', 'no']);
 const IMPLIED_FLAGS = new Set(['nosuid', 'nodev']);
 
 type Setter = (spec: VolumeSpec, value: string, fail: (expected: string) => never) => void;
+
+function flag(value: string, fail: (expected: string) => never): boolean {
+  const s = value.toLowerCase();
+  if (!TRUE.has(s) && !FALSE.has(s)) fail('true or false (or no value)');
+  return TRUE.has(s);
+}
+
+/** `VOLUME@SNAPSHOT` of `-o from-snapshot=`. */
+export const SNAPSHOT_REF = /^([^@]+)@([^@]+)$/;
 
 function integer(value: string, fail: (expected: string) => never, max: number, what: string): number {
   if (!/^\d+$/.test(value) || Number(value) > max) fail(what);
@@ -68,10 +91,23 @@ const SETTERS: Record<string, Setter> = {
     spec.nrInodes = integer(v, fail, Number.MAX_SAFE_INTEGER, 'a positive number of inodes such as 10000');
     if (spec.nrInodes === 0) fail('a positive number of inodes (tmpfs reads 0 as "no limit")');
   },
-  noexec: (spec, v, fail) => {
-    const s = v.toLowerCase();
-    if (!TRUE.has(s) && !FALSE.has(s)) fail('true or false (or no value)');
-    spec.noexec = TRUE.has(s);
+  noexec: (spec, v, fail) => (spec.noexec = flag(v, fail)),
+  create: (spec, v, fail) => (spec.create = flag(v, fail)),
+  shared: (spec, v, fail) => (spec.shared = flag(v, fail)),
+  path: (spec, v, fail) => {
+    if (!v.startsWith('/') || v.includes('\0')) fail('an absolute path such as /srv/data (relative paths are refused)');
+    spec.path = v;
+  },
+  'from-snapshot': (spec, v, fail) => {
+    const m = SNAPSHOT_REF.exec(v);
+    try {
+      if (!m) throw new Error('no "@"');
+      checkVolumeName(m[1]!);
+      checkVolumeName(m[2]!);
+    } catch (err) {
+      fail(`VOLUME@SNAPSHOT naming a tsvol snapshot (${(err as Error).message})`);
+    }
+    spec.fromSnapshot = { volume: m![1]!, snapshot: m![2]! };
   },
   device: (_spec, v, fail) => {
     if (v !== 'tmpfs') fail('"tmpfs" (accepted for compatibility with the local driver)');
@@ -105,9 +141,9 @@ function splitMountOptions(o: string): Array<[string, string]> {
  * @throws InvalidRequestError naming the first bad option, what was expected, and the valid options.
  */
 export function parseVolumeOptions(name: string, opts: Record<string, string>): VolumeSpec {
-  const type = opts.type ?? 'local';
-  if (type !== 'local' && type !== 'tmpfs') {
-    throw new InvalidRequestError(`volume "${name}": type "${type}" is not supported; use type=local (the default) or type=tmpfs`);
+  const type = opts.type ?? (opts.path !== undefined ? 'dir' : 'local');
+  if (type !== 'local' && type !== 'tmpfs' && type !== 'dir') {
+    throw new InvalidRequestError(`volume "${name}": type "${type}" is not supported; use type=local (the default), type=tmpfs or type=dir`);
   }
   const spec: VolumeSpec = { type };
   const valid = VALID_OPTIONS[type];
@@ -132,6 +168,12 @@ export function parseVolumeOptions(name: string, opts: Record<string, string>): 
     SETTERS[key]!(spec, value, (expected) => {
       throw new InvalidRequestError(`volume "${name}": ${key} "${value}" is not valid: expected ${expected}`);
     });
+  }
+  if (type === 'dir' && spec.path === undefined) {
+    throw new InvalidRequestError(`volume "${name}": type=dir needs -o path=/absolute/directory`);
+  }
+  if (spec.from !== undefined && spec.fromSnapshot !== undefined) {
+    throw new InvalidRequestError(`volume "${name}": from and from-snapshot exclude each other; give one`);
   }
   return spec;
 }

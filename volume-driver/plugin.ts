@@ -4,7 +4,7 @@
  * `TsnetVolume` admin interface to serve.
  */
 import { mkdir, realpath } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { bindInterface } from '../common/protocol/api.js';
 import { bindVolumeDriver } from '../common/protocol/volume-api.js';
 import type { PluginFactory } from '../common/plugin.js';
@@ -15,6 +15,8 @@ import { VolumeAdmin } from './admin.js';
 import { VolumeDriver } from './driver.js';
 import { createHost, type VolumeHost } from './host.js';
 import { reconcile } from './reconcile.js';
+import { SnapshotTable } from './snapshot-table.js';
+import { reconcileSnapshots } from './snapshots.js';
 import { UsageMeter } from './usage-meter.js';
 import { VolumeTable } from './volume-table.js';
 
@@ -26,6 +28,8 @@ export interface OpenVolumesOptions {
   /** Where Mountpoints are published (`--mount-dir`); absent: the data directories themselves. */
   mountDir?: string;
   host?: VolumeHost;
+  /** The directory directory volumes may never reach (default `stateDir`); serve passes its whole state directory. */
+  protectedDir?: string;
 }
 
 /**
@@ -46,14 +50,25 @@ export async function openVolumes(opts: OpenVolumesOptions): Promise<{ driver: V
     });
   if (opts.mountDir !== undefined) await mkdir(opts.mountDir, { recursive: true });
   const mountDir = opts.mountDir === undefined ? undefined : await realpath(opts.mountDir);
-  const deps = { table: await VolumeTable.load(opts.store, root, mountDir), host, meter: new UsageMeter(measure), log, bootId: await host.bootId() };
+  await mkdir(join(opts.stateDir, 'snapshots'), { recursive: true, mode: 0o700 });
+  const deps = {
+    table: await VolumeTable.load(opts.store, root, mountDir),
+    snapshots: await SnapshotTable.load(opts.store, await realpath(join(opts.stateDir, 'snapshots'))),
+    host,
+    meter: new UsageMeter(measure),
+    log,
+    bootId: await host.bootId(),
+    stateDir: await realpath(opts.protectedDir ?? opts.stateDir),
+  };
   await reconcile(deps);
+  await reconcileSnapshots(deps);
   const driver = new VolumeDriver(deps);
   return { driver, admin: new VolumeAdmin(deps, driver) };
 }
 
 /** tsvol's {@link PluginFactory}: serves `VolumeDriver` and the admin interface `TsnetVolume`. */
 export const createVolumePlugin: PluginFactory = async (ctx) => {
-  const { driver, admin } = await openVolumes(ctx);
-  return { interfaces: [bindVolumeDriver(driver), bindInterface(VolumeAdminSpec, admin)] };
+  // serve gives each plugin `<state dir>/<kind>`: directory volumes may reach none of the suite's state.
+  const { driver, admin } = await openVolumes({ ...ctx, protectedDir: dirname(ctx.stateDir) });
+  return { interfaces: [bindVolumeDriver(driver), bindInterface(VolumeAdminSpec, admin)], close: () => driver.drain() };
 };

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NotFoundError } from '../common/protocol/errors.js';
 import { VOLUMES_COLLECTION, type VolumeRecord } from './record.js';
-import { createUnitFixture, type UnitFixture } from './unit-fixture.js';
+import { createUnitFixture, type UnitFixture } from './testing/fixture-unit.js';
 
 const ID1 = 'a'.repeat(64);
 const ID2 = 'b'.repeat(64);

@@ -17,18 +17,9 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { errorFields } from '../common/log.js';
-import type { DriverDeps } from './driver.js';
-import {
-  activateVolume,
-  alwaysMounted,
-  deleteTree,
-  destroyVolume,
-  isEmptyLeftover,
-  publishVolume,
-  releaseVolume,
-  trashOwner,
-  unpublishVolume,
-} from './lifecycle.js';
+import { kindContext, type DriverDeps } from './driver.js';
+import { kindOf } from './kinds/index.js';
+import { alwaysMounted, deleteTree, destroyVolume, isEmptyLeftover, publishVolume, trashOwner, unpublishVolume } from './lifecycle.js';
 import { VOLUME_NAME_RULE } from './names.js';
 import { dropDeadLeases, usersOf, type VolumeRecord } from './record.js';
 
@@ -50,11 +41,13 @@ async function exists(path: string): Promise<boolean> {
 /** `trashed`: names whose directory was moved to `.trash-…` by a Remove that did not finish. */
 async function reconcileOne(deps: DriverDeps, rec: VolumeRecord, trashed: ReadonlySet<string>): Promise<void> {
   const { table, host, log, bootId } = deps;
-  const paths = table.paths(rec.name);
+  const ctx = kindContext(deps, rec.name);
+  const { paths } = ctx;
+  const kind = kindOf(rec.spec);
   const vlog = log.child({ volume: rec.name });
   if (rec.state === 'creating') {
     vlog.warn('undoing an interrupted create');
-    await destroyVolume(host, paths, rec.spec);
+    await destroyVolume(ctx, rec.spec);
     await table.delete(rec.name);
     return;
   }
@@ -78,8 +71,10 @@ async function reconcileOne(deps: DriverDeps, rec: VolumeRecord, trashed: Readon
     rec.mounts = {};
     rec.bootId = bootId;
   }
-  if (usersOf(rec) > 0 || alwaysMounted(rec.spec)) await activateVolume(host, paths, rec.spec);
-  else await releaseVolume(host, paths, rec.spec);
+  // A snapshot killed mid-copy may have left the image frozen; writes would hang forever.
+  if (alwaysMounted(rec.spec) && (await host.isMountpoint(paths.data))) await host.thaw(paths.data);
+  if (usersOf(rec) > 0 || alwaysMounted(rec.spec)) await kind.activate(ctx, rec.spec);
+  else await kind.release(ctx, rec.spec);
   if (usersOf(rec) > 0) await publishVolume(host, paths);
   else await unpublishVolume(host, paths);
   if (JSON.stringify(rec) !== before) await table.save(rec);

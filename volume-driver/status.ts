@@ -3,9 +3,7 @@
  * figures from the host (statfs for tmpfs and ext4 images, a cached tree walk for directories), the
  * mount count, and the options with anything secret-looking redacted.
  */
-import type { VolumeHost } from './host.js';
-import { alwaysMounted } from './lifecycle.js';
-import type { VolumePaths } from './names.js';
+import { kindOf, type KindContext } from './kinds/index.js';
 import { redactOptions } from './options.js';
 import { mountCount, type VolumeRecord } from './record.js';
 import { formatSize } from './size.js';
@@ -13,12 +11,14 @@ import type { UsageMeter } from './usage-meter.js';
 
 /** The Status object of one volume. Byte counts are numbers; `SizeLimit`/`Used` are for people. */
 export type VolumeStatus = {
-  Type: 'local' | 'tmpfs';
-  /** `directory`, `ext4 image` or `tmpfs`. */
+  Type: 'local' | 'tmpfs' | 'dir';
+  /** `directory`, `ext4 image`, `tmpfs` or `host directory`. */
   Backing: string;
+  /** A directory volume's host directory, resolved. */
+  Path?: string;
   SizeLimit?: string;
   SizeLimitBytes?: number;
-  /** Whether the tmpfs or ext4 image is mounted now (absent for plain directories). */
+  /** Whether the tmpfs, ext4 image or host directory is mounted now (absent for plain directories). */
   Mounted?: boolean;
   Used?: string;
   UsedBytes?: number;
@@ -42,40 +42,33 @@ export interface DetailedVolume {
   Status: VolumeStatus;
 }
 
-function backing(rec: VolumeRecord): string {
-  if (rec.spec.type === 'tmpfs') return 'tmpfs';
-  return alwaysMounted(rec.spec) ? 'ext4 image' : 'directory';
-}
-
 /**
  * Computes the Status of `rec`. With `fresh`, a directory's usage is measured now rather than
  * served from the cache.
  */
-export async function volumeStatus(
-  rec: VolumeRecord,
-  paths: VolumePaths,
-  deps: { host: VolumeHost; meter: UsageMeter },
-  opts: { fresh?: boolean } = {},
-): Promise<VolumeStatus> {
+export async function volumeStatus(rec: VolumeRecord, ctx: KindContext, meter: UsageMeter, opts: { fresh?: boolean } = {}): Promise<VolumeStatus> {
   const { spec } = rec;
-  const status: VolumeStatus = { Type: spec.type, Backing: backing(rec), MountCount: mountCount(rec), Options: redactOptions(rec.options) };
+  const kind = kindOf(spec);
+  const { host, paths } = ctx;
+  const status: VolumeStatus = { Type: spec.type, Backing: kind.backing, MountCount: mountCount(rec), Options: redactOptions(rec.options) };
+  if (spec.realPath !== undefined) status.Path = spec.realPath;
   if (spec.sizeBytes !== undefined) {
     status.SizeLimit = formatSize(spec.sizeBytes);
     status.SizeLimitBytes = spec.sizeBytes;
   }
   const leases = Object.keys(rec.leases).length;
   if (leases > 0) status.Leases = leases;
-  if (spec.type === 'tmpfs' || alwaysMounted(spec)) {
-    status.Mounted = await deps.host.isMountpoint(paths.data);
+  if (kind.mountedWhen !== 'never') status.Mounted = await host.isMountpoint(paths.data);
+  if (kind.usageBy === 'statfs') {
     if (status.Mounted) {
-      const space = await deps.host.space(paths.data);
+      const space = await host.space(paths.data);
       status.UsedBytes = space.used;
       status.AvailableBytes = space.available;
-    } else if (spec.type === 'tmpfs') {
+    } else if (!kind.keepsContent) {
       status.UsedBytes = 0; // an unmounted tmpfs volume is empty by definition
     }
   } else {
-    const m = await deps.meter.read(rec.name, paths.data, opts);
+    const m = await meter.read(rec.name, kind.contentPath(ctx, spec), opts);
     if (m) {
       status.UsedBytes = m.bytes;
       status.UsageMeasuredAt = m.at.toISOString();

@@ -2,9 +2,11 @@
  * @module The volumes the driver knows: the store's `volumes` collection with an in-memory copy (the
  * plugin process is the store's only writer, so Get and List never touch the disk), and a lock per
  * volume name. Records handed out are copies: a change counts only once {@link VolumeTable.save}
- * has made it durable.
+ * has made it durable. Writes go through a {@link GroupCommit}: concurrent Creates, Mounts and
+ * Removes of different volumes share one synced batch, and each still waits for its own to be on disk.
  */
 import { KeyedMutex } from '../common/keyed-mutex.js';
+import { GroupCommit } from '../ipam/core/group-commit.js';
 import type { Collection, Store } from '../common/store/store.js';
 import { NotFoundError } from '../common/protocol/errors.js';
 import { volumePaths, type VolumePaths } from './names.js';
@@ -19,11 +21,13 @@ export class VolumeTable {
   readonly #col: Collection<VolumeRecord>;
   readonly #records = new Map<string, VolumeRecord>();
   readonly #mutex = new KeyedMutex();
+  readonly #commit: GroupCommit;
   /** List's answer, kept until a volume appears, disappears or changes state (dockerd lists often). */
   #listed: Array<{ Name: string; Mountpoint: string }> | undefined;
 
   private constructor(store: Store, root: string, mountDir: string | undefined) {
     this.#col = store.collection<VolumeRecord>(VOLUMES_COLLECTION);
+    this.#commit = new GroupCommit((ops) => store.batch(ops));
     this.root = root;
     this.mountDir = mountDir;
   }
@@ -69,16 +73,20 @@ export class VolumeTable {
 
   /** Writes `rec` durably, then makes it the current record. */
   async save(rec: VolumeRecord): Promise<void> {
-    await this.#col.put(rec.name, rec);
+    await this.#commit.submit([this.#col.putOp(rec.name, rec)]);
     if (this.#records.get(rec.name)?.state !== rec.state) this.#listed = undefined;
     this.#records.set(rec.name, structuredClone(rec));
   }
 
-  /** Deletes the record of `name` durably. */
-  async delete(name: string): Promise<void> {
-    await this.#col.del(name);
+  /**
+   * Deletes the record of `name`: at once in memory (Get and List stop seeing it), then durably;
+   * resolves when durable. Callers make sure a restart in between ends the same way (a Remove's
+   * trash, an undone Create's missing directory).
+   */
+  delete(name: string): Promise<void> {
     this.#records.delete(name);
     this.#listed = undefined;
+    return this.#commit.submit([this.#col.delOp(name)]);
   }
 
   /** The paths of volume `name` (checking the name). */

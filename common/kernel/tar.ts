@@ -1,7 +1,8 @@
 /**
- * @module Streams a tar archive out of, or into, a directory with the system's GNU tar, argv only.
- * `run()` of common/kernel/exec.ts buffers a program's output as text, which a binary stream of any
- * size cannot go through, hence this streaming spawn.
+ * @module Streams a tar archive out of, or into, a directory with the system's GNU tar, argv only
+ * (`tsnet volume export|import`). `run()` of exec.ts buffers a program's output as text, which a
+ * binary stream of any size cannot go through, hence this streaming spawn, kept in the kernel layer
+ * with the other programs the suite runs.
  */
 import { spawn } from 'node:child_process';
 import type { Readable, Transform, Writable } from 'node:stream';

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { run } from '../common/kernel/exec.js';
-import { createArgs, extractArgs, runTar, TarError } from './tar-stream.js';
+import { run } from './exec.js';
+import { createArgs, extractArgs, runTar, TarError } from './tar.js';
 
 const sh = async (argv: string[]) => (await run(argv, { object: argv.join(' '), step: 'run' })).stdout;
 

@@ -6,14 +6,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { createLogger } from '../common/log.js';
-import { volumeRequests } from '../common/protocol/volume-api.js';
-import { MemoryStore } from '../common/store/memory-store.js';
-import type { VolumeAdmin } from './admin.js';
-import type { VolumeDriver } from './driver.js';
+import { createLogger } from '../../common/log.js';
+import { volumeRequests } from '../../common/protocol/volume-api.js';
+import { MemoryStore } from '../../common/store/memory-store.js';
+import type { VolumeAdmin } from '../admin.js';
+import type { VolumeDriver } from '../driver.js';
 import { createFakeHost, type FakeHost } from './fake-host.js';
-import { openVolumes } from './plugin.js';
-import { VOLUMES_COLLECTION, type VolumeRecord } from './record.js';
+import { openVolumes } from '../plugin.js';
+import { VOLUMES_COLLECTION, type VolumeRecord } from '../record.js';
 
 /** What a unit test gets from {@link createUnitFixture}. */
 export interface UnitFixture {

@@ -3,8 +3,8 @@
  * memory, logs every mutating call as one line, and can be told to fail a step, report a reboot or
  * declare a process gone. No root, no kernel.
  */
-import type { FsSpace, LoopDevice, RootAttributes, TmpfsOptions, VolumeHost } from './host.js';
-import { isUnder } from '../common/kernel/mount-info.js';
+import type { FsSpace, LoopDevice, RootAttributes, TmpfsOptions, VolumeHost } from '../host.js';
+import { isUnder } from '../../common/kernel/mount-info.js';
 
 /** The fake's own state, open to tests. */
 export interface FakeHost extends VolumeHost {
@@ -79,6 +79,17 @@ export function createFakeHost(): FakeHost {
     },
     async copyTree(src: string, dst: string) {
       step('copyTree', `${src} ${dst}`);
+    },
+    async copyImage(src: string, dst: string, method = 'auto') {
+      step('copyImage', `${src} ${dst} ${method}`);
+      return 'sparse copy' as const;
+    },
+    async frozen<T>(mountpoint: string, fn: () => Promise<T>) {
+      step('frozen', mountpoint);
+      return fn();
+    },
+    async thaw(mountpoint: string) {
+      step('thaw', mountpoint);
     },
     diskUsage: async (path: string) => fake.usage.get(path) ?? 0,
     space: async (path: string): Promise<FsSpace> => {
