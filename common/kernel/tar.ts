@@ -1,12 +1,11 @@
 /**
  * @module Streams a tar archive out of, or into, a directory with the system's GNU tar, argv only
  * (`tsnet volume export|import`). `run()` of exec.ts buffers a program's output as text, which a
- * binary stream of any size cannot go through, hence this streaming spawn, kept in the kernel layer
- * with the other programs the suite runs.
+ * binary stream of any size cannot go through, so tar is {@link start}ed with its streams piped.
  */
-import { spawn } from 'node:child_process';
 import type { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { start } from './exec.js';
 
 /** GNU tar failed; `stderr` holds its messages. */
 export class TarError extends Error {
@@ -53,15 +52,10 @@ export async function runTar(
   argv: readonly string[],
   io: { input?: Readable; output?: Writable; via?: Transform; signal?: AbortSignal },
 ): Promise<TarResult> {
-  const child = spawn(argv[0]!, argv.slice(1), {
-    stdio: [io.input ? 'pipe' : 'ignore', io.output ? 'pipe' : 'ignore', 'pipe'],
-    ...(io.signal && { signal: io.signal }),
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) => resolve(code));
+  const child = start(argv, { stdin: io.input ? 'pipe' : 'ignore', stdout: io.output ? 'pipe' : 'ignore', stderr: 'capture', ...(io.signal && { signal: io.signal }) });
+  const exited = child.done.then(({ code, startError }) => {
+    if (startError !== undefined) throw new TarError(`cannot run tar: ${startError}`, '');
+    return code;
   });
   const via = io.via ? [io.via] : [];
   const piped: Array<Promise<void>> = [];
@@ -74,6 +68,7 @@ export async function runTar(
   const [exit, ...pipes] = await Promise.allSettled([exited, ...piped]);
   if (exit!.status === 'rejected') throw exit!.reason;
   const code = exit!.value;
+  const stderr = child.output();
   if (code !== 0 && !(code === 1 && argv.includes('--create'))) {
     throw new TarError(`tar exited with ${code ?? 'a signal'}: ${stderr.trim().split('\n').slice(-3).join('; ') || 'no message'}`, stderr);
   }

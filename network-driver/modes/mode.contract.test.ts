@@ -5,7 +5,7 @@
  */
 import { createBridgeMode } from './bridge/bridge-mode.js';
 import { createMacvlanMode } from './macvlan/macvlan-mode.js';
-import { runModeContract } from './mode.contract.js';
+import { runModeContract } from './testing/mode.contract.js';
 import { createNoneMode } from './none/none-mode.js';
 import { createOverlayMode } from './overlay/overlay-mode.js';
 

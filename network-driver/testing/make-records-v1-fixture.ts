@@ -5,7 +5,7 @@
  * fresh namespace (a reboot), that build's restore rebuilds the kernel from the state, and what it made
  * is written to `kernel.json`. Only the LevelDB files are kept (not LOG, LOG.old or LOCK).
  *
- * Usage (root), from the repository, with the old build in OLD (made as common/store/fixtures/README.md
+ * Usage (root), from the repository, with the old build in OLD (made as common/store/testing/fixtures/README.md
  * shows, at cc2cf49):
  * `npx tsc -p . && node dist/network-driver/testing/make-records-v1-fixture.js OLD/dist "$PWD/network-driver/testing/records-v1"`
  */

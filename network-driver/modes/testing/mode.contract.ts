@@ -9,14 +9,14 @@
  */
 import { PassThrough } from 'node:stream';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createLogger, type Logger } from '../../common/log.js';
-import { InvalidRequestError } from '../../common/protocol/errors.js';
-import { networkRequests } from '../../common/protocol/network-api.js';
-import { MemoryStore } from '../../common/store/memory-store.js';
-import { NetworkDriver } from '../driver.js';
-import type { NetworkRecord } from '../records.js';
-import type { NetworkMode } from './mode.js';
-import { fakeKernel, interfaceOfSysctl, type FakeKernel } from './testing/fake-kernel.js';
+import { createLogger, type Logger } from '../../../common/log.js';
+import { InvalidRequestError } from '../../../common/protocol/errors.js';
+import { networkRequests } from '../../../common/protocol/network-api.js';
+import { MemoryStore } from '../../../common/store/memory-store.js';
+import { NetworkDriver } from '../../driver.js';
+import type { NetworkRecord } from '../../records.js';
+import type { NetworkMode } from '../mode.js';
+import { fakeKernel, interfaceOfSysctl, type FakeKernel } from './fake-kernel.js';
 
 /** One mode under the contract. */
 export interface ModeSubject {
