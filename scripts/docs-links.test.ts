@@ -2,7 +2,8 @@
  * @module Keeps the documentation's references true: every relative link in README.md and docs/*.md
  * names a file that exists (and, with `#anchor`, a heading of that file, slugged as GitHub does), and
  * every document a source comment cites (`docs/x.md`, `plugin-protocol.md §2.8`) exists, down to the
- * cited section. Reads the repository's files; no root, no network.
+ * cited section; and every repository path the pages write as code (`ipam/core/gc.ts`, `testing/`,
+ * `node dist/cli/tsnet.js`) names something that exists. Reads the repository's files; no root, no network.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -60,6 +61,76 @@ function linkTargets(markdown: string): string[] {
     for (const m of prose.matchAll(/!?\[[^\]]*\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) targets.push(m[1]!);
   }
   return targets;
+}
+
+/**
+ * The repository paths in the code of `markdown` (inline code spans and fenced blocks): words that start
+ * with a top-level folder of `tops` and a `/`, as in `ipam/core/gc.ts`, `sh scripts/test.sh` or a tree
+ * listing's `testing/`. Trailing punctuation (`.`, `,`, `:`, `;`, `)`) is not part of the path.
+ */
+function codePaths(markdown: string, tops: readonly string[]): string[] {
+  const word = new RegExp(`(?<![\\w./~$-])(?:${tops.map((t) => t.replace(/[.-]/g, '\\$&')).join('|')})/[\\w./@*<>…-]*`, 'g');
+  const out: string[] = [];
+  let fenced = false;
+  for (const line of markdown.split('\n')) {
+    if (line.trimStart().startsWith('```')) {
+      fenced = !fenced;
+      continue;
+    }
+    const code = fenced ? [line] : [...line.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+    for (const text of code) for (const m of text.matchAll(word)) out.push(m[0].replace(/[.,:;)]+$/, ''));
+  }
+  return out;
+}
+
+/** The top-level folders of the repository (and the build outputs `dist/` and `build/`, built or not). */
+function topFolders(): string[] {
+  const dirs = readdirSync(ROOT, { withFileTypes: true }).filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'node_modules');
+  return [...new Set([...dirs.map((e) => e.name), 'dist', 'build'])];
+}
+
+/** Every file of the repository below `dir` and every folder (with a trailing `/`), relative to ROOT; no build outputs. */
+function repositoryPaths(dir = ROOT): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name.startsWith('.') || SKIP_DIRS.has(entry.name)) continue;
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(`${relative(ROOT, full)}/`, ...repositoryPaths(full));
+    else out.push(relative(ROOT, full));
+  }
+  return out;
+}
+
+/** Sources the product build (tsconfig.build.json, into dist/) leaves out: tests, test infrastructure, benchmarks. */
+const NOT_IN_DIST = /^(testing|integration|bench)\/|(^|\/)testing\/|\.test\.ts$/;
+
+/**
+ * What is wrong with one repository path written as code, or undefined when it holds. `<name>`, `…`
+ * and `*` stand for any part of one path segment. A path with a file extension or a trailing `/` must
+ * name a file or folder; one without either (a vitest filter such as `integration/ipam`) must begin
+ * one. Build outputs are checked against their source: `dist/X.js` needs `X.ts` in the product build,
+ * `build/tools/X.js` needs `X.ts`; the rest of `build/` (the managed plugin's staging) is made by
+ * packaging/plugin/build.sh and is not checked.
+ */
+function brokenCodePath(from: string, written: string, paths: readonly string[]): string | undefined {
+  let path = written;
+  let source = (p: string) => p;
+  if (written.startsWith('build/') && !written.startsWith('build/tools/')) return undefined;
+  for (const [out, inBuild] of [['dist/', (p: string) => !NOT_IN_DIST.test(p)], ['build/tools/', (p: string) => !p.endsWith('.test.ts')]] as const) {
+    if (!written.startsWith(out)) continue;
+    path = written.slice(out.length).replace(/\.js$/, '.ts');
+    if (path === '') return undefined;
+    source = (p) => (inBuild(p) ? p : '');
+  }
+  const exact = /\.[a-z]+$|\/$/i.test(path);
+  const pattern = path
+    .split(/(<[^>/]*>|…|\*)/)
+    .map((part, i) => (i % 2 === 1 ? '[^/]*' : part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  const re = new RegExp(`^${pattern}${exact ? '$' : ''}`);
+  if (paths.some((p) => re.test(source(p)))) return undefined;
+  const what = written === path ? '' : ` (its source would be ${path}${written.startsWith('dist/') ? ', in the product build' : ''})`;
+  return `${from}: \`${written}\`: no such ${exact ? 'file or folder' : 'path'} in the repository${what}`;
 }
 
 /** What is wrong with one relative link of `from` (a path below ROOT), or undefined when it holds. */
@@ -135,6 +206,17 @@ describe('documentation links', () => {
     });
   }
 
+  const tops = topFolders();
+  const paths = repositoryPaths();
+  for (const doc of DOC_FILES) {
+    it(`${doc}: every repository path written as code exists`, () => {
+      const broken = codePaths(readFileSync(join(ROOT, doc), 'utf8'), tops)
+        .map((p) => brokenCodePath(doc, p, paths))
+        .filter((p): p is string => p !== undefined);
+      expect(broken).toEqual([]);
+    });
+  }
+
   it('every document a source file cites exists, with the cited section', () => {
     const sections = protocolSections();
     const problems = sourceFiles().flatMap((f) => brokenCitations(f, readFileSync(join(ROOT, f), 'utf8'), sections));
@@ -167,5 +249,23 @@ describe('the checks themselves', () => {
     expect(brokenLink('README.md', 'docs/none.md')).toBe('README.md: docs/none.md: no file docs/none.md');
     expect(brokenLink('README.md', 'docs/plugin-protocol.md#no-such-heading')).toMatch(/no heading with anchor #no-such-heading/);
     expect(brokenLink('README.md', 'https://example.org/x.md')).toBeUndefined();
+  });
+
+  it('find repository paths in code spans and fenced blocks, not in prose or under other roots', () => {
+    const md = 'ipam/x.ts in prose, `ipam/core/gc.ts`, `sh scripts/test.sh`, `/ipam/abs.ts`, `my-ipam/x.ts`\n```\ntesting/   infrastructure\nnode dist/cli/tsnet.js.\n```\n';
+    expect(codePaths(md, ['ipam', 'scripts', 'testing', 'dist'])).toEqual(['ipam/core/gc.ts', 'scripts/test.sh', 'testing/', 'dist/cli/tsnet.js']);
+  });
+
+  it('check a written path against the tree, build outputs against their sources', () => {
+    const paths = ['ipam/', 'ipam/core/', 'ipam/core/gc.ts', 'ipam/cluster/cluster-pools.root.test.ts', 'bench/', 'bench/ipam-bench.ts', 'testing/', 'testing/leak-check-cli.ts', 'cli/', 'cli/tsnet.ts'];
+    const bad = (p: string) => brokenCodePath('x.md', p, paths);
+    for (const ok of ['ipam/core/gc.ts', 'ipam/core/', 'ipam/cluster/cluster-*.root.test.ts', 'ipam/cluster/<name>.root.test.ts', 'ipam/cl', 'dist/cli/tsnet.js', 'dist/cli/', 'build/tools/bench/ipam-bench.js', 'build/tools/testing/leak-check-cli.js', 'build/plugin/', 'dist/']) expect(bad(ok)).toBeUndefined();
+    expect(bad('ipam/gc.ts')).toBe('x.md: `ipam/gc.ts`: no such file or folder in the repository');
+    expect(bad('ipam/core')).toBeUndefined();
+    expect(bad('ipam/admin/')).toMatch(/no such file or folder/);
+    expect(bad('ipam/support')).toBe('x.md: `ipam/support`: no such path in the repository');
+    expect(bad('dist/bench/ipam-bench.js')).toMatch(/its source would be bench\/ipam-bench.ts, in the product build/);
+    expect(bad('dist/testing/leak-check-cli.js')).toMatch(/in the product build/);
+    expect(bad('build/tools/bench/none.js')).toMatch(/its source would be bench\/none.ts/);
   });
 });
