@@ -66,7 +66,8 @@ function linkTargets(markdown: string): string[] {
 /**
  * The repository paths in the code of `markdown` (inline code spans and fenced blocks): words that start
  * with a top-level folder of `tops` and a `/`, as in `ipam/core/gc.ts`, `sh scripts/test.sh` or a tree
- * listing's `testing/`. Trailing punctuation (`.`, `,`, `:`, `;`, `)`) is not part of the path.
+ * listing's `testing/`. Trailing punctuation (`.`, `,`, `:`, `;`, `)`) is not part of the path. A
+ * bench run as `npm run bench -- name` (lower case; `NAME` is a placeholder) names the path `bench/name.ts`.
  */
 function codePaths(markdown: string, tops: readonly string[]): string[] {
   const word = new RegExp(`(?<![\\w./~$-])(?:${tops.map((t) => t.replace(/[.-]/g, '\\$&')).join('|')})/[\\w./@*<>…-]*`, 'g');
@@ -78,7 +79,10 @@ function codePaths(markdown: string, tops: readonly string[]): string[] {
       continue;
     }
     const code = fenced ? [line] : [...line.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
-    for (const text of code) for (const m of text.matchAll(word)) out.push(m[0].replace(/[.,:;)]+$/, ''));
+    for (const text of code) {
+      for (const m of text.matchAll(word)) out.push(m[0].replace(/[.,:;)]+$/, ''));
+      for (const m of text.matchAll(/npm run bench -- ([a-z][\w-]*)/g)) out.push(`bench/${m[1]!}.ts`);
+    }
   }
   return out;
 }
@@ -101,8 +105,24 @@ function repositoryPaths(dir = ROOT): string[] {
   return out;
 }
 
-/** Sources the product build (tsconfig.build.json, into dist/) leaves out: tests, test infrastructure, benchmarks. */
-const NOT_IN_DIST = /^(testing|integration|bench)\/|(^|\/)testing\/|\.test\.ts$/;
+/**
+ * A test of a repository-relative path against tsconfig `exclude` patterns: a pattern matches the path
+ * or a folder above it; `**` stands for any folders, `*` for part of one name.
+ */
+function excludedBy(patterns: readonly string[]): (path: string) => boolean {
+  const res = patterns.map((p) => {
+    const body = p
+      .replace(/\/$/, '')
+      .split(/(\*\*\/|\/\*\*|\*)/)
+      .map((part) => ({ '**/': '(?:.*/)?', '/**': '(?:/.*)?', '*': '[^/]*' })[part] ?? part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('');
+    return new RegExp(`^${body}(?:/.*)?$`);
+  });
+  return (path) => res.some((re) => re.test(path));
+}
+
+/** Sources the product build leaves out of dist/ (tsconfig.build.json's `exclude`: tests, test infrastructure, benchmarks). */
+const NOT_IN_DIST = excludedBy((JSON.parse(readFileSync(join(ROOT, 'tsconfig.build.json'), 'utf8')) as { exclude: string[] }).exclude);
 
 /**
  * What is wrong with one repository path written as code, or undefined when it holds. `<name>`, `…`
@@ -116,7 +136,7 @@ function brokenCodePath(from: string, written: string, paths: readonly string[])
   let path = written;
   let source = (p: string) => p;
   if (written.startsWith('build/') && !written.startsWith('build/tools/')) return undefined;
-  for (const [out, inBuild] of [['dist/', (p: string) => !NOT_IN_DIST.test(p)], ['build/tools/', (p: string) => !p.endsWith('.test.ts')]] as const) {
+  for (const [out, inBuild] of [['dist/', (p: string) => !NOT_IN_DIST(p)], ['build/tools/', (p: string) => !p.endsWith('.test.ts')]] as const) {
     if (!written.startsWith(out)) continue;
     path = written.slice(out.length).replace(/\.js$/, '.ts');
     if (path === '') return undefined;
@@ -129,7 +149,7 @@ function brokenCodePath(from: string, written: string, paths: readonly string[])
     .join('');
   const re = new RegExp(`^${pattern}${exact ? '$' : ''}`);
   if (paths.some((p) => re.test(source(p)))) return undefined;
-  const what = written === path ? '' : ` (its source would be ${path}${written.startsWith('dist/') ? ', in the product build' : ''})`;
+  const what = written === path ? '' : written.startsWith('dist/') ? ` (it needs ${path}, not excluded by tsconfig.build.json)` : ` (it needs ${path})`;
   return `${from}: \`${written}\`: no such ${exact ? 'file or folder' : 'path'} in the repository${what}`;
 }
 
@@ -252,8 +272,14 @@ describe('the checks themselves', () => {
   });
 
   it('find repository paths in code spans and fenced blocks, not in prose or under other roots', () => {
-    const md = 'ipam/x.ts in prose, `ipam/core/gc.ts`, `sh scripts/test.sh`, `/ipam/abs.ts`, `my-ipam/x.ts`\n```\ntesting/   infrastructure\nnode dist/cli/tsnet.js.\n```\n';
-    expect(codePaths(md, ['ipam', 'scripts', 'testing', 'dist'])).toEqual(['ipam/core/gc.ts', 'scripts/test.sh', 'testing/', 'dist/cli/tsnet.js']);
+    const md = 'ipam/x.ts in prose, `ipam/core/gc.ts`, `sh scripts/test.sh`, `/ipam/abs.ts`, `my-ipam/x.ts`\n```\ntesting/   infrastructure\nnode dist/cli/tsnet.js.\nsudo npm run bench -- ipam-bench 10\n```\n';
+    expect(codePaths(md, ['ipam', 'scripts', 'testing', 'dist'])).toEqual(['ipam/core/gc.ts', 'scripts/test.sh', 'testing/', 'dist/cli/tsnet.js', 'bench/ipam-bench.ts']);
+  });
+
+  it('read tsconfig exclude patterns as tsc does', () => {
+    const excluded = excludedBy(['bench', '**/testing/**', '**/*.test.ts', 'dist']);
+    for (const p of ['bench/run.ts', 'ipam/testing/fixture-allocator.ts', 'testing/system.ts', 'a/b/c.test.ts', 'a/b.root.test.ts', 'dist/cli/tsnet.js']) expect(excluded(p), p).toBe(true);
+    for (const p of ['benchmark.ts', 'cli/tsnet.ts', 'ipam/testing.ts', 'common/kernel/tar.ts', 'a/test.ts']) expect(excluded(p), p).toBe(false);
   });
 
   it('check a written path against the tree, build outputs against their sources', () => {
@@ -264,8 +290,8 @@ describe('the checks themselves', () => {
     expect(bad('ipam/core')).toBeUndefined();
     expect(bad('ipam/admin/')).toMatch(/no such file or folder/);
     expect(bad('ipam/support')).toBe('x.md: `ipam/support`: no such path in the repository');
-    expect(bad('dist/bench/ipam-bench.js')).toMatch(/its source would be bench\/ipam-bench.ts, in the product build/);
-    expect(bad('dist/testing/leak-check-cli.js')).toMatch(/in the product build/);
-    expect(bad('build/tools/bench/none.js')).toMatch(/its source would be bench\/none.ts/);
+    expect(bad('dist/bench/ipam-bench.js')).toBe('x.md: `dist/bench/ipam-bench.js`: no such file or folder in the repository (it needs bench/ipam-bench.ts, not excluded by tsconfig.build.json)');
+    expect(bad('dist/testing/leak-check-cli.js')).toMatch(/not excluded by tsconfig.build.json/);
+    expect(bad('build/tools/bench/none.js')).toMatch(/\(it needs bench\/none.ts\)$/);
   });
 });
