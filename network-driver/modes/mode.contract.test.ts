@@ -1,5 +1,5 @@
 /**
- * The mode contract (./mode.contract.ts) for every mode tsnet has, on the one recording fake kernel:
+ * The mode contract (./testing/mode.contract.ts) for every mode tsnet has, on the one recording fake kernel:
  * none, bridge, overlay (single host: no cluster; cleartext and encrypted) and macvlan (on the fake host's spare NIC, with the
  * host shim, so that the network owns kernel objects). No root.
  */

@@ -4,7 +4,7 @@
  * decides what its kernel objects are and asks its kernel seam (./kernel.ts, namespace bound when the
  * seam is made, passed to the mode's factory) to make them. Every method must be idempotent: Docker
  * retries, and restore() re-runs them after a crash. The same behaviour is checked for every mode by
- * ./mode.contract.ts.
+ * ./testing/mode.contract.ts.
  *
  * Options are read once: `parseOptions` checks the `-o` strings (pure, before anything is locked),
  * `configure` turns them with the IPAM data into the mode's typed config `C`, stored in the record
