@@ -115,7 +115,7 @@ describe.skipIf(!isRoot)('plugin harness', () => {
   it('starts the server with the contract arguments, registers spec files and removes everything on stop', async () => {
     const suite = await start();
     expect(suite.dir).toMatch(/^\/tmp\/tstest-[0-9a-f]{8}$/);
-    expect((await servingLine(suite)).args).toEqual(['serve', '--plugins-dir', suite.pluginsDir, '--state-dir', suite.stateDir]);
+    expect((await servingLine(suite)).args).toEqual(['serve', '--plugins-dir', suite.pluginsDir, '--state-dir', suite.stateDir, '--no-dns']);
     const hex = suite.dir.slice('/tmp/tstest-'.length);
     expect(suite.driverNames).toEqual({ network: `tstest${hex}net`, ipam: `tstest${hex}ipam`, volume: `tstest${hex}vol` });
     for (const kind of ['network', 'ipam', 'volume'] as const) {
