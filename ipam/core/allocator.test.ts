@@ -219,18 +219,19 @@ describe('durability', () => {
     const store = new MemoryStore();
     const { allocator: a } = await testAllocator({ store });
     const { id } = await pool(a, { pool: '10.20.0.0/24' });
+    const diskFull = new Error('disk full');
     const failing: Store = {
       collection: (n) => store.collection(n),
       batch: async () => {
-        throw new Error('disk full');
+        throw diskFull;
       },
       close: () => store.close(),
     };
     const { allocator: broken } = await testAllocator({ store: failing });
-    await expect(addr(broken, id)).rejects.toThrow('disk full');
+    await expect(addr(broken, id)).rejects.toBe(diskFull);
     expect(broken.list()[0]!.used).toBe(0n);
     expect(broken.list()[0]!.cursor).toBeUndefined(); // the serial position is put back too
-    await expect(addr(broken, id, '10.20.0.9')).rejects.toThrow('disk full');
+    await expect(addr(broken, id, '10.20.0.9')).rejects.toBe(diskFull);
     expect(broken.list()[0]!.used).toBe(0n);
   });
 });
