@@ -44,7 +44,7 @@ describe('leases', () => {
     await expect(fx.admin.acquire({ Name: 'v1', Purpose: 'import', Pid: 1 })).rejects.toThrow(refusal('ERR_CONFLICT', 'volume "v1" is in use (1 container mount)'));
     await fx.driver.unmount({ Name: 'v1', ID: ID1 });
     await writeFile(join(fx.data('v1'), 'f'), 'x');
-    await expect(fx.admin.acquire({ Name: 'v1', Purpose: 'import', Pid: 1 })).rejects.toThrow(refusal('ERR_CONFLICT', /is not empty/));
+    await expect(fx.admin.acquire({ Name: 'v1', Purpose: 'import', Pid: 1 })).rejects.toThrow(refusal('ERR_CONFLICT'));
     await fx.create('v2');
     const { Lease } = await fx.admin.acquire({ Name: 'v2', Purpose: 'import', Pid: process.pid });
     await expect(fx.admin.acquire({ Name: 'v2', Purpose: 'export', Pid: 1 })).rejects.toThrow(ConflictError);

@@ -81,7 +81,7 @@ describe('with a mount dir', () => {
   it('refuses to remove a volume in use and leaves its published Mountpoint alone', async () => {
     await fx.create('v1');
     await fx.driver.mount({ Name: 'v1', ID: ID1 });
-    await expect(fx.driver.remove({ Name: 'v1' })).rejects.toThrow(refusal('ERR_CONFLICT', /in use/));
+    await expect(fx.driver.remove({ Name: 'v1' })).rejects.toThrow(refusal('ERR_CONFLICT'));
     expect(fx.host.mounts.has(published('v1'))).toBe(true);
     await fx.driver.unmount({ Name: 'v1', ID: ID1 });
     await fx.driver.remove({ Name: 'v1' });
