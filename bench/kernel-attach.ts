@@ -10,6 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { release } from 'node:os';
+import { formatTable } from '../common/cli/table.js';
 import { CommandError, run } from '../common/kernel/exec.js';
 import type { NetnsOption } from '../common/kernel/link-types.js';
 import { links } from '../common/kernel/links-api.js';
@@ -161,9 +162,8 @@ function table(results: Result[], n: number): string {
     r.detach?.p50.toFixed(3) ?? '-',
   ]);
   const head = ['method', 'per attach', 'p50 ms', 'p99 ms', 'mean ms', 'p50 vs netlink', 'detach p50 ms'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
-  return [`attach = bridge + veth pair + set master + both ends up; n=${n} after ${WARMUP} warm-up, kernel ${release()}`, line(head), ...rows.map(line)].join('\n');
+  const rightAligned = head.flatMap((_, i) => (i < 2 ? [] : [i]));
+  return `attach = bridge + veth pair + set master + both ends up; n=${n} after ${WARMUP} warm-up, kernel ${release()}\n${formatTable(head, rows, { gap: 2, rightAligned }).trimEnd()}`;
 }
 
 async function main(): Promise<void> {

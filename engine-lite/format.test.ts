@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ago, humanDuration, renderTemplate } from './format.js';
+import { refusal } from '../testing/refusal.js';
 
 describe('format', () => {
   it('says durations in docker’s words', () => {
@@ -15,8 +16,8 @@ describe('format', () => {
     expect(renderTemplate('{{.State.ExitCode}} {{ .State.OOMKilled }}', v)).toBe('3 false');
     expect(renderTemplate('{{json .Env}}', v)).toBe('["A=1","B=2"]');
     expect(renderTemplate('{{.Env}} {{.Labels}}', v)).toBe('[A=1 B=2] map[k:v]');
-    expect(() => renderTemplate('{{.Nope}}', v)).toThrow("can't evaluate field Nope");
-    expect(() => renderTemplate('{{.Env | len}}', v)).toThrow('engine-lite supports only');
+    expect(() => renderTemplate('{{.Nope}}', v)).toThrow(refusal('ERR_INVALID_ARGUMENT', "can't evaluate field Nope"));
+    expect(() => renderTemplate('{{.Env | len}}', v)).toThrow(refusal('ERR_INVALID_ARGUMENT', 'engine-lite supports only'));
   });
 
   it('renders index, if, with and range blocks as Go does', () => {
@@ -26,7 +27,7 @@ describe('format', () => {
     expect(renderTemplate('{{range .Networks}}{{.IPAddress}} {{end}}', v)).toBe('10.0.1.2 10.0.0.2 ');
     expect(renderTemplate('{{index .Env 1}} {{if .Empty}}yes{{else}}no{{end}}', v)).toBe('B=2 no');
     expect(renderTemplate('{{range .Env -}}\n  [{{.}}]\n{{- end}}', v)).toBe('[A=1][B=2]');
-    expect(() => renderTemplate('{{json (index .Env 0)}}', v)).toThrow('engine-lite supports only');
-    expect(() => renderTemplate('{{if .Env}}x', v)).toThrow('unexpected EOF');
+    expect(() => renderTemplate('{{json (index .Env 0)}}', v)).toThrow(refusal('ERR_INVALID_ARGUMENT', 'engine-lite supports only'));
+    expect(() => renderTemplate('{{if .Env}}x', v)).toThrow(refusal('ERR_INVALID_ARGUMENT', 'unexpected EOF'));
   });
 });

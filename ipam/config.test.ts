@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_POOLS_FILE, IpamConfigError, readConfig, resolveConfig } from './config.js';
 import { formatDefaultPool } from './core/default-pools.js';
+import { refusal } from '../testing/refusal.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -34,10 +35,9 @@ describe('default-pool configuration', () => {
   });
 
   it('refuses a bad entry or file, naming it, so the plugin does not start on a typo', async () => {
-    expect(() => resolveConfig({ local: ['10.128.0.0/9'] }, 'h')).toThrow(IpamConfigError);
-    expect(() => resolveConfig({ local: ['10.128.0.0/9'] }, 'h')).toThrow(/local default pools: default pool "10.128.0.0\/9"/);
+    expect(() => resolveConfig({ local: ['10.128.0.0/9'] }, 'h')).toThrow(refusal('ERR_IPAM_CONFIG', /local default pools: default pool "10.128.0.0\/9"/));
     await writeFile(join(dir, DEFAULT_POOLS_FILE), '{"local": "10.0.0.0/8:24"}');
-    await expect(readConfig(dir, {})).rejects.toThrow(/"local" must be a list of strings/);
+    await expect(readConfig(dir, {})).rejects.toThrow(refusal('ERR_IPAM_CONFIG', /"local" must be a list of strings/));
     await writeFile(join(dir, DEFAULT_POOLS_FILE), '{');
     await expect(readConfig(dir, {})).rejects.toBeInstanceOf(IpamConfigError);
   });

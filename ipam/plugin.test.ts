@@ -14,6 +14,7 @@ import { hostRoutePrefixes } from './core/host-routes.js';
 import { createIpamPlugin } from './index.js';
 import { overlaps, parsePrefix } from '../common/addr/prefix.js';
 import { silentLogger } from './testing/fixture-allocator.js';
+import { refusal } from '../testing/refusal.js';
 
 let dir: string;
 let running: { server: PluginServer; store: LevelStore } | undefined;
@@ -66,7 +67,7 @@ describe('tsipam over its socket', () => {
     expect(await call('IpamDriver.RequestAddress', { PoolID: pool.PoolID, Address: '10.201.0.2', Options: null })).toMatchObject({ Address: '10.201.0.2/24' });
     expect(await call('IpamDriver.RequestAddress', { PoolID: pool.PoolID, Address: '', Options: {} })).toMatchObject({ Address: '10.201.0.128/24' });
     // network rm: ReleaseAddress for gateway and aux, ReleasePool refused while the endpoint holds one.
-    await expect(call('IpamDriver.ReleasePool', { PoolID: pool.PoolID })).rejects.toThrow(/still has 3 allocated addresses/);
+    await expect(call('IpamDriver.ReleasePool', { PoolID: pool.PoolID })).rejects.toThrow(refusal('ERR_PLUGIN_CALL', /still has 3 allocated addresses/));
     for (const a of ['10.201.0.128', '10.201.0.1', '10.201.0.2']) await call('IpamDriver.ReleaseAddress', { PoolID: pool.PoolID, Address: a });
     expect(await call('IpamDriver.ReleasePool', { PoolID: pool.PoolID })).toEqual({});
     // dockerd's replays after a restart succeed.

@@ -10,6 +10,7 @@
  * engine-lite's records; overlay names are published to etcd and other hosts' read back (cluster.ts).
  */
 import type { Registry } from 'prom-client';
+import { hostCidr } from '../common/addr/parse.js';
 import type { ClusterSession } from '../common/cluster/types.js';
 import { links } from '../common/kernel/links-api.js';
 import { isErrno } from '../common/kernel/rt-errors.js';
@@ -81,7 +82,7 @@ async function bindResponder(listen: () => Promise<Responder>, addr: string, log
   }
   // An empty bridge, not a dummy: it needs no kernel module beyond what the networks need anyway.
   await links.ensureBridge(DNS_LINK);
-  await links.ensureAddress(DNS_LINK, `${addr}/${addr.includes(':') ? 128 : 32}`, { nodad: true });
+  await links.ensureAddress(DNS_LINK, hostCidr(addr), { nodad: true });
   log.info('made the name service address', { link: DNS_LINK, addr });
   try {
     return { responder: await listen(), ownLink: true };

@@ -21,6 +21,7 @@ import { NetworkDriver } from './driver.js';
 import { createBridgeMode } from './modes/bridge/bridge-mode.js';
 import { hostModeKernel } from './modes/kernel.js';
 import { createNoneMode } from './modes/none/none-mode.js';
+import { refusal } from '../testing/refusal.js';
 
 const log = createLogger({ stream: new PassThrough() });
 const kernelHasIpv6 = existsSync('/proc/sys/net/ipv6');
@@ -66,7 +67,7 @@ describe.skipIf(!isRoot || !kernelHasIpv6)('IPv6 turned off (throwaway namespace
     });
     const linksBefore = (await listLinks('', { netns: ns })).map((l) => l.name);
     await expect(driver.createNetwork(createRequest(mode, true))).rejects.toThrow(
-      `IPv6 is disabled in network namespace "${ns}" (sysctl net.ipv6.conf.all.disable_ipv6=1): an IPv6 network (--ipv6) cannot work here`,
+      refusal('ERR_INVALID_REQUEST', `IPv6 is disabled in network namespace "${ns}" (sysctl net.ipv6.conf.all.disable_ipv6=1): an IPv6 network (--ipv6) cannot work here`),
     );
     expect(await driver.status()).toEqual([]);
     expect((await listLinks('', { netns: ns })).map((l) => l.name)).toEqual(linksBefore);
@@ -83,9 +84,9 @@ describe.skipIf(!isRoot || !kernelHasIpv6)('IPv6 turned off (throwaway namespace
     const { allocator } = await testAllocator();
     const ipam = createIpamDriver(allocator, () => ipv6Disabled({ netns: ns }));
     await expect(ipam.requestPool({ AddressSpace: 'LocalDefault', Pool: 'fd54:8::/64', SubPool: '', Options: {}, V6: true })).rejects.toThrow(
-      /^IPv6 is disabled in network namespace ".*" \(sysctl net\.ipv6\.conf\.all\.disable_ipv6=1\): tsipam gives no IPv6 pool/,
+      refusal('ERR_INVALID_REQUEST', /^IPv6 is disabled in network namespace ".*" \(sysctl net\.ipv6\.conf\.all\.disable_ipv6=1\): tsipam gives no IPv6 pool/),
     );
-    await expect(ipam.requestPool({ AddressSpace: 'LocalDefault', Pool: '', SubPool: '', Options: {}, V6: true })).rejects.toThrow(/IPv6 is disabled/);
+    await expect(ipam.requestPool({ AddressSpace: 'LocalDefault', Pool: '', SubPool: '', Options: {}, V6: true })).rejects.toThrow(refusal('ERR_INVALID_REQUEST', /IPv6 is disabled/));
     expect(allocator.list()).toEqual([]);
     const pool = await ipam.requestPool({ AddressSpace: 'LocalDefault', Pool: '10.201.8.0/24', SubPool: '', Options: {}, V6: false });
     expect(pool.Pool).toBe('10.201.8.0/24');

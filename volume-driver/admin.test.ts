@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, UnsupportedError } from '../common/protocol/errors.js';
 import { createUnitFixture, type UnitFixture } from './testing/fixture-unit.js';
+import { refusal } from '../testing/refusal.js';
 
 const ID1 = 'c'.repeat(64);
 let fx: UnitFixture;
@@ -22,7 +23,7 @@ describe('leases', () => {
     const lease = await fx.admin.acquire({ Name: 'v1', Purpose: 'export', Pid: process.pid });
     expect(lease).toMatchObject({ Mountpoint: fx.data('v1'), UsedBytes: 8192 });
     expect(lease.Lease).toMatch(new RegExp(`^export-${process.pid}-[0-9a-f]{8}$`));
-    await expect(fx.driver.remove({ Name: 'v1' })).rejects.toThrow('volume "v1" is in use (1 export)');
+    await expect(fx.driver.remove({ Name: 'v1' })).rejects.toThrow(refusal('ERR_CONFLICT', 'volume "v1" is in use (1 export)'));
     await fx.admin.release({ Name: 'v1', Lease: lease.Lease });
     await expect(fx.admin.release({ Name: 'v1', Lease: lease.Lease })).rejects.toThrow(NotFoundError);
     await expect(fx.driver.remove({ Name: 'v1' })).resolves.toEqual({});
@@ -40,10 +41,10 @@ describe('leases', () => {
   it('imports only into an empty local volume nothing uses', async () => {
     await expect(fx.admin.acquire({ Name: 'tm', Purpose: 'import', Pid: 1 })).rejects.toThrow(UnsupportedError);
     await fx.driver.mount({ Name: 'v1', ID: ID1 });
-    await expect(fx.admin.acquire({ Name: 'v1', Purpose: 'import', Pid: 1 })).rejects.toThrow('volume "v1" is in use (1 container mount)');
+    await expect(fx.admin.acquire({ Name: 'v1', Purpose: 'import', Pid: 1 })).rejects.toThrow(refusal('ERR_CONFLICT', 'volume "v1" is in use (1 container mount)'));
     await fx.driver.unmount({ Name: 'v1', ID: ID1 });
     await writeFile(join(fx.data('v1'), 'f'), 'x');
-    await expect(fx.admin.acquire({ Name: 'v1', Purpose: 'import', Pid: 1 })).rejects.toThrow(/is not empty/);
+    await expect(fx.admin.acquire({ Name: 'v1', Purpose: 'import', Pid: 1 })).rejects.toThrow(refusal('ERR_CONFLICT'));
     await fx.create('v2');
     const { Lease } = await fx.admin.acquire({ Name: 'v2', Purpose: 'import', Pid: process.pid });
     await expect(fx.admin.acquire({ Name: 'v2', Purpose: 'export', Pid: 1 })).rejects.toThrow(ConflictError);
@@ -59,7 +60,7 @@ describe('leases', () => {
 
   it('lets Remove through once the process holding a lease is gone', async () => {
     await fx.admin.acquire({ Name: 'v1', Purpose: 'export', Pid: 999_998 });
-    await expect(fx.driver.remove({ Name: 'v1' })).rejects.toThrow('(1 export)');
+    await expect(fx.driver.remove({ Name: 'v1' })).rejects.toThrow(refusal('ERR_CONFLICT', '(1 export)'));
     fx.host.deadPids.add(999_998);
     await expect(fx.driver.remove({ Name: 'v1' })).resolves.toEqual({});
   });

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidRequestError, NotFoundError, PluginError } from '../common/protocol/errors.js';
 import { VOLUMES_COLLECTION } from './record.js';
 import { createUnitFixture, type UnitFixture } from './testing/fixture-unit.js';
+import { refusal } from '../testing/refusal.js';
 
 const ID1 = '1'.repeat(64);
 const ID2 = '2'.repeat(64);
@@ -91,12 +92,12 @@ describe('create', () => {
 
   it('refuses to copy into a tmpfs volume', async () => {
     await create('src');
-    await expect(create('tm', { type: 'tmpfs', from: 'src' })).rejects.toThrow(/applies only to type=local/);
+    await expect(create('tm', { type: 'tmpfs', from: 'src' })).rejects.toThrow(refusal('ERR_INVALID_REQUEST', /applies only to type=local/));
   });
 
   it('undoes a create whose kernel step fails', async () => {
     host.failOn = 'mountImage';
-    await expect(create('v1', { size: '4m' })).rejects.toThrow(/volume "v1": mountImage failed/);
+    await expect(create('v1', { size: '4m' })).rejects.toThrow(refusal('ERR_PLUGIN', /volume "v1": mountImage failed/));
     expect(await records()).toEqual([]);
     expect(await readdir(root)).toEqual([]);
     expect(host.calls.at(-1)).toMatch(/^unmountImage /);
@@ -109,7 +110,7 @@ describe('create', () => {
     await fx.store.collection(VOLUMES_COLLECTION).del('v1');
     await fx.store.collection(VOLUMES_COLLECTION).del('v2');
     await reopen();
-    await expect(create('v1')).rejects.toThrow(/exists but tsvol has no record of it/);
+    await expect(create('v1')).rejects.toThrow(refusal('ERR_CONFLICT', /exists but tsvol has no record of it/));
     await expect(create('v2')).resolves.toEqual({});
   });
 });
@@ -146,7 +147,7 @@ describe('mount counting', () => {
   it('refuses Mount of an unknown volume and Unmount with an unknown ID, changing nothing', async () => {
     await driver.mount({ Name: 'tm', ID: ID1 });
     await expect(driver.mount({ Name: 'nope', ID: ID1 })).rejects.toThrow(NotFoundError);
-    await expect(driver.unmount({ Name: 'tm', ID: ID2 })).rejects.toThrow(/no active mount with ID 222222222222 \(the volume has 1 container mount\)/);
+    await expect(driver.unmount({ Name: 'tm', ID: ID2 })).rejects.toThrow(refusal('ERR_NOT_FOUND', /no active mount with ID 222222222222 \(the volume has 1 container mount\)/));
     await expect(driver.unmount({ Name: 'nope', ID: ID1 })).rejects.toThrow(NotFoundError);
     expect((await driver.get({ Name: 'tm' })).Volume.Status.MountCount).toBe(1);
     expect(host.mounts.has(data('tm'))).toBe(true);

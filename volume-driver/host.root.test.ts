@@ -15,6 +15,7 @@ import { volumeRequests } from '../common/protocol/volume-api.js';
 import { MemoryStore } from '../common/store/memory-store.js';
 import { isRoot } from '../testing/kernel/netns.js';
 import { openVolumes } from './plugin.js';
+import { refusal } from '../testing/refusal.js';
 
 const ID1 = 'd'.repeat(64);
 const ID2 = 'e'.repeat(64);
@@ -143,7 +144,7 @@ describe.skipIf(!isRoot)('volumes on the real host', () => {
     const { Volumes } = await p.admin.list({ Fresh: true });
     const src = Volumes.find((v) => v.Name === 'src');
     expect(src?.Status.UsedBytes).toBeGreaterThanOrEqual(1536 * 1024);
-    await expect(p.create('big', { from: 'src', size: '1m' })).rejects.toThrow(/volume "big": .*No space left on device/);
+    await expect(p.create('big', { from: 'src', size: '1m' })).rejects.toThrow(refusal('ERR_PLUGIN', /volume "big": .*No space left on device/));
     await expect(p.driver.list()).resolves.toEqual({ Volumes: [expect.objectContaining({ Name: 'copy' }), expect.objectContaining({ Name: 'src' })] });
     expect(await loopsOf(dir)).toHaveLength(1);
   });

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createUnitFixture, type UnitFixture } from './testing/fixture-unit.js';
+import { refusal } from '../testing/refusal.js';
 
 const ID1 = '1'.repeat(64);
 const ID2 = '2'.repeat(64);
@@ -80,7 +81,7 @@ describe('with a mount dir', () => {
   it('refuses to remove a volume in use and leaves its published Mountpoint alone', async () => {
     await fx.create('v1');
     await fx.driver.mount({ Name: 'v1', ID: ID1 });
-    await expect(fx.driver.remove({ Name: 'v1' })).rejects.toThrow(/in use/);
+    await expect(fx.driver.remove({ Name: 'v1' })).rejects.toThrow(refusal('ERR_CONFLICT'));
     expect(fx.host.mounts.has(published('v1'))).toBe(true);
     await fx.driver.unmount({ Name: 'v1', ID: ID1 });
     await fx.driver.remove({ Name: 'v1' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidRequestError } from '../common/protocol/errors.js';
 import { parseVolumeOptions, redactOptions } from './options.js';
+import { refusal } from '../testing/refusal.js';
 
 const parse = (opts: Record<string, string>) => parseVolumeOptions('v', opts);
 
@@ -68,8 +68,7 @@ describe('parseVolumeOptions', () => {
     [{ 'from-snapshot': 'vol@../x' }, /from-snapshot "vol@..\/x" is not valid/],
     [{ from: 'a1', 'from-snapshot': 'a1@s1' }, /from and from-snapshot exclude each other/],
   ])('refuses %j', (opts, message) => {
-    expect(() => parse(opts as Record<string, string>)).toThrow(InvalidRequestError);
-    expect(() => parse(opts as Record<string, string>)).toThrow(message);
+    expect(() => parse(opts as Record<string, string>)).toThrow(refusal('ERR_INVALID_REQUEST', message));
   });
 });
 

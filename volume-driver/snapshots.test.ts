@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidRequestError, NotFoundError, UnsupportedError } from '../common/protocol/errors.js';
 import { SNAPSHOTS_COLLECTION, type SnapshotRecord } from './snapshot-table.js';
 import { createUnitFixture, type UnitFixture } from './testing/fixture-unit.js';
+import { refusal } from '../testing/refusal.js';
 
 const ID = 'b'.repeat(64);
 let fx: UnitFixture;
@@ -67,7 +68,7 @@ describe('snapshots', () => {
   it('start clones that keep the size limit, and refuse another size', async () => {
     await fx.create('db', { size: '10m' });
     await fx.admin.snapshot({ Volume: 'db', Snapshot: 's1', Method: 'auto' });
-    await expect(fx.create('c0', { 'from-snapshot': 'db@s1', size: '20m' })).rejects.toThrow(/differs from the snapshot's size limit/);
+    await expect(fx.create('c0', { 'from-snapshot': 'db@s1', size: '20m' })).rejects.toThrow(refusal('ERR_INVALID_REQUEST', /differs from the snapshot's size limit/));
     await expect(fx.create('c0', { 'from-snapshot': 'db@nope' })).rejects.toThrow(NotFoundError);
     fx.host.calls = [];
     await fx.create('c1', { 'from-snapshot': 'db@s1' });
@@ -99,7 +100,7 @@ describe('snapshots', () => {
   it('are deleted at start when their copy never finished, and a failed copy leaves nothing', async () => {
     await fx.create('db', { size: '10m' });
     fx.host.failOn = 'copyImage';
-    await expect(fx.admin.snapshot({ Volume: 'db', Snapshot: 'bad', Method: 'auto' })).rejects.toThrow(/volume "db": copyImage failed/);
+    await expect(fx.admin.snapshot({ Volume: 'db', Snapshot: 'bad', Method: 'auto' })).rejects.toThrow(refusal('ERR_PLUGIN', /volume "db": copyImage failed/));
     expect(await readdir(join(fx.stateDir, 'snapshots'))).toEqual([]);
     const col = fx.store.collection<SnapshotRecord>(SNAPSHOTS_COLLECTION);
     const half: SnapshotRecord = { v: 1, volume: 'db', name: 'half', state: 'creating', form: 'image', spec: { type: 'local', sizeBytes: 1 << 20 }, createdAt: '2026-01-01T00:00:00Z' };

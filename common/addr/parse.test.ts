@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatIp, isMac, parseCidr, parseIp } from './parse.js';
+import { formatIp, hostCidr, isMac, parseCidr, parseIp } from './parse.js';
 
 describe('parseIp / formatIp', () => {
   it.each([
@@ -34,6 +34,14 @@ describe('parseCidr', () => {
     for (const bad of ['10.0.0.0', '10.0.0.0/33', '::/129', '10.0.0.0/', '10.0.0.0/-1', '10.0.0.0/2a']) {
       expect(parseCidr(bad)).toBeUndefined();
     }
+  });
+});
+
+describe('hostCidr', () => {
+  it('gives a plain address its host length, and refuses anything else', () => {
+    expect(hostCidr('10.0.0.1')).toBe('10.0.0.1/32');
+    expect(hostCidr('fd00::1')).toBe('fd00::1/128');
+    for (const bad of ['10.0.0.1/24', '', 'fe80::1%eth0']) expect(() => hostCidr(bad)).toThrow(RangeError);
   });
 });
 

@@ -66,6 +66,16 @@ export function parseCidrOrHost(s: string): Cidr | undefined {
   return ip && { ...ip, prefixLen: ADDRESS_BITS[ip.family] };
 }
 
+/**
+ * The host prefix of a plain address, as text: `10.0.0.1` → `10.0.0.1/32`, `fd00::1` → `fd00::1/128`.
+ * @throws RangeError when `ip` is not a plain address.
+ */
+export function hostCidr(ip: string): string {
+  const parsed = parseIp(ip);
+  if (!parsed) throw new RangeError(`"${ip}" is not an IP address`);
+  return `${ip}/${ADDRESS_BITS[parsed.family]}`;
+}
+
 /** The address in network byte order: 4 bytes for IPv4, 16 for IPv6. */
 export function ipToBytes(family: Family, addr: bigint): Buffer {
   if (family === 4) {

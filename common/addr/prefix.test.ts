@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { containsAddress, containsPrefix, formatPrefix, overlaps, parsePrefix, prefixSize } from './prefix.js';
+import { blockSize, containsAddress, containsPrefix, formatPrefix, overlaps, parsePrefix, prefixSize } from './prefix.js';
 
 const p = (s: string) => parsePrefix(s)!;
 
@@ -15,6 +15,9 @@ describe('prefix maths', () => {
   it('sizes, containment and overlap, never across families', () => {
     expect(prefixSize(p('0.0.0.0/0'))).toBe(1n << 32n);
     expect(prefixSize(p('fd00::/64'))).toBe(1n << 64n);
+    expect(blockSize(4, 24)).toBe(256n);
+    expect(blockSize(6, 128)).toBe(1n);
+    expect(blockSize(4, 0)).toBe(prefixSize(p('0.0.0.0/0')));
     expect(containsPrefix(p('10.0.0.0/8'), p('10.20.0.0/24'))).toBe(true);
     expect(containsPrefix(p('10.20.0.0/24'), p('10.0.0.0/8'))).toBe(false);
     expect(overlaps(p('10.20.0.0/24'), p('10.0.0.0/8'))).toBe(true);

@@ -12,11 +12,16 @@ export interface Prefix {
   len: number;
 }
 
+/** Number of addresses in a prefix of `len` bits of `family` (`/24` → 256). */
+export function blockSize(family: Family, len: number): bigint {
+  return 1n << BigInt(ADDRESS_BITS[family] - len);
+}
+
 /** The prefix of `len` bits containing `addr` (host bits are cleared). */
 export function prefixOf(family: Family, addr: bigint, len: number): Prefix {
-  const hostBits = BigInt(ADDRESS_BITS[family] - len);
-  const first = (addr >> hostBits) << hostBits;
-  return { family, first, last: first + (1n << hostBits) - 1n, len };
+  const size = blockSize(family, len);
+  const first = addr - (addr % size);
+  return { family, first, last: first + size - 1n, len };
 }
 
 /** The prefix a parsed CIDR stands for (host bits cleared). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkDuplicateDestinations, parseMountFlag, parseVolumeFlag } from './mount-spec.js';
+import { refusal } from '../../testing/refusal.js';
 
 describe('parseVolumeFlag (-v)', () => {
   it('reads bind mounts, named and anonymous volumes', () => {
@@ -15,12 +16,12 @@ describe('parseVolumeFlag (-v)', () => {
   });
 
   it('refuses what docker refuses, with docker’s words', () => {
-    expect(() => parseVolumeFlag('a:b:c:d', 'x')).toThrow("invalid volume specification: 'a:b:c:d'");
-    expect(() => parseVolumeFlag('vol:relative', 'x')).toThrow('mount path must be absolute');
-    expect(() => parseVolumeFlag('/h:/', 'x')).toThrow("destination can't be '/'");
-    expect(() => parseVolumeFlag('/h:/d:bogus', 'x')).toThrow('invalid mode: bogus');
-    expect(() => parseVolumeFlag('/h:/d:shared', 'x')).toThrow('only private propagation');
-    expect(() => parseVolumeFlag('/h:/d:nocopy', 'x')).toThrow('invalid mode: nocopy');
+    expect(() => parseVolumeFlag('a:b:c:d', 'x')).toThrow(refusal('ERR_INVALID_ARGUMENT', "invalid volume specification: 'a:b:c:d'"));
+    expect(() => parseVolumeFlag('vol:relative', 'x')).toThrow(refusal('ERR_INVALID_ARGUMENT', 'mount path must be absolute'));
+    expect(() => parseVolumeFlag('/h:/', 'x')).toThrow(refusal('ERR_INVALID_ARGUMENT', "destination can't be '/'"));
+    expect(() => parseVolumeFlag('/h:/d:bogus', 'x')).toThrow(refusal('ERR_INVALID_ARGUMENT', 'invalid mode: bogus'));
+    expect(() => parseVolumeFlag('/h:/d:shared', 'x')).toThrow(refusal('ERR_INVALID_ARGUMENT', 'only private propagation'));
+    expect(() => parseVolumeFlag('/h:/d:nocopy', 'x')).toThrow(refusal('ERR_INVALID_ARGUMENT', 'invalid mode: nocopy'));
   });
 });
 
@@ -40,18 +41,18 @@ describe('parseMountFlag (--mount)', () => {
   });
 
   it('names the problem', () => {
-    expect(() => parseMountFlag('type=bind,src=/h', 'x')).toThrow('target is required');
-    expect(() => parseMountFlag('type=nfs,dst=/d', 'x')).toThrow('mount type "nfs" is not supported');
-    expect(() => parseMountFlag('type=bind,src=rel,dst=/d', 'x')).toThrow('bind source must be an absolute path');
-    expect(() => parseMountFlag('dst=/d,colour=red', 'x')).toThrow("unexpected key 'colour'");
-    expect(() => parseMountFlag('dst=/d,volume-opt=novalue', 'x')).toThrow('volume-opt must be key=value');
+    expect(() => parseMountFlag('type=bind,src=/h', 'x')).toThrow(refusal('ERR_INVALID_ARGUMENT', 'target is required'));
+    expect(() => parseMountFlag('type=nfs,dst=/d', 'x')).toThrow(refusal('ERR_INVALID_ARGUMENT', 'mount type "nfs" is not supported'));
+    expect(() => parseMountFlag('type=bind,src=rel,dst=/d', 'x')).toThrow(refusal('ERR_INVALID_ARGUMENT', 'bind source must be an absolute path'));
+    expect(() => parseMountFlag('dst=/d,colour=red', 'x')).toThrow(refusal('ERR_INVALID_ARGUMENT', "unexpected key 'colour'"));
+    expect(() => parseMountFlag('dst=/d,volume-opt=novalue', 'x')).toThrow(refusal('ERR_INVALID_ARGUMENT', 'volume-opt must be key=value'));
   });
 });
 
 describe('checkDuplicateDestinations', () => {
   it('refuses two mounts on one path', () => {
     const m = { type: 'bind' as const, source: '/a', readonly: false };
-    expect(() => checkDuplicateDestinations([{ ...m, destination: '/d' }, { ...m, destination: '/d/' }])).toThrow('Duplicate mount point: /d');
+    expect(() => checkDuplicateDestinations([{ ...m, destination: '/d' }, { ...m, destination: '/d/' }])).toThrow(refusal('ERR_INVALID_ARGUMENT', 'Duplicate mount point: /d'));
     expect(() => checkDuplicateDestinations([{ ...m, destination: '/d' }, { ...m, destination: '/e' }])).not.toThrow();
   });
 });

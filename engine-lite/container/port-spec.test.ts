@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { exposedPorts, parseExpose, parsePublish } from './port-spec.js';
+import { refusal } from '../../testing/refusal.js';
 
 const b = (Port: number, HostPort: number, HostPortEnd = HostPort, HostIP = '', Proto = 6) => ({ Proto, IP: '', Port, HostIP, HostPort, HostPortEnd });
 
@@ -14,10 +15,10 @@ describe('parsePublish (-p)', () => {
   });
 
   it('refuses bad specs', () => {
-    expect(() => parsePublish('80/icmp')).toThrow('invalid proto');
-    expect(() => parsePublish('8080-8082:80-81')).toThrow('invalid ranges');
-    expect(() => parsePublish('x:80:80')).toThrow('invalid IP address');
-    expect(() => parsePublish('70000')).toThrow('invalid container port');
+    expect(() => parsePublish('80/icmp')).toThrow(refusal('ERR_INVALID_ARGUMENT', 'invalid proto'));
+    expect(() => parsePublish('8080-8082:80-81')).toThrow(refusal('ERR_INVALID_ARGUMENT', 'invalid ranges'));
+    expect(() => parsePublish('x:80:80')).toThrow(refusal('ERR_INVALID_ARGUMENT', 'invalid IP address'));
+    expect(() => parsePublish('70000')).toThrow(refusal('ERR_INVALID_ARGUMENT', 'invalid container port'));
   });
 });
 

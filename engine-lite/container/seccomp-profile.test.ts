@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SECCOMP_RET } from '../../common/kernel/seccomp-bpf.js';
 import { DEFAULT_SECCOMP_PROFILE, parseSeccompProfile, resolveSeccomp } from './seccomp-profile.js';
+import { refusal } from '../../testing/refusal.js';
 
 const DEFAULT_CAPS = new Set(['CHOWN', 'DAC_OVERRIDE', 'FSETID', 'FOWNER', 'MKNOD', 'NET_RAW', 'SETGID', 'SETUID', 'SETFCAP', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'KILL', 'AUDIT_WRITE']);
 const names = (f: ReturnType<typeof resolveSeccomp>) => new Set(f.rules.map((r) => r.syscall));
@@ -41,8 +42,8 @@ describe('parseSeccompProfile', () => {
   });
 
   it('names what is wrong', async () => {
-    await expect(parseSeccompProfile('{')).rejects.toThrow(/seccomp profile: not JSON/);
-    await expect(parseSeccompProfile('{"defaultAction":"SCMP_ACT_NOTIFY"}')).rejects.toThrow(/defaultAction/);
-    await expect(parseSeccompProfile('{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["x"],"action":"SCMP_ACT_ALLOW","args":[{"index":9,"value":1,"op":"SCMP_CMP_EQ"}]}]}')).rejects.toThrow(/syscalls\.0\.args\.0\.index/);
+    await expect(parseSeccompProfile('{')).rejects.toThrow(refusal('ERR_INVALID_ARGUMENT', /seccomp profile: not JSON/));
+    await expect(parseSeccompProfile('{"defaultAction":"SCMP_ACT_NOTIFY"}')).rejects.toThrow(refusal('ERR_INVALID_ARGUMENT', /defaultAction/));
+    await expect(parseSeccompProfile('{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["x"],"action":"SCMP_ACT_ALLOW","args":[{"index":9,"value":1,"op":"SCMP_CMP_EQ"}]}]}')).rejects.toThrow(refusal('ERR_INVALID_ARGUMENT', /syscalls\.0\.args\.0\.index/));
   });
 });

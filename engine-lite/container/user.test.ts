@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveImageUser, resolveUser } from './user.js';
+import { refusal } from '../../testing/refusal.js';
 
 const passwd = 'root:x:0:0:root:/root:/bin/sh\nwww:x:33:33:www:/var/www:/bin/false\n';
 const group = 'root:x:0:\nwww:x:33:\nlog:x:4:www,other\n';
@@ -17,9 +18,9 @@ describe('resolveUser', () => {
   });
 
   it('refuses unknown names and malformed specs', () => {
-    expect(() => resolveUser('nobody', passwd, group)).toThrow('unable to find user nobody');
-    expect(() => resolveUser('www:staff', passwd, group)).toThrow('unable to find group staff');
-    expect(() => resolveUser('1:2:3', passwd, group)).toThrow('expected USER[:GROUP]');
+    expect(() => resolveUser('nobody', passwd, group)).toThrow(refusal('ERR_INVALID_ARGUMENT', 'unable to find user nobody'));
+    expect(() => resolveUser('www:staff', passwd, group)).toThrow(refusal('ERR_INVALID_ARGUMENT', 'unable to find group staff'));
+    expect(() => resolveUser('1:2:3', passwd, group)).toThrow(refusal('ERR_INVALID_ARGUMENT', 'expected USER[:GROUP]'));
   });
 });
 
@@ -34,7 +35,7 @@ describe('resolveImageUser', () => {
       await writeFile(join(base, 'group'), group);
       const lowers = [top, mid, base].map((d) => join(d, '..'));
       expect(await resolveImageUser('www', lowers)).toEqual({ uid: 33, gid: 33, groups: [4], home: '/var/www' });
-      await expect(resolveImageUser('www', lowers.slice(2))).rejects.toThrow('unable to find user www');
+      await expect(resolveImageUser('www', lowers.slice(2))).rejects.toThrow(refusal('ERR_INVALID_ARGUMENT', 'unable to find user www'));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

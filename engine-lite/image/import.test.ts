@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { normalizeImageName } from './images.js';
 import { applyChanges } from './import.js';
 import { formatBytes, renderBar } from './progress.js';
+import { refusal } from '../../testing/refusal.js';
 
 describe('image import', () => {
   it('applies --change like docker import', () => {
@@ -11,16 +12,16 @@ describe('image import', () => {
       env: ['B=2', 'A=3'],
       workdir: '/w',
     });
-    expect(() => applyChanges(['EXPOSE 80'])).toThrow('unsupported instruction');
-    expect(() => applyChanges(['CMD ["sh"'])).toThrow('not a valid JSON array');
-    expect(() => applyChanges(['WORKDIR w'])).toThrow('must be an absolute path');
+    expect(() => applyChanges(['EXPOSE 80'])).toThrow(refusal('ERR_INVALID_ARGUMENT', 'unsupported instruction'));
+    expect(() => applyChanges(['CMD ["sh"'])).toThrow(refusal('ERR_INVALID_ARGUMENT', 'not a valid JSON array'));
+    expect(() => applyChanges(['WORKDIR w'])).toThrow(refusal('ERR_INVALID_ARGUMENT', 'must be an absolute path'));
   });
 
   it('names images as docker does', () => {
     expect(normalizeImageName('busybox')).toBe('busybox:latest');
     expect(normalizeImageName('tsnet-test/busybox:v1')).toBe('tsnet-test/busybox:v1');
     expect(normalizeImageName('localhost:5000/x')).toBe('localhost:5000/x:latest');
-    expect(() => normalizeImageName('Upper')).toThrow('invalid reference format');
+    expect(() => normalizeImageName('Upper')).toThrow(refusal('ERR_INVALID_ARGUMENT', 'invalid reference format'));
   });
 
   it('draws a progress bar', () => {

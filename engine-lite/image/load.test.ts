@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { ImageRecord, LayerRecord } from '../state/records.js';
 import { imageUsage } from './layers.js';
 import { parseDockerManifest, parseImageConfig, parseOciLayout } from './load.js';
+import { refusal } from '../../testing/refusal.js';
 
 const h = (c: string) => c.repeat(64);
 
@@ -18,8 +19,8 @@ describe('archive parsing', () => {
       { names: ['x/y:1'], config: { path: `${h('a')}.json`, digest: h('a') }, layers: [{ path: 'l1/layer.tar' }] },
       { names: [], config: { path: `blobs/sha256/${h('b')}`, digest: h('b') }, layers: [{ path: `blobs/sha256/${h('c')}`, digest: h('c') }] },
     ]);
-    expect(() => parseDockerManifest('{')).toThrow('manifest.json: not valid JSON');
-    expect(() => parseDockerManifest('[{"Layers":[]}]')).toThrow('manifest.json image 1: no Config');
+    expect(() => parseDockerManifest('{')).toThrow(refusal('ERR_INVALID_ARGUMENT', 'manifest.json: not valid JSON'));
+    expect(() => parseDockerManifest('[{"Layers":[]}]')).toThrow(refusal('ERR_INVALID_ARGUMENT', 'manifest.json image 1: no Config'));
   });
 
   it('follows an OCI index to the manifest for this architecture', async () => {
@@ -37,9 +38,9 @@ describe('archive parsing', () => {
     expect(await parseOciLayout(read, 'x64')).toEqual([
       { names: ['r/n:t'], config: { path: `blobs/sha256/${h('4')}`, digest: h('4') }, layers: [{ path: `blobs/sha256/${h('5')}`, digest: h('5') }] },
     ]);
-    await expect(parseOciLayout(read, 'ppc64')).rejects.toThrow('no image for this machine');
+    await expect(parseOciLayout(read, 'ppc64')).rejects.toThrow(refusal('ERR_INVALID_ARGUMENT', 'no image for this machine'));
     blobs[`blobs/sha256/${h('3')}`] = { config: { digest: `sha256:${h('4')}` }, layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+zstd', digest: `sha256:${h('5')}` }] };
-    await expect(parseOciLayout(read, 'x64')).rejects.toThrow('tar+zstd is not supported');
+    await expect(parseOciLayout(read, 'x64')).rejects.toThrow(refusal('ERR_INVALID_ARGUMENT', 'tar+zstd is not supported'));
   });
 
   it('takes the config docker applies and the diff IDs', () => {
@@ -53,7 +54,7 @@ describe('archive parsing', () => {
       config: { env: ['A=1'], cmd: ['sh'], workdir: '/w', user: 'nobody', exposedPorts: ['80/tcp'] },
       created: '2026-01-01T00:00:00Z',
     });
-    expect(() => parseImageConfig('{"rootfs":{"diff_ids":["md5:x"]}}', 'c')).toThrow('unsupported diff ID');
+    expect(() => parseImageConfig('{"rootfs":{"diff_ids":["md5:x"]}}', 'c')).toThrow(refusal('ERR_INVALID_ARGUMENT', 'unsupported diff ID'));
   });
 
   it('splits image sizes into shared and unique bytes', () => {

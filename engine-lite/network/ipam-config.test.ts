@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { consolidateIpam, isV6Config } from './ipam-config.js';
+import { refusal } from '../../testing/refusal.js';
 
 const flags = (o: Partial<Parameters<typeof consolidateIpam>[0]>) => ({ subnets: [], ranges: [], gateways: [], auxAddresses: [], ...o });
 
@@ -14,14 +15,14 @@ describe('consolidateIpam', () => {
   });
 
   it('refuses with the docker CLI’s messages', () => {
-    expect(() => consolidateIpam(flags({ gateways: ['10.0.0.1'] }))).toThrow('every ip-range or gateway must have a corresponding subnet');
-    expect(() => consolidateIpam(flags({ subnets: ['10.0.0.0/8', '10.1.0.0/16'] }))).toThrow('multiple overlapping subnet configuration is not supported');
-    expect(() => consolidateIpam(flags({ subnets: ['10.0.0.0/24'], gateways: ['10.9.0.1'] }))).toThrow('no matching subnet for gateway 10.9.0.1');
+    expect(() => consolidateIpam(flags({ gateways: ['10.0.0.1'] }))).toThrow(refusal('ERR_INVALID_ARGUMENT', 'every ip-range or gateway must have a corresponding subnet'));
+    expect(() => consolidateIpam(flags({ subnets: ['10.0.0.0/8', '10.1.0.0/16'] }))).toThrow(refusal('ERR_INVALID_ARGUMENT', 'multiple overlapping subnet configuration is not supported'));
+    expect(() => consolidateIpam(flags({ subnets: ['10.0.0.0/24'], gateways: ['10.9.0.1'] }))).toThrow(refusal('ERR_INVALID_ARGUMENT', 'no matching subnet for gateway 10.9.0.1'));
     expect(() => consolidateIpam(flags({ subnets: ['10.0.0.0/24', '10.0.1.0/24'], ranges: ['10.0.0.0/25', '10.0.0.128/25'] }))).toThrow(
-      'cannot configure multiple ranges (10.0.0.0/25, 10.0.0.128/25) on the same subnet (10.0.0.0/24)',
+      refusal('ERR_INVALID_ARGUMENT', 'cannot configure multiple ranges (10.0.0.0/25, 10.0.0.128/25) on the same subnet (10.0.0.0/24)'),
     );
-    expect(() => consolidateIpam(flags({ subnets: ['10.0.0.0/24'], auxAddresses: ['x=10.5.0.1'] }))).toThrow('no matching subnet for aux-address 10.5.0.1');
-    expect(() => consolidateIpam(flags({ subnets: ['10.0.0.0/33'] }))).toThrow('invalid --subnet');
+    expect(() => consolidateIpam(flags({ subnets: ['10.0.0.0/24'], auxAddresses: ['x=10.5.0.1'] }))).toThrow(refusal('ERR_INVALID_ARGUMENT', 'no matching subnet for aux-address 10.5.0.1'));
+    expect(() => consolidateIpam(flags({ subnets: ['10.0.0.0/33'] }))).toThrow(refusal('ERR_INVALID_ARGUMENT', 'invalid --subnet'));
   });
 
   it('tells IPv6 configs from IPv4 ones', () => {

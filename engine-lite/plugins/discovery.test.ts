@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { findPlugin, listPluginNames, socketFromUrl } from './discovery.js';
+import { refusal } from '../../testing/refusal.js';
 
 let dir: string;
 const servers: Server[] = [];
@@ -48,7 +49,7 @@ describe('findPlugin', () => {
 
   it('refuses spec addresses it cannot reach, naming the file', () => {
     expect(socketFromUrl('unix:///run/x.sock', 'f')).toBe('/run/x.sock');
-    expect(() => socketFromUrl('/run/x.sock', 'f.spec')).toThrow('Unknown protocol');
-    expect(() => socketFromUrl('tcp://127.0.0.1:9000', 'f.spec')).toThrow('tcp:// addresses are not supported');
+    expect(() => socketFromUrl('/run/x.sock', 'f.spec')).toThrow(refusal('ERR_ENGINE', 'Unknown protocol'));
+    expect(() => socketFromUrl('tcp://127.0.0.1:9000', 'f.spec')).toThrow(refusal('ERR_ENGINE', 'tcp:// addresses are not supported'));
   });
 });

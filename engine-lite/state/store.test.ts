@@ -6,6 +6,7 @@ import { start } from '../../common/kernel/exec.js';
 import { isAlive, procRef, selfRef } from './proc-ref.js';
 import { lockSocketName, StateLock } from './lock.js';
 import { resolveRef, State } from './store.js';
+import { refusal } from '../../testing/refusal.js';
 
 let dir: string;
 
@@ -26,7 +27,7 @@ describe('State', () => {
     await state.update(state.volumes, 'v1', (v) => (v.driver = 'e'));
     expect((await state.volumes.list()).map((v) => v.driver)).toEqual(['e']);
     await state.volumes.remove('v1');
-    await expect(state.update(state.volumes, 'v1', () => undefined)).rejects.toThrow('No such volume: v1');
+    await expect(state.update(state.volumes, 'v1', () => undefined)).rejects.toThrow(refusal('ERR_ENGINE_NOT_FOUND', 'No such volume: v1'));
     expect(await state.containers.list()).toEqual([]);
   });
 
@@ -45,8 +46,8 @@ describe('State', () => {
     ];
     expect(resolveRef(items, 'web', 'container').id).toBe('abc123');
     expect(resolveRef(items, 'abd', 'container').name).toBe('db');
-    expect(() => resolveRef(items, 'ab', 'container')).toThrow('multiple containers found with provided prefix: ab');
-    expect(() => resolveRef(items, 'zz', 'container')).toThrow('No such container: zz');
+    expect(() => resolveRef(items, 'ab', 'container')).toThrow(refusal('ERR_ENGINE_NOT_FOUND', 'multiple containers found with provided prefix: ab'));
+    expect(() => resolveRef(items, 'zz', 'container')).toThrow(refusal('ERR_ENGINE_NOT_FOUND', 'No such container: zz'));
   });
 });
 

@@ -14,6 +14,7 @@ import { startTestEtcd, useTestEtcd, type TestEtcd } from '../../testing/cluster
 import type { IpamAllocator } from '../core/allocator.js';
 import { ClusterPoolMismatchError, PoolExhaustedError, PoolInUseError } from '../errors.js';
 import { silentLogger, testAllocator } from '../testing/fixture-allocator.js';
+import { refusal } from '../../testing/refusal.js';
 
 const GW = { RequestAddressType: 'com.docker.network.gateway' };
 const EP = (name: string) => ({ 'com.docker.network.endpoint.name': name });
@@ -67,8 +68,8 @@ describe('cluster pools', () => {
 
     // A specific address another host holds is refused naming the host; inspect shows the holders.
     const [a0, b0] = [got.find(([i]) => i === 0)![1], got.find(([i]) => i === 1)![1]];
-    await expect(addr(hosts[1]!, id, a0.split('/')[0])).rejects.toThrow(`Address already in use (held by host ${hosts[0]!.session.hostId})`);
-    await expect(addr(hosts[1]!, id, '10.90.0.240', GW)).rejects.toThrow(/already has gateway 10\.90\.0\.1/);
+    await expect(addr(hosts[1]!, id, a0.split('/')[0])).rejects.toThrow(refusal('ERR_ADDRESS_IN_USE', `Address already in use (held by host ${hosts[0]!.session.hostId})`));
+    await expect(addr(hosts[1]!, id, '10.90.0.240', GW)).rejects.toThrow(refusal('ERR_CONFLICT', /already has gateway 10\.90\.0\.1/));
     const seen = await hosts[2]!.a.inspect('10.90.0.0/24');
     expect(seen.addresses.find((r) => r.address === b0.split('/')[0])?.host).toBe(hosts[1]!.session.hostId);
   });
@@ -88,7 +89,7 @@ describe('cluster pools', () => {
     await h2.a.releaseAddress(id, '10.91.0.2'); // not h2's: nothing happens
     expect((await keys(`${IPAM}addresses/LocalDefault/10.91.0.0/24/`)).map((kv) => kv.key.split('/').pop())).toEqual(['10.91.0.1', '10.91.0.2', '10.91.0.200']);
     await expect(h1.a.releasePool(id)).rejects.toThrow(PoolInUseError);
-    await expect(h1.a.releasePool(id)).rejects.toThrow('still has 1 allocated address on this host (10.91.0.2)');
+    await expect(h1.a.releasePool(id)).rejects.toThrow(refusal('ERR_POOL_IN_USE', 'still has 1 allocated address on this host (10.91.0.2)'));
     await h1.a.releaseAddress(id, '10.91.0.2');
     expect(await addr(h2, id, '10.91.0.2', EP('db'))).toBe('10.91.0.2/24');
 
@@ -127,7 +128,7 @@ describe('cluster pools', () => {
       `cluster pool LocalDefault/10.93.0.0/24 (created by host ${h1.session.hostId}) differs from what this host asked for: ip-range (sub-pool): cluster has 10.93.0.128/25, this host asked for none; create the network with the same --subnet, --ip-range and --ipam-opt on every host`,
     );
     await expect(clusterPool(h2, '10.93.0.0/24', { subPool: '10.93.0.128/25', options: { 'com.docker.network.ipam.serial': 'false' } })).rejects.toThrow(
-      'ipam option com.docker.network.ipam.serial: cluster has none, this host asked for "false"',
+      refusal('ERR_CLUSTER_POOL_MISMATCH', 'ipam option com.docker.network.ipam.serial: cluster has none, this host asked for "false"'),
     );
     expect(h2.a.list()).toEqual([]);
     expect((await keys(`${IPAM}users/LocalDefault/10.93.0.0/24/`)).length).toBe(1);
@@ -207,7 +208,7 @@ describe('cluster pools', () => {
     expect((await again.inspect(id)).addresses.map((r) => r.address)).toEqual(['10.95.0.1', '10.95.0.2', '10.95.0.3']);
     expect(await addr(restarted, id, '', GW)).toBe('10.95.0.1/24');
     expect(await addr(restarted, id, '', EP('three'))).toBe('10.95.0.4/24');
-    await expect(again.releasePool(id)).rejects.toThrow('still has 2 allocated addresses on this host (10.95.0.2, 10.95.0.4)');
+    await expect(again.releasePool(id)).rejects.toThrow(refusal('ERR_POOL_IN_USE', 'still has 2 allocated addresses on this host (10.95.0.2, 10.95.0.4)'));
     await again.releaseAddress(id, '10.95.0.2');
     expect(await shared.client.get(`${IPAM}addresses/LocalDefault/10.95.0.0/24/10.95.0.2`)).toBeUndefined();
   });

@@ -4,6 +4,7 @@ import { InvalidRequestError } from '../../common/protocol/errors.js';
 import { AddressPool } from './address-pool.js';
 import { AddressInUseError, PoolExhaustedError } from '../errors.js';
 import { parsePrefix } from '../../common/addr/prefix.js';
+import { refusal } from '../../testing/refusal.js';
 
 function pool(subnet: string, range?: string) {
   return new AddressPool({ id: `P/${subnet}`, space: 'LocalDefault', subnet: parsePrefix(subnet)!, ...(range && { range: parsePrefix(range)! }) });
@@ -16,8 +17,8 @@ describe('AddressPool', () => {
     const p = pool('10.20.0.0/30');
     expect([next(p), next(p)]).toEqual(['10.20.0.1', '10.20.0.2']);
     expect(() => p.claimNext('serial')).toThrow(PoolExhaustedError);
-    expect(() => p.claim(4, ip('10.20.0.0'))).toThrow(/network address/);
-    expect(() => p.claim(4, ip('10.20.0.3'))).toThrow(/broadcast address/);
+    expect(() => p.claim(4, ip('10.20.0.0'))).toThrow(refusal('ERR_INVALID_REQUEST', /network address/));
+    expect(() => p.claim(4, ip('10.20.0.3'))).toThrow(refusal('ERR_INVALID_REQUEST', /broadcast address/));
     expect(p.usage()).toEqual({ size: 2n, used: 2n, free: 0n });
   });
 
@@ -47,14 +48,14 @@ describe('AddressPool', () => {
     expect(p.usage()).toEqual({ size: 254n, used: 5n, free: 0n });
     expect(() => p.claim(4, ip('10.20.1.1'))).toThrow(InvalidRequestError);
     expect(() => p.claim(4, ip('10.20.0.2'))).toThrow(AddressInUseError);
-    expect(() => p.claim(6, ip('::1'))).toThrow(/not in pool/);
+    expect(() => p.claim(6, ip('::1'))).toThrow(refusal('ERR_INVALID_REQUEST', /not in pool/));
   });
 
   it('handles an IPv6 /64: reserves the subnet-router anycast only, and counts 2^64 - 1', () => {
     const p = pool('fd00:1::/64');
     expect(next(p)).toBe('fd00:1::1');
     p.claim(6, ip('fd00:1::ffff:ffff:ffff:ffff'));
-    expect(() => p.claim(6, ip('fd00:1::'))).toThrow(/network address/);
+    expect(() => p.claim(6, ip('fd00:1::'))).toThrow(refusal('ERR_INVALID_REQUEST', /network address/));
     expect(p.usage()).toEqual({ size: (1n << 64n) - 1n, used: 2n, free: (1n << 64n) - 3n });
   });
 

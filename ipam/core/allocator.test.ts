@@ -10,6 +10,7 @@ import type { PoolRequest } from './requests.js';
 import { AddressInUseError, PoolExhaustedError, PoolInUseError, PoolOverlapError } from '../errors.js';
 import { formatPrefix, parsePrefix } from '../../common/addr/prefix.js';
 import { silentLogger, testAllocator } from '../testing/fixture-allocator.js';
+import { refusal } from '../../testing/refusal.js';
 
 const GW = { RequestAddressType: 'com.docker.network.gateway' };
 
@@ -141,7 +142,7 @@ describe('addresses', () => {
     expect(got.size).toBe(14);
     expect([...got]).not.toContain('10.20.0.0/28');
     expect([...got]).not.toContain('10.20.0.15/28');
-    await expect(addr(a, id)).rejects.toThrow(/no available addresses on this pool/);
+    await expect(addr(a, id)).rejects.toThrow(refusal('ERR_POOL_EXHAUSTED', /no available addresses on this pool/));
     await expect(addr(a, id)).rejects.toBeInstanceOf(PoolExhaustedError);
   });
 
@@ -218,18 +219,19 @@ describe('durability', () => {
     const store = new MemoryStore();
     const { allocator: a } = await testAllocator({ store });
     const { id } = await pool(a, { pool: '10.20.0.0/24' });
+    const diskFull = new Error('disk full');
     const failing: Store = {
       collection: (n) => store.collection(n),
       batch: async () => {
-        throw new Error('disk full');
+        throw diskFull;
       },
       close: () => store.close(),
     };
     const { allocator: broken } = await testAllocator({ store: failing });
-    await expect(addr(broken, id)).rejects.toThrow('disk full');
+    await expect(addr(broken, id)).rejects.toBe(diskFull);
     expect(broken.list()[0]!.used).toBe(0n);
     expect(broken.list()[0]!.cursor).toBeUndefined(); // the serial position is put back too
-    await expect(addr(broken, id, '10.20.0.9')).rejects.toThrow('disk full');
+    await expect(addr(broken, id, '10.20.0.9')).rejects.toBe(diskFull);
     expect(broken.list()[0]!.used).toBe(0n);
   });
 });
@@ -250,7 +252,7 @@ describe('a cluster backend (claims can lose to another host)', () => {
     const { id } = await pool(a, { pool: '10.20.0.0/24' });
     expect(await addr(a, id, '', GW)).toBe('10.20.0.1/24');
     expect(await addr(a, id)).toBe('10.20.0.4/24');
-    await expect(addr(a, id, '10.20.0.9')).rejects.toThrow(/Address already in use \(held by host peer\)/);
+    await expect(addr(a, id, '10.20.0.9')).rejects.toThrow(refusal('ERR_ADDRESS_IN_USE', /Address already in use \(held by host peer\)/));
     expect((await a.inspect(id)).addresses.map((r) => r.address)).toEqual(['10.20.0.1', '10.20.0.4']);
   });
 });
@@ -272,7 +274,7 @@ describe('inspect and gc', () => {
     ]);
     await expect(a.inspect('10.77.0.0/24')).rejects.toBeInstanceOf(NotFoundError);
     await pool(a, { space: 'GlobalDefault', pool: '10.20.0.0/24' });
-    await expect(a.inspect('10.20.0.0/24')).rejects.toThrow(/give a pool ID/);
+    await expect(a.inspect('10.20.0.0/24')).rejects.toThrow(refusal('ERR_INVALID_REQUEST', /give a pool ID/));
   });
 
   it('collects what Docker does not know and was held before the cut-off, dry-run first', async () => {

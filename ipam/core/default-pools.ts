@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { ADDRESS_BITS, type Family } from '../../common/addr/parse.js';
 import { InvalidRequestError } from '../../common/protocol/errors.js';
-import { formatPrefix, parsePrefix, prefixOf, type Prefix } from '../../common/addr/prefix.js';
+import { blockSize, formatPrefix, parsePrefix, prefixOf, type Prefix } from '../../common/addr/prefix.js';
 
 /** A base prefix split into subnets of `size` bits. */
 export interface DefaultPool {
@@ -84,7 +84,7 @@ export function findFreeSubnet(pools: readonly DefaultPool[], family: Family, le
   for (const pool of pools) {
     const size = len ?? pool.size;
     if (pool.base.family !== family || size < pool.base.len || size > ADDRESS_BITS[family]) continue;
-    const step = 1n << BigInt(ADDRESS_BITS[family] - size);
+    const step = blockSize(family, size);
     let at = pool.base.first;
     while (at <= pool.base.last) {
       const candidate = prefixOf(family, at, size);

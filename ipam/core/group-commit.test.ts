@@ -27,10 +27,11 @@ describe('GroupCommit', () => {
 
   it('rejects every submitter of a failed batch, and goes on with the next', async () => {
     let calls = 0;
+    const diskFull = new Error('disk full');
     const gc = new GroupCommit(async () => {
-      if (++calls === 1) throw new Error('disk full');
+      if (++calls === 1) throw diskFull;
     });
-    await expect(gc.submit([put('a', 1)])).rejects.toThrow('disk full');
+    await expect(gc.submit([put('a', 1)])).rejects.toBe(diskFull);
     await expect(gc.submit([put('b', 1)])).resolves.toBeUndefined();
   });
 

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { ADDRESS_BITS, parseCidrOrHost, type Cidr, type Family } from '../../common/addr/parse.js';
-import { formatPrefix, overlaps, parsePrefix, prefixOf, prefixOfCidr, type Prefix } from '../../common/addr/prefix.js';
+import { blockSize, formatPrefix, overlaps, parsePrefix, prefixOf, prefixOfCidr, prefixSize, type Prefix } from '../../common/addr/prefix.js';
 import { CommandError, run } from '../../common/kernel/exec.js';
 
 /** Range the IPv4 test subnets come from. */
@@ -52,8 +52,8 @@ export function pickFreeSubnets(
     const c = parseRouteDst(dst);
     return c && c.family === family && c.prefixLen > 0 ? [prefixOfCidr(c)] : [];
   });
-  const slots = 1n << BigInt(prefixLen - r.len);
-  const step = 1n << BigInt(width - prefixLen);
+  const step = blockSize(family, prefixLen);
+  const slots = prefixSize(r) / step;
   // Routes are few, so a short scan finds free slots; the cap keeps a huge range (an IPv6 /120) finite.
   const tries = slots < 1n << 20n ? slots : 1n << 20n;
   const found: string[] = [];

@@ -1,6 +1,7 @@
 /**
  * @module Small helpers the benchmarks share: percentiles and a plain aligned table on stdout.
  */
+import { formatTable } from '../../common/cli/table.js';
 
 /** The p-th percentile (nearest rank) of `samples`, rounded to 0.1. */
 export function percentile(samples: readonly number[], p: number): number {
@@ -10,14 +11,12 @@ export function percentile(samples: readonly number[], p: number): number {
   return Math.round(sorted[rank]! * 10) / 10;
 }
 
-/** Prints `rows` as an aligned table under `title`. */
+/** Prints `rows` as an aligned table under `title`, the columns holding numbers in every row right-aligned. */
 export function printTable(title: string, rows: ReadonlyArray<Record<string, string | number>>): void {
   const first = rows[0];
   if (!first) return;
   const cols = Object.keys(first);
-  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c]).length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(width[i]!)).join('  ');
+  const rightAligned = cols.flatMap((c, i) => (rows.every((r) => typeof r[c] === 'number') ? [i] : []));
   console.log(`\n${title}`);
-  console.log(line(cols));
-  for (const r of rows) console.log(line(cols.map((c) => String(r[c]))));
+  process.stdout.write(formatTable(cols, rows.map((r) => cols.map((c) => String(r[c]))), { gap: 2, rightAligned }));
 }

@@ -11,6 +11,7 @@ import { InvalidRequestError } from '../../common/protocol/errors.js';
 import { createUnitFixture, type UnitFixture } from '../testing/fixture-unit.js';
 import { VolumePathRefusedError, VolumePathSharedError } from './directory.js';
 import { refusalOf } from './directory-rules.js';
+import { refusal } from '../../testing/refusal.js';
 
 const ID = 'a'.repeat(64);
 let fx: UnitFixture;
@@ -63,7 +64,7 @@ describe('directory volumes', () => {
 
   it('refuses a missing directory unless create=true, then makes it with owner and mode', async () => {
     const dir = join(user, 'a', 'b');
-    await expect(fx.create('d2', { path: dir })).rejects.toThrow(/does not exist; make it first or add -o create=true/);
+    await expect(fx.create('d2', { path: dir })).rejects.toThrow(refusal('ERR_INVALID_REQUEST', /does not exist; make it first or add -o create=true/));
     await fx.create('d2', { path: dir, create: 'true', uid: '1234', mode: '750' });
     expect((await stat(dir)).isDirectory()).toBe(true);
     expect(fx.host.calls).toContain(`setRoot ${dir} uid=1234,mode=750`);
@@ -87,13 +88,13 @@ describe('directory volumes', () => {
     for (const path of [fx.stateDir, join(fx.stateDir, 'volumes'), join(fx.stateDir, '..')]) {
       await expect(fx.create('bad', { path })).rejects.toThrow(VolumePathRefusedError);
     }
-    await expect(fx.create('bad', { path: join(fx.stateDir, 'new'), create: 'true' })).rejects.toThrow(/state directory/);
-    await expect(stat(join(fx.stateDir, 'new'))).rejects.toThrow(/ENOENT/);
+    await expect(fx.create('bad', { path: join(fx.stateDir, 'new'), create: 'true' })).rejects.toThrow(refusal('ERR_VOLUME_PATH_REFUSED', /state directory/));
+    await expect(stat(join(fx.stateDir, 'new'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('refuses a path that reaches a refused place through a symlink, also below a missing part with create=true', async () => {
     await symlink('/proc', join(user, 'link'));
-    await expect(fx.create('bad', { path: join(user, 'link') })).rejects.toThrow(/resolves to "\/proc" \(through a symlink\), which is refused at create/);
+    await expect(fx.create('bad', { path: join(user, 'link') })).rejects.toThrow(refusal('ERR_VOLUME_PATH_REFUSED', /resolves to "\/proc" \(through a symlink\), which is refused at create/));
     await expect(fx.create('bad', { path: join(user, 'link', 'new'), create: 'true' })).rejects.toThrow(VolumePathRefusedError);
     expect(await fx.records()).toEqual([]);
   });
@@ -123,7 +124,7 @@ describe('directory volumes', () => {
   it('refuses a second volume on the same directory unless both say shared=true', async () => {
     await fx.create('s1', { path: user });
     await expect(fx.create('s2', { path: user })).rejects.toThrow(VolumePathSharedError);
-    await expect(fx.create('s2', { path: user, shared: 'true' })).rejects.toThrow(/"s1" did not set -o shared=true/);
+    await expect(fx.create('s2', { path: user, shared: 'true' })).rejects.toThrow(refusal('ERR_VOLUME_PATH_SHARED', /"s1" did not set -o shared=true/));
     await fx.driver.remove({ Name: 's1' });
     await fx.create('s1', { path: user, shared: 'true' });
     await fx.create('s2', { path: join(user, '.'), shared: 'true' });
@@ -132,10 +133,10 @@ describe('directory volumes', () => {
 
   it('is not a file, takes no from=, and is not copied by from=', async () => {
     await writeFile(join(user, 'f'), '');
-    await expect(fx.create('f1', { path: join(user, 'f') })).rejects.toThrow(/is not a directory/);
+    await expect(fx.create('f1', { path: join(user, 'f') })).rejects.toThrow(refusal('ERR_INVALID_REQUEST', /is not a directory/));
     await expect(fx.create('f1', { path: user, from: 'x1' })).rejects.toThrow(InvalidRequestError);
     await fx.create('src', { path: user });
-    await expect(fx.create('copy', { from: 'src' })).rejects.toThrow(/from=src names a host directory volume, which from= does not copy/);
+    await expect(fx.create('copy', { from: 'src' })).rejects.toThrow(refusal('ERR_INVALID_REQUEST', /from=src names a host directory volume, which from= does not copy/));
   });
 
   it('are bound for an export lease and unbound when it ends; import is refused for a non-empty one', async () => {
@@ -146,7 +147,7 @@ describe('directory volumes', () => {
     expect(fx.host.mounts.get(fx.data('d5'))).toBe(`bind ${user}`);
     await fx.admin.release({ Name: 'd5', Lease });
     expect(fx.host.mounts.has(fx.data('d5'))).toBe(false);
-    await expect(fx.admin.acquire({ Name: 'd5', Purpose: 'import', Pid: process.pid })).rejects.toThrow(/is not empty/);
+    await expect(fx.admin.acquire({ Name: 'd5', Purpose: 'import', Pid: process.pid })).rejects.toThrow(refusal('ERR_CONFLICT'));
   });
 
   it('binds again at start for a volume in use, checking the path again', async () => {

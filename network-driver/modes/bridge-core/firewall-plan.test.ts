@@ -18,6 +18,7 @@ import {
   type NetworkFirewall,
   type PortRule,
 } from './firewall-plan.js';
+import { refusal } from '../../../testing/refusal.js';
 
 const n = firewallNames('abc123');
 const net = (bridge: string, o: Partial<NetworkFirewall> = {}): NetworkFirewall => ({ bridge, icc: true, internal: false, masquerade: true, ...o });
@@ -36,7 +37,7 @@ describe('firewall plan', () => {
   it('writes only commands on our own table', () => {
     validateNftScript(baseScript(n));
     validateNftScript(rebuildScript(n, [net('tsbr-1'), net('my.br', { internal: true })], [port(8080), port(53, { proto: 'udp', family: 6, hostIp: '::1', containerIp: 'fd00::2' })]));
-    expect(() => validateNftScript(['add table inet filter'])).toThrow('not a command on a table named "tsnet…"');
+    expect(() => validateNftScript(['add table inet filter'])).toThrow(refusal('ERR_KERNEL_ARGUMENT'));
   });
 
   it('makes the shared part idempotently: every chain is flushed before its rules are added', () => {

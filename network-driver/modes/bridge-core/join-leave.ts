@@ -6,6 +6,7 @@
  */
 import { NotFoundError } from '../../../common/protocol/errors.js';
 import { parseCidr } from '../../../common/addr/parse.js';
+import { containsAddress, prefixOfCidr } from '../../../common/addr/prefix.js';
 import type { IpamData, JoinResponse } from '../../../common/protocol/network-api.js';
 import type { EndpointRecord } from '../../records.js';
 import type { BridgeContext } from './context.js';
@@ -22,9 +23,7 @@ export function gatewayFor(pools: readonly IpamData[], address: string): string 
   const ip = parseCidr(address);
   const inPool = (p: IpamData) => {
     const pool = parseCidr(p.Pool);
-    if (!ip || !pool || pool.family !== ip.family) return false;
-    const shift = BigInt((ip.family === 4 ? 32 : 128) - pool.prefixLen);
-    return ip.addr >> shift === pool.addr >> shift;
+    return ip !== undefined && pool !== undefined && containsAddress(prefixOfCidr(pool), ip.family, ip.addr);
   };
   const gw = (pools.find((p) => p.Gateway && inPool(p)) ?? pools.find((p) => p.Gateway))?.Gateway;
   return gw?.split('/')[0];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidRequestError } from '../../../common/protocol/errors.js';
 import { PORTMAP, readPortBindings } from './ports.js';
+import { refusal } from '../../../testing/refusal.js';
 
 describe('readPortBindings', () => {
   it('reads Docker’s port bindings: protocol numbers, host address, single ports, ranges and "any"', () => {
@@ -22,11 +23,11 @@ describe('readPortBindings', () => {
 
   it('refuses what is not a binding, naming the field', () => {
     const bad = (b: unknown) => () => readPortBindings({ [PORTMAP]: [b] });
-    expect(bad({ Proto: 1, Port: 80 })).toThrow('protocol 1 is not tcp (6), udp (17) or sctp (132)');
-    expect(bad({ Proto: 6, Port: 0 })).toThrow('Port must be a port number, got 0');
-    expect(bad({ Proto: 6, Port: 80, HostPort: 70000 })).toThrow('HostPort must be a port number');
-    expect(bad({ Proto: 6, Port: 80, HostIP: 'localhost' })).toThrow('HostIP "localhost" is not an IP address');
+    expect(bad({ Proto: 1, Port: 80 })).toThrow(refusal('ERR_INVALID_REQUEST', 'protocol 1 is not tcp (6), udp (17) or sctp (132)'));
+    expect(bad({ Proto: 6, Port: 0 })).toThrow(refusal('ERR_INVALID_REQUEST', 'Port must be a port number, got 0'));
+    expect(bad({ Proto: 6, Port: 80, HostPort: 70000 })).toThrow(refusal('ERR_INVALID_REQUEST', 'HostPort must be a port number'));
+    expect(bad({ Proto: 6, Port: 80, HostIP: 'localhost' })).toThrow(refusal('ERR_INVALID_REQUEST', 'HostIP "localhost" is not an IP address'));
     expect(bad('8080:80')).toThrow(InvalidRequestError);
-    expect(() => readPortBindings({ [PORTMAP]: '8080:80' })).toThrow('must be a list of port bindings');
+    expect(() => readPortBindings({ [PORTMAP]: '8080:80' })).toThrow(refusal('ERR_INVALID_REQUEST', 'must be a list of port bindings'));
   });
 });

@@ -15,6 +15,7 @@ import { createNoneMode } from '../none/none-mode.js';
 import { instanceTag } from '../shared/instance.js';
 import { bridgeMacFor, createBridgeMode } from './bridge-mode.js';
 import { fakeKernel, type FakeKernel } from '../testing/fake-kernel.js';
+import { refusal } from '../../../testing/refusal.js';
 
 const NID = '3f2a9c01b7e4d5f60718293a4b5c6d7e8f90112233445566778899aabbccddee';
 const NID2 = '77b1e0aa'.padEnd(64, '1');
@@ -94,11 +95,11 @@ describe('options', () => {
   });
 
   it('refuses unknown options naming the valid ones, and bad values, before touching the kernel', async () => {
-    await expect(createNet({ generic: { colour: 'blue' } })).rejects.toThrow(/unknown option "colour" for mode bridge; valid options: com\.docker\.network\.bridge\.name \(or bridge_name\); .*com\.docker\.network\.driver\.mtu \(or mtu\)/);
-    await expect(createNet({ generic: { mtu: '70000' } })).rejects.toThrow('option "mtu" must be a whole number from 68 to 65535, got "70000"');
+    await expect(createNet({ generic: { colour: 'blue' } })).rejects.toThrow(refusal('ERR_INVALID_REQUEST', /unknown option "colour" for mode bridge; valid options: com\.docker\.network\.bridge\.name \(or bridge_name\); .*com\.docker\.network\.driver\.mtu \(or mtu\)/));
+    await expect(createNet({ generic: { mtu: '70000' } })).rejects.toThrow(refusal('ERR_INVALID_REQUEST', 'option "mtu" must be a whole number from 68 to 65535, got "70000"'));
     await expect(createNet({ generic: { 'com.docker.network.driver.mtu': 'big' } })).rejects.toBeInstanceOf(InvalidRequestError);
-    await expect(createNet({ generic: { mtu: '1000' }, v6: 'fd00::/64' })).rejects.toThrow('too small for IPv6');
-    await expect(createNet({ generic: { ipv6: 'true' } })).rejects.toThrow('needs an IPv6 pool');
+    await expect(createNet({ generic: { mtu: '1000' }, v6: 'fd00::/64' })).rejects.toThrow(refusal('ERR_INVALID_REQUEST', 'too small for IPv6'));
+    await expect(createNet({ generic: { ipv6: 'true' } })).rejects.toThrow(refusal('ERR_INVALID_REQUEST', 'needs an IPv6 pool'));
     expect(k.calls).toEqual([]);
   });
 });
@@ -146,11 +147,11 @@ describe('networks', () => {
   it('refuses a bridge name another network uses, or that a link not ours has, and makes nothing', async () => {
     await createNet({ generic: { bridge_name: 'tsbr-shared' } });
     const before = k.calls.length;
-    await expect(createNet({ id: NID2, generic: { bridge_name: 'tsbr-shared' } })).rejects.toThrow(new ConflictError('bridge name "tsbr-shared" is already used by network 3f2a9c01b7e4'));
+    await expect(createNet({ id: NID2, generic: { bridge_name: 'tsbr-shared' } })).rejects.toThrow(refusal('ERR_CONFLICT', 'bridge name "tsbr-shared" is already used by network 3f2a9c01b7e4'));
     expect(k.calls.slice(before)).toEqual([]);
     k.links.set('docker0', { name: 'docker0', index: 3, kind: 'bridge', mtu: 1500, mac: '02:42:00:00:00:01', up: true });
-    await expect(createNet({ id: NID2, generic: { bridge_name: 'docker0' } })).rejects.toThrow('the host already has a bridge that tsnet did not make of that name');
-    await expect(createNet({ id: NID2, generic: { bridge_name: 'eth0' } })).rejects.toThrow('a device interface');
+    await expect(createNet({ id: NID2, generic: { bridge_name: 'docker0' } })).rejects.toThrow(refusal('ERR_CONFLICT', 'the host already has a bridge that tsnet did not make of that name'));
+    await expect(createNet({ id: NID2, generic: { bridge_name: 'eth0' } })).rejects.toThrow(refusal('ERR_CONFLICT', 'a device interface'));
     expect(k.calls.slice(before).filter((c) => !c.startsWith('findLink'))).toEqual([]);
     expect(await store.collection('networks').get(NID2)).toBeUndefined();
     // The name was not kept by the refused creates.
@@ -262,7 +263,7 @@ describe('internal networks', () => {
   });
 
   it('refuse -p at Join and at ProgramExternalConnectivity, making nothing', async () => {
-    await expect(join(NID, EID, portmap({ hostPort: 8080 }))).rejects.toThrow(/network 3f2a9c01b7e4 is internal .* ports cannot be published/);
+    await expect(join(NID, EID, portmap({ hostPort: 8080 }))).rejects.toThrow(refusal('ERR_INVALID_REQUEST', /network 3f2a9c01b7e4 is internal .* ports cannot be published/));
     expect(k.links.has('tsve1aaaaaaaaaa')).toBe(false);
     await expect(program(portmap({ hostPort: 8080 }))).rejects.toBeInstanceOf(InvalidRequestError);
     expect(elements().some((l) => l.includes('pub4'))).toBe(false);
@@ -295,7 +296,7 @@ describe('ports', () => {
     await createEp({ net: NID2, ep: EID2, address: '10.21.0.5/24' });
     const scripts = k.scripts.length;
     await expect(program(portmap({ hostPort: 8080, hostIp: '127.0.0.1' }), NID2, EID2)).rejects.toThrow(
-      new ConflictError('cannot publish port 80/tcp: host port 127.0.0.1:8080/tcp is already published by network 3f2a9c01b7e4 (endpoint e1aaaaaaaaaa)'),
+      refusal('ERR_CONFLICT', 'cannot publish port 80/tcp: host port 127.0.0.1:8080/tcp is already published by network 3f2a9c01b7e4 (endpoint e1aaaaaaaaaa)'),
     );
     expect(k.scripts.length).toBe(scripts);
     expect((await epRecord(NID2, EID2)).state['ports']).toBeUndefined();
@@ -305,14 +306,14 @@ describe('ports', () => {
 
   it('refuses a port a host process listens on, and takes the next free one of a range', async () => {
     k.busyPorts.add('4/tcp/8080');
-    await expect(program(portmap({ hostPort: 8080 }))).rejects.toThrow('host port 0.0.0.0:8080/tcp is in use by a process on the host');
+    await expect(program(portmap({ hostPort: 8080 }))).rejects.toThrow(refusal('ERR_CONFLICT', 'host port 0.0.0.0:8080/tcp is in use by a process on the host'));
     await program(portmap({ hostPort: 8080, hostPortEnd: 8082 }));
     expect(k.scripts.at(-1)![0]).toBe('add element inet tsnet-abc123 pub4_any { tcp . 8081 : 10.20.0.5 . 80 }');
   });
 
   it('says so when no port of a range is free', async () => {
     k.busyPorts.add('4/tcp/8080').add('4/tcp/8081');
-    await expect(program(portmap({ hostPort: 8080, hostPortEnd: 8081 }))).rejects.toThrow('(no free port in 8080-8081)');
+    await expect(program(portmap({ hostPort: 8080, hostPortEnd: 8081 }))).rejects.toThrow(refusal('ERR_CONFLICT', '(no free port in 8080-8081)'));
   });
 
   it('picks an ephemeral port for -p 80, and uses host_binding_ipv4 when a binding has no address', async () => {
@@ -340,7 +341,7 @@ describe('ports', () => {
   it('refuses a host address the container has no family for', async () => {
     await createNet({ id: NID2, subnet: '10.21.0.0/24' });
     await createEp({ net: NID2, ep: EID2, address: '10.21.0.5/24' });
-    await expect(program(portmap({ hostPort: 8080, hostIp: '::' }), NID2, EID2)).rejects.toThrow('the container has no IPv6 address');
+    await expect(program(portmap({ hostPort: 8080, hostIp: '::' }), NID2, EID2)).rejects.toThrow(refusal('ERR_INVALID_REQUEST', 'the container has no IPv6 address'));
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NetworkRecord } from '../../records.js';
 import { endpointIps, gatewaysOf, hostRoute, macFromAddress, shimAddresses } from './addressing.js';
+import { refusal } from '../../../testing/refusal.js';
 
 function net(over: Partial<NetworkRecord> = {}): NetworkRecord {
   return {
@@ -42,11 +43,11 @@ describe('macvlan addressing', () => {
 
   it('refuses a host address outside the subnets, of a missing family, or that is the gateway or broadcast', () => {
     const v4only = net({ ipv6: [] });
-    expect(() => shimAddresses(v4only, { hostAddresses: ['10.9.9.5'] })).toThrow(/host_address 10.9.9.5 is in no subnet of this network \(10.9.8.0\/24\)/);
-    expect(() => shimAddresses(v4only, { hostAddresses: ['fd00:9::5'] })).toThrow(/is IPv6, but the network has no IPv6 subnet/);
-    expect(() => shimAddresses(v4only, { hostAddresses: ['10.9.8.1'] })).toThrow(/is the gateway/);
-    expect(() => shimAddresses(v4only, { hostAddresses: ['10.9.8.255'] })).toThrow(/network or broadcast address of 10.9.8.0\/24/);
+    expect(() => shimAddresses(v4only, { hostAddresses: ['10.9.9.5'] })).toThrow(refusal('ERR_INVALID_REQUEST', /host_address 10.9.9.5 is in no subnet of this network \(10.9.8.0\/24\)/));
+    expect(() => shimAddresses(v4only, { hostAddresses: ['fd00:9::5'] })).toThrow(refusal('ERR_INVALID_REQUEST', /is IPv6, but the network has no IPv6 subnet/));
+    expect(() => shimAddresses(v4only, { hostAddresses: ['10.9.8.1'] })).toThrow(refusal('ERR_INVALID_REQUEST', /is the gateway/));
+    expect(() => shimAddresses(v4only, { hostAddresses: ['10.9.8.255'] })).toThrow(refusal('ERR_INVALID_REQUEST', /network or broadcast address of 10.9.8.0\/24/));
     const tiny = net({ ipv4: [{ AddressSpace: '', Pool: '10.9.8.0/31', Gateway: '', AuxAddresses: {} }], ipv6: [] });
-    expect(() => shimAddresses(tiny, { hostAddresses: [] })).toThrow(/cannot derive a host shim address in 10.9.8.0\/31/);
+    expect(() => shimAddresses(tiny, { hostAddresses: [] })).toThrow(refusal('ERR_INVALID_REQUEST', /cannot derive a host shim address in 10.9.8.0\/31/));
   });
 });

@@ -3,7 +3,8 @@
  * LAN router (gateway) the containers route through, the host shim's own addresses, a container's
  * MAC, and the host routes that lead to a container through the shim. Pure.
  */
-import { formatIp, parseCidr, parseIp, type Cidr, type Family } from '../../../common/addr/parse.js';
+import { formatIp, hostCidr, parseCidr, parseIp, type Family } from '../../../common/addr/parse.js';
+import { containsAddress, formatPrefix, prefixOfCidr, type Prefix } from '../../../common/addr/prefix.js';
 import { InvalidRequestError } from '../../../common/protocol/errors.js';
 import type { IpamData } from '../../../common/protocol/network-api.js';
 import type { EndpointRecord, NetworkRecord } from '../../records.js';
@@ -13,7 +14,6 @@ import type { MacvlanConfig } from './options.js';
 /** `--aux-address` names that reserve the host shim's address in IPAM (one per family). */
 const HOST_AUX_NAMES = ['host', 'host6'] as const;
 
-const WIDTH: Record<Family, number> = { 4: 32, 6: 128 };
 /** How far below the top of the subnet a derived shim address may go to avoid the gateway and aux addresses. */
 const DERIVE_TRIES = 64;
 
@@ -42,7 +42,7 @@ export function endpointIps(ep: Pick<EndpointRecord, 'address' | 'addressIpv6'>)
 
 /** A host route (`/32` or `/128`) to one address. */
 export function hostRoute(ip: string): string {
-  return `${ip}/${WIDTH[familyOf(ip) ?? 4]}`;
+  return hostCidr(ip);
 }
 
 /**
@@ -56,8 +56,7 @@ export function macFromAddress(ep: Pick<EndpointRecord, 'address' | 'addressIpv6
 }
 
 const poolsOf = (net: NetworkRecord, family: Family): IpamData[] => (family === 4 ? net.ipv4 : net.ipv6);
-const hostBits = (c: Cidr) => (1n << BigInt(WIDTH[c.family] - c.prefixLen)) - 1n;
-const contains = (pool: Cidr, addr: bigint) => (pool.addr & ~hostBits(pool)) === (addr & ~hostBits(pool));
+const prefixOfPool = (p: IpamData): Prefix => prefixOfCidr(parseCidr(p.Pool)!);
 
 /** Addresses of `pools` no one else may take: gateways and aux addresses, as bigints. */
 function reserved(pools: IpamData[]): Set<bigint> {
@@ -67,11 +66,10 @@ function reserved(pools: IpamData[]): Set<bigint> {
 
 function checkExplicit(ip: string, pools: IpamData[]): string {
   const addr = parseIp(ip)!;
-  const pool = pools.map((p) => parseCidr(p.Pool)!).find((c) => contains(c, addr.addr));
+  const pool = pools.map(prefixOfPool).find((p) => containsAddress(p, addr.family, addr.addr));
   if (!pool) throw new InvalidRequestError(`host_address ${ip} is in no subnet of this network (${pools.map((p) => p.Pool).join(', ')})`);
-  const offset = addr.addr & hostBits(pool);
-  if (offset === 0n || (addr.family === 4 && offset === hostBits(pool))) {
-    throw new InvalidRequestError(`host_address ${ip} is the network or broadcast address of ${formatIp(pool.family, pool.addr & ~hostBits(pool))}/${pool.prefixLen}`);
+  if (addr.addr === pool.first || (addr.family === 4 && addr.addr === pool.last)) {
+    throw new InvalidRequestError(`host_address ${ip} is the network or broadcast address of ${formatPrefix(pool)}`);
   }
   if (pools.some((p) => p.Gateway !== '' && ipOf(p.Gateway) === ip)) {
     throw new InvalidRequestError(`host_address ${ip} is the gateway (the LAN router); the shim needs an address of its own`);
@@ -90,10 +88,10 @@ function fromAux(pools: IpamData[]): string | undefined {
 }
 
 function derive(pools: IpamData[]): string {
-  const pool = parseCidr(pools[0]!.Pool)!;
-  const top = (pool.addr | hostBits(pool)) - (pool.family === 4 ? 1n : 0n);
+  const pool = prefixOfPool(pools[0]!);
+  const top = pool.last - (pool.family === 4 ? 1n : 0n);
   const taken = reserved(pools);
-  for (let a = top, i = 0; i < DERIVE_TRIES && a > (pool.addr & ~hostBits(pool)); a--, i++) {
+  for (let a = top, i = 0; i < DERIVE_TRIES && a > pool.first; a--, i++) {
     if (!taken.has(a)) return formatIp(pool.family, a);
   }
   throw new InvalidRequestError(`cannot derive a host shim address in ${pools[0]!.Pool}; give one with -o host_address= or --aux-address host=`);

@@ -6,6 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidRequestError } from '../../../common/protocol/errors.js';
 import { id, macvlanFixture, TAG } from '../testing/fixture-macvlan-driver.js';
 import { childName } from './names.js';
+import { refusal } from '../../../testing/refusal.js';
 
 const NET = id('a');
 const EP = id('e');
@@ -90,9 +91,9 @@ describe('macvlan endpoint', () => {
   it('fails clearly when the parent went down or away since the network was made, storing nothing', async () => {
     await f.createNetwork({ parent: 'p0' });
     f.kernel.links.get('p0')!.up = false;
-    await expect(f.createEndpoint(NET, EP)).rejects.toThrow(/parent "p0" is down/);
+    await expect(f.createEndpoint(NET, EP)).rejects.toThrow(refusal('ERR_INVALID_REQUEST', /parent "p0" is down/));
     f.kernel.links.delete('p0');
-    await expect(f.createEndpoint(NET, EP)).rejects.toThrow(/parent interface "p0" does not exist/);
+    await expect(f.createEndpoint(NET, EP)).rejects.toThrow(refusal('ERR_INVALID_REQUEST', /parent interface "p0" does not exist/));
     expect(await f.endpoints()).toEqual([]);
   });
 });
@@ -117,7 +118,7 @@ describe('macvlan endpoint: passthru', () => {
   it('explains a kernel refusal caused by a passthru macvlan tsnet does not know of', async () => {
     await f.createNetwork({ parent: 'p0' });
     f.kernel.addDevice('other', { kind: 'macvlan', parent: 'p0', macvlanMode: 'passthru' });
-    await expect(f.createEndpoint(NET, EP)).rejects.toThrow(/cannot attach endpoint eeeeeeeeeeee to parent "p0": .*Invalid argument \(a passthru macvlan must be alone/);
+    await expect(f.createEndpoint(NET, EP)).rejects.toThrow(refusal('ERR_PLUGIN', /cannot attach endpoint eeeeeeeeeeee to parent "p0": .*Invalid argument \(a passthru macvlan must be alone/));
     expect(f.linkNames()).toEqual(['other', 'p0']);
   });
 });

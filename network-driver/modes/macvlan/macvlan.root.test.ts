@@ -15,6 +15,7 @@ import { isRoot, makeTestNetns } from '../../../testing/kernel/netns.js';
 import { freeSubnets } from '../../../testing/kernel/subnets.js';
 import { childName, shimName, vlanName } from './names.js';
 import { addressIn, makeTestLan, pings, vlanUnsupportedReason, type TestLan } from '../testing/fixture-lan.js';
+import { refusal } from '../../../testing/refusal.js';
 
 const NET = 'a'.repeat(64);
 const epId = (c: string) => c.repeat(64);
@@ -130,9 +131,9 @@ describe.skipIf(!isRoot)('macvlan mode on the kernel', () => {
 
   it('refuses a missing parent and passthru on a used parent, leaving nothing', async () => {
     const w = await world();
-    await expect(w.f.createNetwork({ parent: 'nosuch0' })).rejects.toThrow(/parent interface "nosuch0" does not exist/);
+    await expect(w.f.createNetwork({ parent: 'nosuch0' })).rejects.toThrow(refusal('ERR_INVALID_REQUEST', /parent interface "nosuch0" does not exist/));
     await w.f.createNetwork({ parent: w.lan.parent, host_access: 'true' });
-    await expect(w.f.createNetwork({ parent: w.lan.parent, macvlan_mode: 'passthru' }, { id: 'b'.repeat(64) })).rejects.toThrow(/passthru needs the parent to itself/);
+    await expect(w.f.createNetwork({ parent: w.lan.parent, macvlan_mode: 'passthru' }, { id: 'b'.repeat(64) })).rejects.toThrow(refusal('ERR_CONFLICT', /passthru needs the parent to itself/));
     expect(await hostLinks(w)).toEqual(['lo', w.lan.parent, shimName(TAG, NET)].sort());
   });
 });
@@ -149,7 +150,7 @@ describe.skipIf(!isRoot)('macvlan mode with parent=IFACE.VLAN', () => {
   it('refuses clearly, creating nothing, when the kernel has no 802.1Q', async (ctx) => {
     ctx.skip(missing === undefined, 'this kernel has 802.1Q support');
     const w = await world();
-    await expect(w.f.createNetwork({ parent: `${w.lan.parent}.10` })).rejects.toThrow(/asks for VLAN 10 .* no 802.1Q VLAN support \(module 8021q\)/);
+    await expect(w.f.createNetwork({ parent: `${w.lan.parent}.10` })).rejects.toThrow(refusal('ERR_UNSUPPORTED', /asks for VLAN 10 .* no 802.1Q VLAN support \(module 8021q\)/));
     expect(await hostLinks(w)).toEqual(['lo', w.lan.parent].sort());
   });
 

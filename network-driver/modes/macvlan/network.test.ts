@@ -6,6 +6,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { ConflictError, InvalidRequestError, UnsupportedError } from '../../../common/protocol/errors.js';
 import { id, macvlanFixture, TAG } from '../testing/fixture-macvlan-driver.js';
 import { vlanName } from './names.js';
+import { refusal } from '../../../testing/refusal.js';
 
 let f: ReturnType<typeof macvlanFixture>;
 beforeEach(() => {
@@ -42,7 +43,7 @@ describe('macvlan network: the parent', () => {
   });
 
   it('refuses an invalid mode before looking at the kernel', async () => {
-    await expect(f.createNetwork({ parent: 'p0', macvlan_mode: 'loud' })).rejects.toThrow(/"macvlan_mode" must be one of/);
+    await expect(f.createNetwork({ parent: 'p0', macvlan_mode: 'loud' })).rejects.toThrow(refusal('ERR_INVALID_REQUEST', /"macvlan_mode" must be one of/));
     expect(await f.networks()).toEqual([]);
   });
 });
@@ -62,7 +63,7 @@ describe('macvlan network: sharing a parent', () => {
     expect((err as Error).message).toMatch(/parent "p0" is already used by network aaaaaaaaaaaa \(bridge\); passthru needs the parent to itself/);
     await f.driver.deleteNetwork({ NetworkID: id('a') });
     await f.createNetwork({ parent: 'p0', macvlan_mode: 'passthru' }, { id: id('b') });
-    await expect(f.createNetwork({ parent: 'p0' }, { id: id('c') })).rejects.toThrow(/parent "p0" is held by passthru network bbbbbbbbbbbb/);
+    await expect(f.createNetwork({ parent: 'p0' }, { id: id('c') })).rejects.toThrow(refusal('ERR_CONFLICT', /parent "p0" is held by passthru network bbbbbbbbbbbb/));
     // A replay of the passthru network's own create is not a conflict with itself.
     await f.createNetwork({ parent: 'p0', macvlan_mode: 'passthru' }, { id: id('b') });
   });
@@ -78,7 +79,7 @@ describe('macvlan network: sharing a parent', () => {
 
   it('refuses passthru on a parent that carries macvlans tsnet does not know of', async () => {
     f.kernel.addDevice('dockermv', { kind: 'macvlan', parent: 'p0', macvlanMode: 'bridge' });
-    await expect(f.createNetwork({ parent: 'p0', macvlan_mode: 'passthru' })).rejects.toThrow(/parent "p0" already carries macvlan interfaces \(dockermv\)/);
+    await expect(f.createNetwork({ parent: 'p0', macvlan_mode: 'passthru' })).rejects.toThrow(refusal('ERR_CONFLICT', /parent "p0" already carries macvlan interfaces \(dockermv\)/));
     expect(await f.networks()).toEqual([]);
   });
 });
@@ -114,7 +115,7 @@ describe('macvlan network: parent=IFACE.VLAN', () => {
 
   it('removes a VLAN link it made when the rest of the network fails', async () => {
     f.kernel.vlanSupported = true;
-    await expect(f.createNetwork({ parent: 'p0.30', host_access: 'true', host_address: '10.9.8.1' })).rejects.toThrow(/is the gateway/);
+    await expect(f.createNetwork({ parent: 'p0.30', host_access: 'true', host_address: '10.9.8.1' })).rejects.toThrow(refusal('ERR_INVALID_REQUEST', /is the gateway/));
     expect(f.linkNames()).toEqual(['p0']);
   });
 });

@@ -2,6 +2,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { id, macvlanFixture, TAG } from '../testing/fixture-macvlan-driver.js';
 import { childName, shimName, vlanName } from './names.js';
+import { refusal } from '../../../testing/refusal.js';
 
 const NET = id('a');
 let f: ReturnType<typeof macvlanFixture>;
@@ -39,7 +40,7 @@ describe('macvlan restore', () => {
     await f.kernel.deleteLink(vlanName(TAG, 'p0', 10));
     await f.restart().restore();
     expect(f.linkNames()).toContain(vlanName(TAG, 'p0', 10));
-    await expect(f.createNetwork({ parent: 'p0' }, { id: id('c') })).rejects.toThrow(/held by passthru network bbbbbbbbbbbb/);
+    await expect(f.createNetwork({ parent: 'p0' }, { id: id('c') })).rejects.toThrow(refusal('ERR_CONFLICT', /held by passthru network bbbbbbbbbbbb/));
   });
 
   it('logs a network whose parent is gone and goes on with the others', async () => {
@@ -50,6 +51,6 @@ describe('macvlan restore', () => {
     await f.restart().restore();
     expect(f.logText()).toMatch(/"msg":"macvlan network not restored".*"parent":"p1".*parent interface \\"p1\\" does not exist/);
     expect(f.linkNames()).toEqual(['p0', shimName(TAG, id('b'))]);
-    await expect(f.createEndpoint(NET, id('e'))).rejects.toThrow(/parent interface "p1" does not exist/);
+    await expect(f.createEndpoint(NET, id('e'))).rejects.toThrow(refusal('ERR_INVALID_REQUEST', /parent interface "p1" does not exist/));
   });
 });

@@ -12,13 +12,13 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { openClusterSession } from '../../../common/cluster/session.js';
 import { createLogger } from '../../../common/log.js';
-import { ConflictError } from '../../../common/protocol/errors.js';
 import { useTestEtcd } from '../../../testing/cluster/etcd.js';
 import { isRoot } from '../../../testing/kernel/netns.js';
 import { fakeKernel, type FakeKernel } from '../testing/fake-kernel.js';
 import { KEYS, OverlayCluster, type NetworkDefinition, type PeerEndpoint } from './cluster.js';
 import { KEY_GRACE_MS, KEY_LEAD_MS, reqidOf, spiOf, type KeyRing } from './encryption.js';
 import { EncryptionSync } from './encryption-sync.js';
+import { refusal } from '../../../testing/refusal.js';
 
 const etcd = useTestEtcd();
 const VTEP = ['10.77.0.1', '10.77.0.2'] as const;
@@ -166,9 +166,8 @@ describe.skipIf(!isRoot)('encrypted overlay across two hosts (real etcd, fake ke
     await a!.cluster.claimNetwork(def, 'n1');
     onTestFinished(() => a!.cluster.releaseNetwork(4104));
     const { encrypted: _e, ...clear } = def;
-    await expect(b!.cluster.claimNetwork(clear, 'n1')).rejects.toThrow(/encryption: cluster has on \(rekeySeconds 600, rekeyBytes 1048576\), this host asked for not set/);
-    await expect(b!.cluster.claimNetwork({ ...clear, vni: 4105 }, 'n2')).rejects.toThrow(ConflictError);
-    await expect(b!.cluster.claimNetwork({ ...clear, vni: 4105 }, 'n2')).rejects.toThrow(/vni 4104 \(encrypted\) already uses VXLAN port 14903/);
+    await expect(b!.cluster.claimNetwork(clear, 'n1')).rejects.toThrow(refusal('ERR_CONFLICT', /encryption: cluster has on \(rekeySeconds 600, rekeyBytes 1048576\), this host asked for not set/));
+    await expect(b!.cluster.claimNetwork({ ...clear, vni: 4105 }, 'n2')).rejects.toThrow(refusal('ERR_CONFLICT', /vni 4104 \(encrypted\) already uses VXLAN port 14903/));
     await b!.cluster.claimNetwork({ ...clear, vni: 4105, port: 14904 }, 'n2');
     await b!.cluster.releaseNetwork(4105);
   });

@@ -18,6 +18,7 @@ import { definitionDifferences, type NetworkDefinition } from './cluster.js';
 import { activeKey, desiredXfrm, KEY_GRACE_MS, KEY_LEAD_MS, newKey, pruned, reqidOf, rolled, spiOf, xfrmChanges, type KeyRing } from './encryption.js';
 import { configureOverlay, DEFAULT_REKEY_BYTES, DEFAULT_REKEY_SECONDS, ENCRYPTED_PORT_BASE, parseOverlayOptions } from './options.js';
 import { createOverlayMode } from './overlay-mode.js';
+import { refusal } from '../../../testing/refusal.js';
 
 const NID = '3f2a9c01b7e4d5f60718293a4b5c6d7e8f90112233445566778899aabbccddee';
 const log = createLogger({ stream: new PassThrough() });
@@ -27,11 +28,11 @@ describe('options', () => {
     expect(parseOverlayOptions({ vni: '7', encrypted: '' }).encrypted).toBe('true');
     expect(parseOverlayOptions({ vni: '7', encrypted: '1' }).encrypted).toBe('true');
     expect(parseOverlayOptions({ vni: '7', encrypted: 'false' }).encrypted).toBe('false');
-    expect(() => parseOverlayOptions({ vni: '7', encrypted: 'yes' })).toThrow(/option "encrypted" must be true or false/);
+    expect(() => parseOverlayOptions({ vni: '7', encrypted: 'yes' })).toThrow(refusal('ERR_INVALID_REQUEST', /option "encrypted" must be true or false/));
   });
   it('refuses rekey settings on a cleartext overlay, and out-of-range ones, naming the option', () => {
-    expect(() => parseOverlayOptions({ vni: '7', rekey_interval: '600' })).toThrow(/"rekey_interval" and "rekey_bytes" need -o encrypted=true/);
-    expect(() => parseOverlayOptions({ vni: '7', encrypted: 'true', rekey_interval: '5' })).toThrow(/option "rekey_interval" must be a whole number from 60/);
+    expect(() => parseOverlayOptions({ vni: '7', rekey_interval: '600' })).toThrow(refusal('ERR_INVALID_REQUEST', /"rekey_interval" and "rekey_bytes" need -o encrypted=true/));
+    expect(() => parseOverlayOptions({ vni: '7', encrypted: 'true', rekey_interval: '5' })).toThrow(refusal('ERR_INVALID_REQUEST', /option "rekey_interval" must be a whole number from 60/));
     expect(() => parseOverlayOptions({ vni: '7', encrypted: 'true', rekey_bytes: '1000' })).toThrow(InvalidRequestError);
   });
   it('gives an encrypted overlay a port of its own from its VNI, and the default rekey settings', () => {

@@ -17,6 +17,7 @@ import { fakeKernel, type FakeKernel } from '../testing/fake-kernel.js';
 import { parseOverlayOptions } from './options.js';
 import { createOverlayMode, overlayMacFor } from './overlay-mode.js';
 import { desiredEntries } from './peers.js';
+import { refusal } from '../../../testing/refusal.js';
 
 const NID = '3f2a9c01b7e4d5f60718293a4b5c6d7e8f90112233445566778899aabbccddee';
 const NID2 = '77b1e0aa'.padEnd(64, '1');
@@ -52,16 +53,16 @@ function createNet(generic: Record<string, string>, id = NID, subnet = '10.20.0.
 
 describe('options', () => {
   it('needs a vni, and says what it is for', () => {
-    expect(() => parseOverlayOptions({})).toThrow(/needs -o vni=N \(1–16777215\)/);
+    expect(() => parseOverlayOptions({})).toThrow(refusal('ERR_INVALID_REQUEST', /needs -o vni=N \(1–16777215\)/));
   });
   it('refuses a VNI out of range or not a number, naming the option', () => {
-    expect(() => parseOverlayOptions({ vni: '0' })).toThrow(/option "vni" must be a whole number from 1 to 16777215, got "0"/);
+    expect(() => parseOverlayOptions({ vni: '0' })).toThrow(refusal('ERR_INVALID_REQUEST', /option "vni" must be a whole number from 1 to 16777215, got "0"/));
     expect(() => parseOverlayOptions({ vni: '16777216' })).toThrow(InvalidRequestError);
-    expect(() => parseOverlayOptions({ vni: 'x' })).toThrow(/"vni"/);
+    expect(() => parseOverlayOptions({ vni: 'x' })).toThrow(refusal('ERR_INVALID_REQUEST', /"vni"/));
   });
   it("accepts Docker's vxlanid_list with one VNI, refuses several", () => {
     expect(parseOverlayOptions({ 'com.docker.network.driver.overlay.vxlanid_list': '4097,4097' })).toEqual({ vni: '4097' });
-    expect(() => parseOverlayOptions({ 'com.docker.network.driver.overlay.vxlanid_list': '4097,4098' })).toThrow(/several VNIs \(4097, 4098\)/);
+    expect(() => parseOverlayOptions({ 'com.docker.network.driver.overlay.vxlanid_list': '4097,4098' })).toThrow(refusal('ERR_INVALID_REQUEST', /several VNIs \(4097, 4098\)/));
   });
   it("accepts Docker's MTU option and the bridge options, but not a bridge name", () => {
     expect(parseOverlayOptions({ vni: '7', 'com.docker.network.driver.mtu': '1300', vxlan_port: '8472', icc: 'false' })).toEqual({
@@ -70,7 +71,7 @@ describe('options', () => {
       vxlan_port: '8472',
       'com.docker.network.bridge.enable_icc': 'false',
     });
-    expect(() => parseOverlayOptions({ vni: '7', bridge_name: 'x' })).toThrow(/unknown option "bridge_name" for mode overlay/);
+    expect(() => parseOverlayOptions({ vni: '7', bridge_name: 'x' })).toThrow(refusal('ERR_INVALID_REQUEST', /unknown option "bridge_name" for mode overlay/));
   });
 });
 
@@ -91,13 +92,13 @@ describe('single-host overlay (no --cluster-store)', () => {
   it('refuses a second network with the same VNI on this host, and makes nothing for it', async () => {
     await createNet({ vni: '42' });
     await expect(createNet({ vni: '42' }, NID2, '10.21.0.0/24')).rejects.toThrow(ConflictError);
-    await expect(createNet({ vni: '42' }, NID2, '10.21.0.0/24')).rejects.toThrow(/vni 42 is already used by network 3f2a9c01b7e4 on this host/);
+    await expect(createNet({ vni: '42' }, NID2, '10.21.0.0/24')).rejects.toThrow(refusal('ERR_CONFLICT', /vni 42 is already used by network 3f2a9c01b7e4 on this host/));
     expect([...k.links.keys()].filter((n) => n.includes('77b1e0aa'))).toEqual([]);
   });
 
   it("refuses a VNI another program's VXLAN device uses on the same port", async () => {
     k.links.set('flannel.1', { name: 'flannel.1', index: 99, kind: 'vxlan', mtu: 1450, mac: '0e:00:00:00:00:01', up: true, vxlan: { vni: 42, port: 4789, learning: false, proxy: false } });
-    await expect(createNet({ vni: '42' })).rejects.toThrow(/VXLAN vni 42 on UDP port 4789 is already used on this host by interface "flannel.1"/);
+    await expect(createNet({ vni: '42' })).rejects.toThrow(refusal('ERR_CONFLICT', /VXLAN vni 42 on UDP port 4789 is already used on this host by interface "flannel.1"/));
     expect(k.links.has('tsbr-3f2a9c01b7')).toBe(false);
   });
 

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { formatIp, parseCidr } from '../../../common/addr/parse.js';
+import { prefixOfCidr } from '../../../common/addr/prefix.js';
 import { ensureAddress } from '../../../common/kernel/addresses.js';
 import { CommandError, run } from '../../../common/kernel/exec.js';
 import { deleteLink, ensureVethPair, moveToNetns, setUp } from '../../../common/kernel/links.js';
@@ -46,9 +47,7 @@ const hex = () => randomBytes(3).toString('hex');
 export function addressIn(subnet: string, n: number): string {
   const c = parseCidr(subnet);
   if (!c) throw new RangeError(`"${subnet}" is not a subnet`);
-  const width = c.family === 4 ? 32 : 128;
-  const network = (c.addr >> BigInt(width - c.prefixLen)) << BigInt(width - c.prefixLen);
-  return formatIp(c.family, network + BigInt(n));
+  return formatIp(c.family, prefixOfCidr(c).first + BigInt(n));
 }
 
 /** The first address of a subnet, where the test LAN's router sits (`10.1.2.0/24` → `10.1.2.1`). */
