@@ -100,6 +100,8 @@ interface Endpoint {
   ip: string;
   mac: string;
   t0: number;
+  /** When CreateEndpoint answered. */
+  created: number;
   joined: number;
   srcName: string;
 }
@@ -110,8 +112,9 @@ async function makeEndpoint(host: SimHost, networkId: string, n: number, subnet:
   const mac = macOf(n);
   const t0 = performance.now();
   await callPlugin(host.plugin.sockets.network, 'NetworkDriver.CreateEndpoint', { NetworkID: networkId, EndpointID: id, Interface: { Address: `${ip}/22`, AddressIPv6: '', MacAddress: mac }, Options: {} });
+  const created = performance.now();
   const j = await callPlugin<{ InterfaceName: { SrcName: string } }>(host.plugin.sockets.network, 'NetworkDriver.Join', { NetworkID: networkId, EndpointID: id, SandboxKey: `/var/run/docker/netns/${id.slice(0, 12)}`, Options: {} });
-  return { n, host, id, ip, mac, t0, joined: performance.now(), srcName: j.InterfaceName.SrcName };
+  return { n, host, id, ip, mac, t0, created, joined: performance.now(), srcName: j.InterfaceName.SrcName };
 }
 
 /** Moves an endpoint's container end into a new namespace `ns` as eth0 with its address, as dockerd does after Join. */
@@ -162,17 +165,19 @@ async function runConfig(hostCount: number, endpointCount: number) {
       }),
     );
     const callsMs = performance.now() - tStart;
-    const doneAt = (ep: Endpoint): number | undefined => {
-      let last = 0;
+    /** When each other host had both entries of `ep`, sorted; undefined until every one has. */
+    const programmedAt = (ep: Endpoint): number[] | undefined => {
+      const at: number[] = [];
       for (const [i, s] of seen.entries()) {
         if (cluster.hosts[i] === ep.host) continue;
         const f = s.fdb.get(ep.mac);
         const nb = s.neigh.get(ep.ip);
         if (f === undefined || nb === undefined) return undefined;
-        last = Math.max(last, f, nb);
+        at.push(Math.max(f, nb));
       }
-      return last;
+      return at.sort((a, b) => a - b);
     };
+    const doneAt = (ep: Endpoint) => programmedAt(ep)?.at(-1);
     const deadline = Date.now() + CONVERGE_TIMEOUT_MS;
     while (eps.some((ep) => doneAt(ep) === undefined)) {
       if (Date.now() > deadline) throw new Error(`${eps.filter((ep) => doneAt(ep) === undefined).length} endpoints not programmed everywhere within ${CONVERGE_TIMEOUT_MS} ms`);
@@ -181,6 +186,9 @@ async function runConfig(hostCount: number, endpointCount: number) {
     const after = await etcdRequests(cluster);
     const fromCreate = eps.map((ep) => doneAt(ep)! - ep.t0);
     const fromJoin = eps.map((ep) => doneAt(ep)! - ep.joined);
+    // From the answer to CreateEndpoint (its put is durable) to the first and to the last other host.
+    const firstHost = eps.map((ep) => programmedAt(ep)![0]! - ep.created);
+    const lastHost = eps.map((ep) => doneAt(ep)! - ep.created);
     const requests = diff(before, after);
     const total = [...requests.values()].reduce((a, b) => a + b, 0);
 
@@ -191,7 +199,7 @@ async function runConfig(hostCount: number, endpointCount: number) {
     sandboxes.push(pingerNs);
     await sandbox(pingerEp, pingerNs);
     await mustRun(['ip', 'netns', 'exec', pingerNs, 'sysctl', '-qw', 'net.ipv4.neigh.eth0.retrans_time_ms=5']);
-    const reach = { fromCreate: [] as number[], fromJoin: [] as number[], sandboxMs: [] as number[] };
+    const reach = { fromCreate: [] as number[], fromJoin: [] as number[], sandboxMs: [] as number[], createMs: [] as number[], joinMs: [] as number[], programmedMs: [] as number[] };
     for (let i = 0; i < SAMPLE; i++) {
       const n = endpointCount + 1 + i;
       const p = firstReply(pingerNs, at(subnet, 10 + n));
@@ -206,6 +214,9 @@ async function runConfig(hostCount: number, endpointCount: number) {
         reach.fromCreate.push(t - ep.t0);
         reach.fromJoin.push(t - ep.joined);
         reach.sandboxMs.push(sandboxed - ep.joined);
+        reach.createMs.push(ep.created - ep.t0);
+        reach.joinMs.push(ep.joined - ep.created);
+        reach.programmedMs.push(Math.max(seen[1]!.fdb.get(ep.mac) ?? NaN, seen[1]!.neigh.get(ep.ip) ?? NaN) - ep.t0);
       } finally {
         p.stop();
       }
@@ -225,12 +236,20 @@ async function runConfig(hostCount: number, endpointCount: number) {
       calls_ms: Math.round(callsMs),
       conv_p50_ms: percentile(fromCreate, 50),
       conv_p99_ms: percentile(fromCreate, 99),
+      created_to_first_host_p50_ms: percentile(firstHost, 50),
+      created_to_first_host_p99_ms: percentile(firstHost, 99),
+      created_to_last_host_p50_ms: percentile(lastHost, 50),
+      created_to_last_host_p99_ms: percentile(lastHost, 99),
       conv_after_join_p50_ms: percentile(fromJoin, 50),
       conv_after_join_p99_ms: percentile(fromJoin, 99),
       reach_p50_ms: percentile(reach.fromCreate, 50),
       reach_p99_ms: percentile(reach.fromCreate, 99),
       reach_after_join_p99_ms: percentile(reach.fromJoin, 99),
       sandbox_p50_ms: percentile(reach.sandboxMs, 50),
+      sample_create_p50_ms: percentile(reach.createMs, 50),
+      sample_join_p50_ms: percentile(reach.joinMs, 50),
+      sample_programmed_h2_p50_ms: percentile(reach.programmedMs, 50),
+      sample_programmed_h2_p99_ms: percentile(reach.programmedMs, 99),
       etcd_req_per_change: Number((total / endpointCount).toFixed(2)),
       etcd_req_per_host: Number((total / hostCount).toFixed(1)),
       etcd_by_method: Object.fromEntries(requests),
