@@ -252,7 +252,7 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
         const { startNameService } = await import('../names/service.js');
         names = await startNameService({
           ...opts.dns,
-          status: async () => ((await status!.handle(status!.schema.parse({ NetworkID: '' }))) as { Networks: NetworkStatusView[] }).Networks,
+          status: async () => ((await status!.handle(status!.schema.parse({ NetworkID: '', Details: false }))) as { Networks: NetworkStatusView[] }).Networks,
           ...(opts.sync?.dockerHost !== undefined && { dockerHost: opts.sync.dockerHost }),
           ...(opts.sync?.engineLiteState !== undefined && { engineLiteState: opts.sync.engineLiteState }),
           ...(opts.cluster && { cluster: (await cluster)! }),

@@ -121,7 +121,7 @@ export function startDockerSync(opts: DockerSyncOptions): DockerSync {
     };
     const held: Holdings = { networks: [], volumes: [] };
     if (plugin('network')) {
-      const { Networks } = await call<TsnetNetworkResponses['Status']>('network', 'TsnetNetwork', 'Status', { NetworkID: '' });
+      const { Networks } = await call<TsnetNetworkResponses['Status']>('network', 'TsnetNetwork', 'Status', { NetworkID: '', Details: false });
       held.networks = Networks.map((n) => ({
         id: n.ID,
         since: since(`n/${n.ID}`),

@@ -9,8 +9,11 @@ import { defineInterface } from '../common/protocol/api.js';
 import { empty } from '../common/protocol/fields.js';
 
 export const tsnetNetworkRequests = {
-  /** `NetworkID`: a network ID or its prefix; `""` for all. */
-  Status: z.object({ NetworkID: z.string().default('') }),
+  /**
+   * `NetworkID`: a network ID or its prefix; `""` for all. `Details: false`: from the records only,
+   * without the modes' details (no kernel reads), for callers that poll after every change.
+   */
+  Status: z.object({ NetworkID: z.string().default(''), Details: z.boolean().default(true) }),
   /** `tsnet doctor`: how the kernel differs from the records. Read-only. */
   Check: empty,
   /** `tsnet doctor --fix`: rebuild what the records describe, remove what no record owns. */

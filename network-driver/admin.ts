@@ -12,7 +12,7 @@ const publishedPorts = (state: Record<string, unknown>) => (Array.isArray(state[
 export function bindNetworkAdmin(driver: NetworkDriver): BoundInterface {
   const impl: Handlers<typeof tsnetNetworkRequests, TsnetNetworkResponses> = {
     status: async (req) => ({
-      Networks: (await driver.status(req.NetworkID)).map(({ net, endpoints, mode }) => ({
+      Networks: (await driver.status(req.NetworkID, req.Details)).map(({ net, endpoints, mode }) => ({
         ID: net.id,
         Mode: net.mode,
         Options: net.options,

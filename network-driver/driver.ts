@@ -119,14 +119,17 @@ export class NetworkDriver implements NetworkDriverApi {
     return { nets: (await this.#networks.entries()).map(([, n]) => n), eps: (await this.#endpoints.entries()).map(([, e]) => e) };
   }
 
-  /** Every network (or the one whose ID starts with `idPrefix`) with its endpoints and its mode's status. */
-  async status(idPrefix = ''): Promise<NetworkStatus[]> {
+  /**
+   * Every network (or the one whose ID starts with `idPrefix`) with its endpoints and its mode's status;
+   * `details` false: without the mode's status (it reads the kernel), `mode` is then `{}`.
+   */
+  async status(idPrefix = '', details = true): Promise<NetworkStatus[]> {
     const nets = (await this.#networks.entries()).map(([, n]) => n).filter((n) => n.id.startsWith(idPrefix));
     return Promise.all(
       nets.map(async (net) => ({
         net,
         endpoints: await this.#endpointsOf(net.id),
-        mode: (await this.#modes.get(net.mode)?.status?.(net)) ?? {},
+        mode: (details ? await this.#modes.get(net.mode)?.status?.(net) : undefined) ?? {},
       })),
     );
   }

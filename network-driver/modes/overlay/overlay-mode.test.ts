@@ -140,6 +140,15 @@ describe('single-host overlay (no --cluster-store)', () => {
     const [st] = await driver.status();
     expect(st?.mode).toMatchObject({ vni: 42, vxlan: 'tsvx-3f2a9c01b7', port: 4789, cluster: 'none (single host)', peers: [], fdb: [], neighbors: [] });
   });
+
+  it('status without details reads only the records, not the kernel', async () => {
+    await createNet({ vni: '42' });
+    k.calls.length = 0;
+    const [st] = await driver.status('', false);
+    expect(st?.net.id).toBe(NID);
+    expect(st?.mode).toEqual({});
+    expect(k.calls).toEqual([]);
+  });
 });
 
 describe('cluster records', () => {

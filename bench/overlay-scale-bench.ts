@@ -1,0 +1,272 @@
+/**
+ * @module Overlay scale benchmark: how convergence, etcd load and kernel state grow with hosts and
+ * endpoints, on simulated hosts (testing/cluster/multihost.ts: network namespaces, one real etcd, a
+ * `tsnet serve` per host). Containers are too slow to start by the hundred on two cores, so endpoints are
+ * made as dockerd makes them, by direct plugin calls on each host's socket: `CreateEndpoint` then `Join`
+ * (the address is chosen by the bench in the network's pool; IPAM's own etcd traffic is not counted).
+ * Every host makes its share of the endpoints one after the other, all hosts at once.
+ *
+ * Per configuration (hosts × endpoints):
+ *  convergence  from the start of an endpoint's `CreateEndpoint` to the moment its FDB entry and its
+ *               neighbour entry are on every other host, as seen by `bridge monitor fdb` and
+ *               `ip monitor neigh` running in each host's namespace (netlink events, no polling);
+ *               also counted from the end of its `Join`;
+ *  reachability for a sample of endpoints made after the others, from the start of `CreateEndpoint` to the
+ *               first ping reply from a sandbox on host 2, the new endpoint's veth having been moved into
+ *               a sandbox namespace of its own right after `Join` (as dockerd does);
+ *  etcd         requests etcd handled (its `grpc_server_handled_total`, read from `/metrics` before and
+ *               after), per endpoint change and per host;
+ *  kernel       FDB and neighbour entries on each host's VXLAN device at the end.
+ * Prints tables, then one JSON line. Needs root; every packet stays in the cluster's namespaces.
+ *
+ *   npm run bench -- overlay-scale-bench [--configs 2x400,4x400,8x100,8x400] [--sample 10]
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { formatIp, parseCidr } from '../common/addr/parse.js';
+import { start, type Child } from '../common/kernel/exec.js';
+import { callPlugin } from '../common/protocol/client.js';
+import { startCluster, type Cluster, type SimHost } from '../testing/cluster/multihost.js';
+import { cidrsOverlap, freeSubnets } from '../testing/kernel/subnets.js';
+import { percentile, printTable } from '../testing/measure/stats.js';
+import { mustRun, tryRun } from '../testing/system.js';
+
+const { values: opt } = parseArgs({
+  options: {
+    configs: { type: 'string', default: '2x400,4x400,8x100,8x400' },
+    sample: { type: 'string', default: '10' },
+  },
+});
+const CONFIGS = opt.configs.split(',').map((c) => {
+  const [h, e] = c.split('x').map(Number) as [number, number];
+  if (!(h >= 2 && e >= h && e <= 900)) throw new RangeError(`--configs: "${c}" is not HOSTSxENDPOINTS with 2 ≤ hosts ≤ endpoints ≤ 900`);
+  return { hosts: h, endpoints: e };
+});
+const SAMPLE = Number(opt.sample);
+const VNI = 4444;
+const CONVERGE_TIMEOUT_MS = 60_000;
+
+const at = (subnet: string, n: number) => formatIp(4, parseCidr(subnet)!.addr + BigInt(n));
+const macOf = (n: number) => `02:74:73:${((n >> 16) & 0xff).toString(16).padStart(2, '0')}:${((n >> 8) & 0xff).toString(16).padStart(2, '0')}:${(n & 0xff).toString(16).padStart(2, '0')}`;
+
+/** Netlink events of one host: first time each MAC (FDB) and each IP (neighbour) was seen. */
+interface Seen {
+  fdb: Map<string, number>;
+  neigh: Map<string, number>;
+}
+
+/** `bridge monitor fdb` and `ip monitor neigh` in the host's namespace, recording first sightings. */
+function monitor(host: SimHost): { seen: Seen; procs: Child[] } {
+  const seen: Seen = { fdb: new Map(), neigh: new Map() };
+  const watch = (argv: string[], record: (line: string, now: number) => void) => {
+    const child = start(argv, { stdout: 'pipe', stderr: 'ignore' });
+    let rest = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      const now = performance.now();
+      const lines = (rest + chunk.toString()).split('\n');
+      rest = lines.pop()!;
+      for (const l of lines) record(l, now);
+    });
+    return child;
+  };
+  const first = (m: Map<string, number>, k: string, now: number) => void (m.has(k) || m.set(k, now));
+  const procs = [
+    watch(['bridge', '-n', host.netns, 'monitor', 'fdb'], (l, now) => {
+      const m = /^([0-9a-f:]{17}) dev tsvx\S* dst /.exec(l);
+      if (m) first(seen.fdb, m[1]!, now);
+    }),
+    watch(['ip', '-n', host.netns, 'monitor', 'neigh'], (l, now) => {
+      const m = /^(\S+) dev tsvx\S* lladdr \S+ PERMANENT/.exec(l);
+      if (m) first(seen.neigh, m[1]!, now);
+    }),
+  ];
+  return { seen, procs };
+}
+
+/** Requests etcd has handled, by gRPC method. */
+async function etcdRequests(cluster: Cluster): Promise<Map<string, number>> {
+  const r = await mustRun(['ip', 'netns', 'exec', cluster.underlay.netns, 'curl', '-sf', `${cluster.etcd!.endpoints[0]}/metrics`]);
+  const out = new Map<string, number>();
+  for (const m of r.stdout.matchAll(/^grpc_server_handled_total\{[^}]*grpc_method="(\w+)"[^}]*\} (\S+)$/gm)) out.set(m[1]!, (out.get(m[1]!) ?? 0) + Number(m[2]));
+  return out;
+}
+
+const diff = (a: Map<string, number>, b: Map<string, number>) => new Map([...b].map(([k, v]) => [k, v - (a.get(k) ?? 0)] as const).filter(([, v]) => v > 0));
+
+interface Endpoint {
+  n: number;
+  host: SimHost;
+  id: string;
+  ip: string;
+  mac: string;
+  t0: number;
+  /** When CreateEndpoint answered. */
+  created: number;
+  joined: number;
+  srcName: string;
+}
+
+async function makeEndpoint(host: SimHost, networkId: string, n: number, subnet: string): Promise<Endpoint> {
+  const id = randomBytes(32).toString('hex');
+  const ip = at(subnet, 10 + n);
+  const mac = macOf(n);
+  const t0 = performance.now();
+  await callPlugin(host.plugin.sockets.network, 'NetworkDriver.CreateEndpoint', { NetworkID: networkId, EndpointID: id, Interface: { Address: `${ip}/22`, AddressIPv6: '', MacAddress: mac }, Options: {} });
+  const created = performance.now();
+  const j = await callPlugin<{ InterfaceName: { SrcName: string } }>(host.plugin.sockets.network, 'NetworkDriver.Join', { NetworkID: networkId, EndpointID: id, SandboxKey: `/var/run/docker/netns/${id.slice(0, 12)}`, Options: {} });
+  return { n, host, id, ip, mac, t0, created, joined: performance.now(), srcName: j.InterfaceName.SrcName };
+}
+
+/** Moves an endpoint's container end into a new namespace `ns` as eth0 with its address, as dockerd does after Join. */
+async function sandbox(ep: Endpoint, ns: string): Promise<void> {
+  await mustRun(['ip', 'netns', 'add', ns]);
+  await mustRun(['ip', '-n', ep.host.netns, 'link', 'set', ep.srcName, 'netns', ns, 'name', 'eth0']);
+  await mustRun(['ip', '-n', ns, 'addr', 'add', `${ep.ip}/22`, 'dev', 'eth0']);
+  await mustRun(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
+}
+
+/** A ping every 5 ms from namespace `ns` to `ip`; resolves with the `performance.now()` of the first reply. */
+function firstReply(ns: string, ip: string): { reply: Promise<number>; stop: () => void } {
+  const child = start(['ip', 'netns', 'exec', ns, 'busybox', 'ping', '-i', '0.005', '-w', '15', ip], { stdout: 'pipe', stderr: 'ignore' });
+  const reply = new Promise<number>((resolve, reject) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      if (/bytes from/.test(chunk.toString())) resolve(performance.now());
+    });
+    void child.done.then(() => reject(new Error(`no reply from ${ip}`)));
+  });
+  reply.catch(() => undefined);
+  return { reply, stop: () => void child.kill() };
+}
+
+async function runConfig(hostCount: number, endpointCount: number) {
+  const cluster = await startCluster({ hosts: hostCount, etcd: true, only: ['network', 'ipam'] });
+  const sandboxes: string[] = [];
+  const monitors: Child[] = [];
+  try {
+    const under = parseCidr(cluster.underlay.subnet)!;
+    const subnet = (await freeSubnets(2, { family: 4, prefixLen: 22 })).find((s) => !cidrsOverlap(parseCidr(s)!, under))!;
+    for (const h of cluster.hosts) {
+      const r = await h.engine(['network', 'create', '-d', 'tsnet', '-o', 'mode=overlay', '-o', `vni=${VNI}`, '--subnet', subnet, '--gateway', at(subnet, 1), 'ov']);
+      if (r.code !== 0) throw new Error(`${h.name}: network create: ${r.stderr}`);
+    }
+    const netIds = await Promise.all(cluster.hosts.map(async (h) => (await h.engine(['network', 'inspect', '-f', '{{.Id}}', 'ov'])).stdout.trim()));
+    const seen = cluster.hosts.map((h) => {
+      const m = monitor(h);
+      monitors.push(...m.procs);
+      return m.seen;
+    });
+    await new Promise((r) => setTimeout(r, 300)); // the monitors subscribe
+    const before = await etcdRequests(cluster);
+    const tStart = performance.now();
+    const eps: Endpoint[] = [];
+    await Promise.all(
+      cluster.hosts.map(async (h, hi) => {
+        for (let n = hi; n < endpointCount; n += hostCount) eps.push(await makeEndpoint(h, netIds[hi]!, n, subnet));
+      }),
+    );
+    const callsMs = performance.now() - tStart;
+    /** When each other host had both entries of `ep`, sorted; undefined until every one has. */
+    const programmedAt = (ep: Endpoint): number[] | undefined => {
+      const at: number[] = [];
+      for (const [i, s] of seen.entries()) {
+        if (cluster.hosts[i] === ep.host) continue;
+        const f = s.fdb.get(ep.mac);
+        const nb = s.neigh.get(ep.ip);
+        if (f === undefined || nb === undefined) return undefined;
+        at.push(Math.max(f, nb));
+      }
+      return at.sort((a, b) => a - b);
+    };
+    const doneAt = (ep: Endpoint) => programmedAt(ep)?.at(-1);
+    const deadline = Date.now() + CONVERGE_TIMEOUT_MS;
+    while (eps.some((ep) => doneAt(ep) === undefined)) {
+      if (Date.now() > deadline) throw new Error(`${eps.filter((ep) => doneAt(ep) === undefined).length} endpoints not programmed everywhere within ${CONVERGE_TIMEOUT_MS} ms`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const after = await etcdRequests(cluster);
+    const fromCreate = eps.map((ep) => doneAt(ep)! - ep.t0);
+    const fromJoin = eps.map((ep) => doneAt(ep)! - ep.joined);
+    // From the answer to CreateEndpoint (its put is durable) to the first and to the last other host.
+    const firstHost = eps.map((ep) => programmedAt(ep)![0]! - ep.created);
+    const lastHost = eps.map((ep) => doneAt(ep)! - ep.created);
+    const requests = diff(before, after);
+    const total = [...requests.values()].reduce((a, b) => a + b, 0);
+
+    // Reachability, one endpoint at a time on host 1, pinged from a sandbox on host 2.
+    const [h1, h2] = cluster.hosts as [SimHost, SimHost];
+    const pingerEp = await makeEndpoint(h2, netIds[1]!, endpointCount, subnet);
+    const pingerNs = `tstest-${cluster.id}-p`;
+    sandboxes.push(pingerNs);
+    await sandbox(pingerEp, pingerNs);
+    await mustRun(['ip', 'netns', 'exec', pingerNs, 'sysctl', '-qw', 'net.ipv4.neigh.eth0.retrans_time_ms=5']);
+    const reach = { fromCreate: [] as number[], fromJoin: [] as number[], sandboxMs: [] as number[], createMs: [] as number[], joinMs: [] as number[], programmedMs: [] as number[] };
+    for (let i = 0; i < SAMPLE; i++) {
+      const n = endpointCount + 1 + i;
+      const p = firstReply(pingerNs, at(subnet, 10 + n));
+      try {
+        await new Promise((r) => setTimeout(r, 50)); // ping runs
+        const ep = await makeEndpoint(h1, netIds[0]!, n, subnet);
+        const ns = `tstest-${cluster.id}-s${i}`;
+        sandboxes.push(ns);
+        await sandbox(ep, ns);
+        const sandboxed = performance.now();
+        const t = await p.reply;
+        reach.fromCreate.push(t - ep.t0);
+        reach.fromJoin.push(t - ep.joined);
+        reach.sandboxMs.push(sandboxed - ep.joined);
+        reach.createMs.push(ep.created - ep.t0);
+        reach.joinMs.push(ep.joined - ep.created);
+        reach.programmedMs.push(Math.max(seen[1]!.fdb.get(ep.mac) ?? NaN, seen[1]!.neigh.get(ep.ip) ?? NaN) - ep.t0);
+      } finally {
+        p.stop();
+      }
+    }
+
+    const kernel = await Promise.all(
+      cluster.hosts.map(async (h) => {
+        const dev = (await mustRun(['ip', '-n', h.netns, '-o', 'link', 'show', 'type', 'vxlan'])).stdout.split(': ')[1]!.split('@')[0]!;
+        const fdb = (await mustRun(['bridge', '-n', h.netns, 'fdb', 'show', 'dev', dev])).stdout.split('\n').filter((l) => / dst /.test(l) && !l.startsWith('00:00:00:00:00:00')).length;
+        const neigh = (await mustRun(['ip', '-n', h.netns, 'neigh', 'show', 'dev', dev])).stdout.split('\n').filter((l) => /PERMANENT/.test(l)).length;
+        return { fdb, neigh };
+      }),
+    );
+    return {
+      hosts: hostCount,
+      endpoints: endpointCount,
+      calls_ms: Math.round(callsMs),
+      conv_p50_ms: percentile(fromCreate, 50),
+      conv_p99_ms: percentile(fromCreate, 99),
+      created_to_first_host_p50_ms: percentile(firstHost, 50),
+      created_to_first_host_p99_ms: percentile(firstHost, 99),
+      created_to_last_host_p50_ms: percentile(lastHost, 50),
+      created_to_last_host_p99_ms: percentile(lastHost, 99),
+      conv_after_join_p50_ms: percentile(fromJoin, 50),
+      conv_after_join_p99_ms: percentile(fromJoin, 99),
+      reach_p50_ms: percentile(reach.fromCreate, 50),
+      reach_p99_ms: percentile(reach.fromCreate, 99),
+      reach_after_join_p99_ms: percentile(reach.fromJoin, 99),
+      sandbox_p50_ms: percentile(reach.sandboxMs, 50),
+      sample_create_p50_ms: percentile(reach.createMs, 50),
+      sample_join_p50_ms: percentile(reach.joinMs, 50),
+      sample_programmed_h2_p50_ms: percentile(reach.programmedMs, 50),
+      sample_programmed_h2_p99_ms: percentile(reach.programmedMs, 99),
+      etcd_req_per_change: Number((total / endpointCount).toFixed(2)),
+      etcd_req_per_host: Number((total / hostCount).toFixed(1)),
+      etcd_by_method: Object.fromEntries(requests),
+      kernel_fdb_per_host: Math.max(...kernel.map((k) => k.fdb)),
+      kernel_neigh_per_host: Math.max(...kernel.map((k) => k.neigh)),
+    };
+  } finally {
+    for (const m of monitors) m.kill();
+    for (const ns of sandboxes) await tryRun(['ip', 'netns', 'del', ns]);
+    await cluster.stop();
+  }
+}
+
+const rows = [];
+for (const c of CONFIGS) rows.push(await runConfig(c.hosts, c.endpoints));
+printTable(
+  'overlay convergence at scale (ms; endpoints by CreateEndpoint+Join on every host at once; reach: a sample pinged from host 2)',
+  rows.map(({ etcd_by_method: _m, ...r }) => r),
+);
+console.log(JSON.stringify({ bench: 'overlay-scale', sample: SAMPLE, rows }));
