@@ -84,7 +84,7 @@ describe.skipIf(!isRoot || Boolean(missing))('engine-lite --userns remap', () =>
 
   it('cannot change a host link with CAP_NET_ADMIN inside (without --userns it can)', async () => {
     link = randomName('tstest-', 8);
-    await mustRun(['ip', 'link', 'add', link, 'type', 'dummy']);
+    await mustRun(['ip', 'link', 'add', link, 'type', 'bridge']);
     const mtu = async () => (await readFile(`/sys/class/net/${link}/mtu`, 'utf8')).trim();
     const before = await mtu();
     const r = await run(['--network', 'host', '--cap-add', 'NET_ADMIN', '--userns', REMAP], `ip link set ${link} mtu 1280`);
