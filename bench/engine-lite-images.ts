@@ -5,6 +5,8 @@
  * `docker save` (layers) and `docker export` of a container (one flat rootfs). Each round, in fresh
  * state directories, times `engine-lite image load` of A then B against `image import` of A then B,
  * measures the disk the store uses after both (du), and times `run --rm IMAGE true` on each kind.
+ * Loads and imports also report the bytes they wrote to storage (`write_bytes` of /proc/PID/io of
+ * a shell around the command, which counts the children it reaped: Node and its tar).
  * Prints a table (medians) and one JSON line. Needs root and dockerd (started if none answers, then
  * stopped again); run it under /tmp/tsnet-dockerd.lock. Build first.
  *
@@ -28,6 +30,13 @@ async function el(stateDir: string, args: string[]): Promise<number> {
   const t0 = performance.now();
   await mustRun([process.execPath, engineLiteCliPath(), '--state-dir', stateDir, ...args]);
   return performance.now() - t0;
+}
+
+/** Wall time (ms) and bytes written to storage of one engine-lite command; throws if it fails. */
+async function elIo(stateDir: string, args: string[]): Promise<{ ms: number; written: number }> {
+  const t0 = performance.now();
+  const { stdout } = await mustRun(['sh', '-c', '"$@" >/dev/null && grep ^write_bytes /proc/$$/io', 'sh', process.execPath, engineLiteCliPath(), '--state-dir', stateDir, ...args]);
+  return { ms: performance.now() - t0, written: Number(/write_bytes:\s*(\d+)/.exec(stdout)?.[1]) };
 }
 
 async function main(): Promise<void> {
@@ -70,10 +79,16 @@ async function main(): Promise<void> {
     for (let i = 0; i < rounds; i++) {
       const loadDir = join(work, `load-${i}`);
       const importDir = join(work, `import-${i}`);
-      add('load A (empty store) ms', await el(loadDir, ['image', 'load', '-i', files.A!.save]));
-      add('load B (A in store) ms', await el(loadDir, ['image', 'load', '-i', files.B!.save]));
-      add('import A ms', await el(importDir, ['image', 'import', files.A!.export, 'a']));
-      add('import B ms', await el(importDir, ['image', 'import', files.B!.export, 'b']));
+      for (const [label, dir, args] of [
+        ['load A (empty store)', loadDir, ['image', 'load', '-i', files.A!.save]],
+        ['load B (A in store)', loadDir, ['image', 'load', '-i', files.B!.save]],
+        ['import A', importDir, ['image', 'import', files.A!.export, 'a']],
+        ['import B', importDir, ['image', 'import', files.B!.export, 'b']],
+      ] as const) {
+        const r = await elIo(dir, [...args]);
+        add(`${label} ms`, r.ms);
+        add(`${label} written (bytes)`, r.written);
+      }
       add('disk after A+B, loaded (bytes)', await du(join(loadDir, 'layers')));
       add('disk after A+B, imported (bytes)', await du(join(importDir, 'images')));
       add('run --rm B true, loaded ms', await el(loadDir, ['run', '--rm', B, 'true']));

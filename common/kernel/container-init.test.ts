@@ -49,4 +49,27 @@ describe('container init helper', () => {
     expect(ops[0]).toEqual(['setns', '/proc/42/ns/ipc', '/proc/42/ns/uts', '/proc/42/ns/net', '/proc/42/ns/pid', '/proc/42/ns/mnt']);
     expect(ops.map((o) => o[0])).toEqual(['setns', 'fork', 'go', 'chdir', 'env', 'exec']);
   });
+
+  it('with a user namespace: made before the others, layers id-mapped before the fork, entered first before exec', () => {
+    const ops = newContainerOps({
+      network: 'new',
+      hostname: 'h',
+      rootfs: { lower: ['/l2', '/l1'], upper: '/u', work: '/w', target: '/t' },
+      steps: [],
+      argv: ['sh'],
+      env: [],
+      workdir: '/',
+      capabilities: [0],
+      user: { uid: 5, gid: 6, groups: [] },
+      userns: { uid: 100000, gid: 200000, count: 65536 },
+    });
+    expect(ops.map((o) => o[0])).toEqual(['userns', 'unshare', 'private', 'idmap', 'fork', 'hostname', 'loopback', 'root', 'overlay', 'pivot', 'go', 'joinuser', 'chdir', 'caps', 'user', 'env', 'exec']);
+    expect(ops[0]).toEqual(['userns', '100000', '200000', '65536']);
+    expect(ops).toContainEqual(['idmap', '/l2', '/l1']);
+    // The user namespace is not among unshare's flags: the others stay owned by the host's.
+    expect(Number(ops[1]![1]) & 0x10000000).toBe(0);
+    const join = joinOps({ pid: 42, argv: ['ls'], env: [], workdir: '/w', capabilities: 'all', userns: true });
+    expect(join[0]!.at(-1)).toBe('/proc/42/ns/user');
+    expect(join.map((o) => o[0])).toEqual(['setns', 'fork', 'go', 'rootid', 'chdir', 'env', 'exec']);
+  });
 });

@@ -17,10 +17,10 @@ import { KernelFeatureMissingError } from './errors.js';
 import { SYSCALL_ARCHES, syscallTable } from './syscall-table.js';
 
 /** The syscalls the program makes itself. */
-const SYSCALLS = ['unshare', 'setns', 'mount', 'umount2', 'pivot_root', 'sethostname', 'prctl', 'capset', 'seccomp', 'setgroups', 'setresgid', 'setresuid'];
+const SYSCALLS = ['unshare', 'setns', 'mount', 'umount2', 'pivot_root', 'sethostname', 'prctl', 'capset', 'seccomp', 'setgroups', 'setresgid', 'setresuid', 'open_tree', 'mount_setattr', 'move_mount'];
 
 /** clone(2) flags for the namespaces a new container gets. */
-export const CLONE_FLAGS = { mount: 0x00020000, uts: 0x04000000, ipc: 0x08000000, pid: 0x20000000, net: 0x40000000 } as const;
+export const CLONE_FLAGS = { mount: 0x00020000, uts: 0x04000000, ipc: 0x08000000, user: 0x10000000, pid: 0x20000000, net: 0x40000000 } as const;
 
 /** mount(2) flags, by the names used in {@link InitOp} `mount`. */
 export const MOUNT_FLAGS = { ro: 1, nosuid: 2, nodev: 4, noexec: 8, remount: 32, bind: 4096 } as const;
@@ -30,7 +30,7 @@ export type MountFlag = keyof typeof MOUNT_FLAGS;
 // is a JavaScript template literal.
 const PROGRAM = String.raw`
 use strict;
-my ($CTL, $ST, $root);
+my ($CTL, $ST, $root, $USERNS, @MAPPED);
 open($CTL, '<&=', 3) or die "engine-lite init: fd 3: $!\n";
 open($ST, '>&=', 4) or die "engine-lite init: fd 4: $!\n";
 my ($NONE, $EMPTY) = ('none', '');
@@ -66,7 +66,7 @@ sub bindmount {
   domount($src, $tgt, $NONE, 4096 | 16384, '', "bind $src on $tgt");
   domount($NONE, $tgt, $NONE, 4096 | 32 | 1, '', "make $tgt read-only") if $ro;
 }
-my %OPS = (
+my %OPS; %OPS = (
   unshare => sub { sys('unshare', 'unshare namespaces', 0 + $_[0]); },
   setns => sub {
     my @fh = map { open(my $fh, '<', $_) or fail(125, "open $_: $!"); [$_, $fh] } @_;
@@ -90,8 +90,45 @@ my %OPS = (
     $ifr = pack('a16 s x22', 'lo', unpack('x16 s', $ifr) | 1); ioctl($s, 0x8914, $ifr) or fail(125, "bring up lo: $!");
   },
   root => sub { $root = shift; },
+  # A user namespace mapping container ids 0..COUNT-1 to host UID.. and GID.., held open in $USERNS
+  # (made by a short-lived child, whose maps this still privileged process writes).
+  userns => sub {
+    my ($uid, $gid, $count) = @_;
+    pipe(my $go, my $gow) or fail(125, "pipe: $!"); pipe(my $made, my $madew) or fail(125, "pipe: $!");
+    my $c = fork(); fail(125, "fork: $!") unless defined $c;
+    if ($c == 0) {
+      close $gow; close $made;
+      syswrite($madew, syscall($N{unshare}, 0x10000000) == -1 ? "e$!" : 'u'); close $madew;
+      sysread($go, my $b, 1); exit 0;
+    }
+    close $go; close $madew; sysread($made, my $m, 512); close $made;
+    my $err = !defined $m || $m eq '' ? 'the child exited' : $m =~ /^e(.*)/ ? $1 : undef;
+    for my $f (defined $err ? () : (['uid_map', $uid], ['gid_map', $gid])) {
+      my $fh; my $ok = open($fh, '>', "/proc/$c/$f->[0]") && syswrite($fh, "0 $f->[1] $count\n"); $err = "write $f->[0]: $!" unless $ok;
+      last if defined $err;
+    }
+    $err = "open its namespace: $!" if !defined $err && !open($USERNS, '<', "/proc/$c/ns/user");
+    close $gow; waitpid($c, 0);
+    fail(125, "create the user namespace: $err") if defined $err;
+    @MAPPED = ($uid, $gid);
+  },
+  # Id-maps each directory onto itself (this mount namespace only) so that its host owners appear
+  # shifted into the user namespace, as an overlay lower layer must.
+  idmap => sub {
+    require Cwd; my $empty = ''; my $attr = pack('QQQQ', 0x00100000, 0, 0, fileno($USERNS));
+    for my $p (@_) {
+      my $real = Cwd::abs_path($p); fail(125, "resolve $p: $!") unless defined $real;
+      my $fd = sys('open_tree', "clone the mount of $p", -100, $real, 1 | 0x8000 | 0x80000);
+      sys('mount_setattr', "id-map $p", $fd, $empty, 0x1000, $attr, length $attr);
+      sys('move_mount', "mount the id-mapped $p", $fd, $empty, -100, $real, 4);
+      my $fh; close $fh if open($fh, '<&=', $fd);
+    }
+  },
+  joinuser => sub { sys('setns', 'enter the user namespace', fileno($USERNS), 0x10000000); $OPS{rootid}->(); },
+  rootid => sub { sys('setgroups', 'clear supplementary groups', 0, 0); sys('setresgid', 'set group 0', 0, 0, 0); sys('setresuid', 'set user 0', 0, 0, 0); },
   overlay => sub {
     my ($upper, $work, $data) = @_; mkpath($_, 0755) for ($upper, $work, $root);
+    chown(@MAPPED, $upper, $work) or fail(125, "chown $upper: $!") if @MAPPED;
     domount('overlay', $root, 'overlay', 4, $data, 'mount the overlay root (nodev)');
   },
   mount => sub { my ($src, $type, $flags, $data, $tgt) = @_; my $t = inroot($tgt); mkpath($t, 0755); domount($src, $t, $type, $flags, $data, "mount $type on $tgt"); },

@@ -3,7 +3,7 @@
  * checks of what the process sees (PID 1, hostname, loopback, capabilities, mounts), of docker's exit
  * codes, of joining a running one, and that nothing survives the process.
  */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { ContainerInitError, launchContainer, launchInContainer, spawnInitHelper
 import { buildBusyboxRootfs } from '../../testing/system.js';
 import { isRoot } from '../../testing/kernel/netns.js';
 import { listMounts } from './mount.js';
+import { checkUserNamespaces } from './userns.js';
 
 let dir: string;
 
@@ -152,6 +153,48 @@ describe.skipIf(!isRoot)('container init helper (root)', () => {
     } finally {
       await deleteCgroup('box', { parent });
       await deleteCgroup(parent, { parent: '' }).catch(() => undefined);
+    }
+  });
+
+  it('runs in a user namespace: root inside is the mapped host id, layers look owned by it, the layer itself is untouched', async () => {
+    const missing = await checkUserNamespaces().then(() => undefined, (err: Error) => err.message);
+    if (missing) {
+      console.warn(`user namespace case skipped: ${missing}`);
+      return;
+    }
+    const userns = { uid: 231072, gid: 231072, count: 65536 };
+    const s = await spec(['sh', '-c', 'id -u; cat /proc/self/uid_map; stat -c %u /bin/busybox; touch /made; stat -c %u /made; ip link set lo down'], { userns });
+    const { open } = await import('node:fs/promises');
+    const file = join(dir, `out${n}`);
+    const fh = await open(file, 'w');
+    try {
+      const l = await launchContainer(s, { stdio: ['ignore', fh.fd, fh.fd] });
+      await l.start();
+      expect(await l.exited).not.toBe(0); // `ip link set` is refused: the network namespace is not the user namespace's
+    } finally {
+      await fh.close();
+    }
+    const out = (await readFile(file, 'utf8')).split('\n').map((l) => l.trim().split(/\s+/).join(' '));
+    expect(out.slice(0, 5)).toEqual(['0', `0 ${userns.uid} 65536`, '0', '0', expect.stringMatching(/Operation not permitted/)]);
+    expect((await stat(join(s.rootfs.upper, 'made'))).uid).toBe(userns.uid);
+    expect((await stat(join(dir, 'lower', 'bin', 'busybox'))).uid).toBe(0);
+    // joining it: root inside again
+    const l = await launchContainer(await spec(['sleep', '30'], { userns }), { stdio: ['ignore', 'ignore', 'ignore'] });
+    await l.start();
+    try {
+      const jf = join(dir, `join${n}`);
+      const jh = await open(jf, 'w');
+      try {
+        const j = await launchInContainer({ pid: l.pid, argv: ['sh', '-c', 'id -u; cat /proc/self/uid_map'], env: ['PATH=/bin'], workdir: '/', capabilities: 'all', userns: true }, { stdio: ['ignore', jh.fd, jh.fd] });
+        await j.start();
+        expect(await j.exited).toBe(0);
+      } finally {
+        await jh.close();
+      }
+      expect((await readFile(jf, 'utf8')).split(/\s+/).filter(Boolean)).toEqual(['0', '0', String(userns.uid), '65536']);
+    } finally {
+      process.kill(l.pid, 'SIGKILL');
+      await l.exited;
     }
   });
 });

@@ -58,8 +58,22 @@ export interface ProcessSpec {
   seccomp?: Buffer;
 }
 
+/** A user namespace's id map: container ids 0..count-1 are host `uid`.. and `gid`... */
+export interface IdMap {
+  uid: number;
+  gid: number;
+  count: number;
+}
+
 /** A new container: fresh pid, mount, UTS and IPC namespaces, a root pivoted into `rootfs.target`. */
 export interface NewContainerSpec extends ProcessSpec {
+  /**
+   * Run the command in a new user namespace with this map (see userns.ts for what the host needs):
+   * the namespaces are made by host root as without it, the image's layers are id-mapped (in the
+   * container's mount namespace only) so that they look owned by container root, the upper and work
+   * directories are given to the mapped root, and the command enters the user namespace last.
+   */
+  userns?: IdMap;
   /** `new`: a fresh network namespace with only `lo` up; `host`: the caller's; a name: that named namespace. */
   network: 'new' | 'host' | { netns: string };
   hostname: string;
@@ -75,6 +89,8 @@ export interface NewContainerSpec extends ProcessSpec {
 /** A process in a running container's namespaces (pid, mount, UTS, IPC, network of `pid`). */
 export interface JoinSpec extends ProcessSpec {
   pid: number;
+  /** The container has its own user namespace: join that too (as its root, before the rest). */
+  userns?: boolean;
 }
 
 /** Where one of the command's standard streams goes: as Node's `spawn` takes it. */
@@ -140,11 +156,12 @@ function stepOp(s: RootfsStep): InitOp {
  * Installing a filter needs no_new_privs or CAP_SYS_ADMIN: with no_new_privs it is the last step
  * before exec, without it it comes before the capabilities are dropped (as runc does).
  */
-function execOps(spec: ProcessSpec, makeWorkdir: boolean): InitOp[] {
+function execOps(spec: ProcessSpec, makeWorkdir: boolean, enterUser: InitOp[]): InitOp[] {
   if (spec.argv.length === 0) throw new RangeError('argv must name a command');
   const seccomp: InitOp[] = spec.seccomp ? [['seccomp', spec.seccomp.toString('hex')]] : [];
   const user: InitOp[] = spec.user ? [['user', String(spec.user.uid), String(spec.user.gid), ...spec.user.groups.map(String)]] : [];
   return [
+    ...enterUser,
     ['chdir', spec.workdir, makeWorkdir ? '1' : '0'],
     ...(spec.noNewPrivileges ? [] : seccomp),
     ...capsOps(spec.capabilities),
@@ -162,10 +179,13 @@ export function newContainerOps(spec: NewContainerSpec): InitOp[] {
   const { lower, upper, work, target } = spec.rootfs;
   // The root is built while the caller records the process (`go` comes after it): nothing of the
   // container's own runs before `go`, and the mounts die with the process if the caller aborts.
+  const { userns } = spec;
   return [
+    ...(userns ? [['userns', String(userns.uid), String(userns.gid), String(userns.count)] as InitOp] : []),
     ['unshare', String(flags)],
     ...(typeof spec.network === 'object' ? [['setns', netnsPath(spec.network.netns)] as InitOp] : []),
     ['private'],
+    ...(userns ? [['idmap', ...lower] as InitOp] : []),
     ['fork'],
     ['hostname', spec.hostname],
     ...(spec.network === 'new' ? [['loopback'] as InitOp] : []),
@@ -174,7 +194,7 @@ export function newContainerOps(spec: NewContainerSpec): InitOp[] {
     ...spec.steps.map(stepOp),
     ['pivot'],
     ['go'],
-    ...execOps(spec, true),
+    ...execOps(spec, true, userns ? [['joinuser']] : []),
   ];
 }
 
@@ -182,8 +202,9 @@ export function newContainerOps(spec: NewContainerSpec): InitOp[] {
 export function joinOps(spec: JoinSpec): InitOp[] {
   // All namespace files are opened before the first setns: after entering the mount namespace,
   // /proc is the container's. The mount namespace goes last for the same reason.
-  const ns = ['ipc', 'uts', 'net', 'pid', 'mnt'].map((n) => `/proc/${spec.pid}/ns/${n}`);
-  return [['setns', ...ns], ['fork'], ['go'], ...execOps(spec, false)];
+  // The user namespace comes after them all: entering the others needs host root's privileges.
+  const ns = ['ipc', 'uts', 'net', 'pid', 'mnt', ...(spec.userns ? ['user'] : [])].map((n) => `/proc/${spec.pid}/ns/${n}`);
+  return [['setns', ...ns], ['fork'], ['go'], ...execOps(spec, false, spec.userns ? [['rootid']] : [])];
 }
 
 /** Reads `\n`-terminated lines from `stream`; `next()` resolves with undefined at end of file. */

@@ -61,6 +61,7 @@ export const RUN_FLAGS: readonly FlagSpec[] = [
   { long: 'security-opt', value: '<opt>', repeatable: true, description: 'seccomp=unconfined|FILE (docker JSON profile), no-new-privileges[=true|false]' },
   { long: 'read-only', description: "mount the container's root filesystem read-only" },
   { long: 'user', short: 'u', value: '<user[:group]>', description: 'user (name or uid) and group to run as' },
+  { long: 'userns', value: '<host|remap[:HOSTUID[:COUNT]]>', description: 'run in a user namespace: container root is host HOSTUID (default: tsremap in /etc/subuid, else 100000:65536)' },
   { long: 'stop-signal', value: '<signal>', description: 'signal `stop` sends (default SIGTERM)' },
   { long: 'stop-timeout', value: '<seconds>', description: 'seconds `stop` waits before SIGKILL (default 10)' },
 ];

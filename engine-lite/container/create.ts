@@ -20,6 +20,7 @@ import { exposedPorts, parseExpose, parsePublish } from './port-spec.js';
 import { parseDevice } from './devices.js';
 import { parseSecurityOpts } from './security.js';
 import { resolveImageUser } from './user.js';
+import { resolveUserns } from './userns.js';
 import { lowerDirs } from '../image/layers.js';
 
 /**
@@ -63,6 +64,7 @@ export interface RunRequest {
   securityOpt: string[];
   readOnly?: boolean;
   user?: string;
+  userns?: string;
   stopSignal?: string;
   stopTimeout?: string;
 }
@@ -228,6 +230,7 @@ async function buildRecord(engine: Engine, req: RunRequest, id: string): Promise
   // `--user` overrides the image's USER, as in docker.
   const userSpec = req.user !== undefined && req.user !== '' ? req.user : image.config.user;
   const user = userSpec === undefined ? undefined : await resolveImageUser(userSpec, lowerDirs(engine.state, image));
+  const userns = await resolveUserns(req.userns, { privileged: req.privileged ?? false, ...(user ? { uid: user.uid, gid: user.gid } : {}) });
   const mounts = await resolveMounts(req);
   const record: ContainerRecord = {
     v: 1,
@@ -260,6 +263,7 @@ async function buildRecord(engine: Engine, req: RunRequest, id: string): Promise
       noNewPrivileges: security.noNewPrivileges,
       readonlyRootfs: req.readOnly ?? false,
       ...(devices.length > 0 ? { devices } : {}),
+      ...(userns ? { userns } : {}),
       dns: req.dns,
       dnsSearch: req.dnsSearch,
       dnsOptions: req.dnsOption,

@@ -44,6 +44,7 @@ export async function execInContainer(c: ContainerRecord, req: ExecRequest): Pro
         env,
         workdir: req.workdir ?? c.config.workdir,
         ...processSecurity(c),
+        ...(c.host.userns ? { userns: true } : {}),
       },
       { stdio: [req.interactive && !req.detach ? 'inherit' : 'ignore', req.detach ? 'ignore' : 'inherit', req.detach ? 'ignore' : 'inherit'], detached: req.detach },
     );

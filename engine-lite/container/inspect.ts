@@ -81,6 +81,7 @@ export function inspectContainer(engine: Engine, c: ContainerRecord, networks: R
       CapDrop: c.host.capDrop,
       SecurityOpt: c.host.securityOpt ?? [],
       ReadonlyRootfs: c.host.readonlyRootfs ?? false,
+      UsernsMode: c.host.userns ? `remap:${c.host.userns.uid}:${c.host.userns.count}` : '',
       Dns: c.host.dns,
       DnsSearch: c.host.dnsSearch,
       DnsOptions: c.host.dnsOptions,

@@ -78,6 +78,12 @@ export async function prepareContainer(engine: Engine, c: ContainerRecord, helpe
     },
     host ? 'host' : await containerDns(c),
   );
+  const { userns } = c.host;
+  if (userns) {
+    // Container root owns its /etc files, as it owns the rest of its root.
+    const { chown } = await import('node:fs/promises');
+    for (const p of Object.values(etcPaths(engine.state.containerDir(c.id)))) await chown(p, userns.uid, userns.gid);
+  }
 }
 
 /** The init helper's description of the container. */
@@ -103,6 +109,7 @@ async function containerSpec(engine: Engine, c: ContainerRecord): Promise<NewCon
     env: c.config.env,
     workdir: c.config.workdir,
     ...processSecurity(c),
+    ...(c.host.userns ? { userns: c.host.userns } : {}),
   };
 }
 

@@ -1,10 +1,12 @@
 /**
  * @module `engine-lite image load`: the images of a `docker save` archive (tar, plain or gzip, or
  * the same unpacked in a directory) or of an OCI image layout (directory or tar). Everything is
- * staged in `images/.load-<pid>-<start>-<hex>/` first: the archive is unpacked there, every config and layer is
- * checked against its digest (blob digests where the archive names blobs by digest, the config's
- * `rootfs.diff_ids` for the uncompressed layers, the config file against the image ID), new layers
- * are unpacked once into the staging directory with whiteouts converted (common/kernel/layer-fs.ts);
+ * staged in `images/.load-<pid>-<start>-<hex>/` first. A tar archive is read once
+ * (archive-stream.ts): each layer in it is unpacked into the staging directory as it streams by,
+ * hashed on the way, so its files are written once; from a directory, each new layer is unpacked
+ * the same way. Every config and layer is then checked against its digest (blob digests where the
+ * archive names blobs by digest, the config's `rootfs.diff_ids` for the uncompressed layers, the
+ * config file against the image ID) and new layers get their whiteouts converted (common/kernel/layer-fs.ts);
  * only when all of it checked out are the layers moved into the store and the images recorded, under
  * the state lock. A failure removes the staging directory and leaves the store as it was; what a
  * killed load leaves behind is removed by the next load or `image prune` (see removeOrphans).
@@ -23,7 +25,8 @@ import type { State } from '../state/store.js';
 import { normalizeImageName } from './images.js';
 import { addLayer, lowerDirs, removeOrphans } from './layers.js';
 import { renderBar } from './progress.js';
-import { streamTar } from './tar-stream.js';
+import { memberAt, unpackArchive } from './archive-stream.js';
+import { streamTar, type TarDigests } from './tar-stream.js';
 
 /** One image of an archive, with paths relative to the archive's root. */
 export interface ArchiveImage {
@@ -186,6 +189,48 @@ async function inside(root: string, path: string, what: string): Promise<string>
   return real;
 }
 
+/** How {@link stageImage} reads the archive, a directory or an already streamed tar. */
+interface ArchiveReader {
+  /** The bytes of the member `path`, or undefined when it is missing. */
+  read(path: string): Promise<Buffer | undefined>;
+  /**
+   * The digests of the layer `path`, unpacked into `dir/diff` when `dir` is given (the directory it
+   * is in otherwise, if any). Undefined when it is missing.
+   */
+  layer(path: string, dir: string | undefined, bar: ProgressBar): Promise<(TarDigests & { dir?: string }) | undefined>;
+}
+
+/** A reader of the archive unpacked in directory `root`: layers are streamed from their files. */
+function directoryReader(root: string, source: string): ArchiveReader {
+  return {
+    read: async (path) => readFile(await inside(root, path, source)).catch(() => undefined),
+    async layer(path, dir, bar) {
+      const file = await inside(root, path, source);
+      if (!(await stat(file).then(() => true, () => false))) return undefined;
+      if (dir) await mkdir(join(dir, 'diff'), { recursive: true, mode: 0o755 });
+      const sink = dir ? (tar: Readable) => extractTar(tar, join(dir, 'diff'), `layer ${path}`) : discard;
+      return { ...(await streamTar(file, sink, (n) => bar.advance(n))), ...(dir ? { dir } : {}) };
+    },
+  };
+}
+
+/** A reader of the tar archive `file`, read once here (its layers unpacked below `dir`). */
+async function tarReader(file: string, dir: string, bar: ProgressBar): Promise<ArchiveReader> {
+  const members = await unpackArchive(file, dir, (n) => bar.advance(n));
+  return {
+    read: async (path) => {
+      const m = memberAt(members, path);
+      return m?.kind === 'file' ? m.data : undefined;
+    },
+    async layer(path) {
+      const m = memberAt(members, path);
+      if (m === undefined) return undefined;
+      if (m.kind !== 'layer') throw new Error('not a tar or tar+gzip layer');
+      return m;
+    },
+  };
+}
+
 /** How the staged work of one load is laid out. */
 interface Staging {
   dir: string;
@@ -206,34 +251,38 @@ export async function loadImages(state: State, source: string, opts: { progress:
   const staging: Staging = { dir: state.stagingDir('load'), layers: new Map() };
   await mkdir(staging.dir, { mode: 0o700 });
   try {
-    let root = await realpath(source);
-    if (!st.isDirectory()) {
-      root = join(staging.dir, 'archive');
-      await mkdir(root);
-      await streamTar(source, (tar) => extractTar(tar, root, `archive "${source}"`)).catch((err: Error) => {
+    let reader: ArchiveReader;
+    let bar: ProgressBar | undefined;
+    const root = st.isDirectory() ? await realpath(source) : '';
+    if (root) reader = directoryReader(root, source);
+    else {
+      bar = new ProgressBar(opts.progress, (done) => renderBar('Loading', done, st.size));
+      reader = await tarReader(source, join(staging.dir, 'members'), bar).catch((err: Error) => {
         throw new InvalidArgumentError(`${source}: not a readable tar archive (truncated or corrupt?): ${err.message}`);
       });
     }
-    const has = (p: string) => stat(join(root, p)).then(() => true, () => false);
     const readJson = async (p: string) => {
-      const text = await readFile(await inside(root, p, source), 'utf8').catch(() => {
-        throw bad(source, `${p} is missing`);
-      });
+      const data = await reader.read(p);
+      if (data === undefined) throw bad(source, `${p} is missing`);
       try {
-        return JSON.parse(text) as unknown;
+        return JSON.parse(data.toString('utf8')) as unknown;
       } catch {
         throw bad(source, `${p} is not valid JSON`);
       }
     };
+    const manifest = await reader.read('manifest.json');
     let archive: ArchiveImage[];
-    if (await has('manifest.json')) archive = parseDockerManifest(await readFile(join(root, 'manifest.json'), 'utf8'));
-    else if (await has('index.json')) archive = await parseOciLayout(readJson);
+    if (manifest) archive = parseDockerManifest(manifest.toString('utf8'));
+    else if (await reader.read('index.json')) archive = await parseOciLayout(readJson);
     else throw bad(source, 'neither a docker save archive (manifest.json) nor an OCI image layout (index.json)');
 
-    const total = (await Promise.all(archive.flatMap((a) => a.layers).map(async (l) => stat(await inside(root, l.path, source)).then((s) => s.size, () => 0)))).reduce((a, b) => a + b, 0);
-    const bar = new ProgressBar(opts.progress, (done) => renderBar('Loading', done, total));
+    if (!bar) {
+      const sizes = archive.flatMap((a) => a.layers).map(async (l) => stat(await inside(root, l.path, source)).then((s) => s.size, () => 0));
+      const total = (await Promise.all(sizes)).reduce((a, b) => a + b, 0);
+      bar = new ProgressBar(opts.progress, (done) => renderBar('Loading', done, total));
+    }
     const records: ImageRecord[] = [];
-    for (const image of archive) records.push(await stageImage(state, root, source, image, staging, bar));
+    for (const image of archive) records.push(await stageImage(state, reader, source, image, staging, bar));
     bar.finish();
     return await commit(state, staging, records);
   } catch (err) {
@@ -245,11 +294,10 @@ export async function loadImages(state: State, source: string, opts: { progress:
 }
 
 /** Checks one image of the archive and stages its new layers; returns its record (not yet written). */
-async function stageImage(state: State, root: string, source: string, image: ArchiveImage, staging: Staging, bar: ProgressBar): Promise<ImageRecord> {
+async function stageImage(state: State, reader: ArchiveReader, source: string, image: ArchiveImage, staging: Staging, bar: ProgressBar): Promise<ImageRecord> {
   const label = image.names[0] ?? image.config.path;
-  const configText = await readFile(await inside(root, image.config.path, source)).catch(() => {
-    throw bad(source, `${image.config.path} (config of ${label}) is missing`);
-  });
+  const configText = await reader.read(image.config.path);
+  if (configText === undefined) throw bad(source, `${image.config.path} (config of ${label}) is missing`);
   const id = createHash('sha256').update(configText).digest('hex');
   if (image.config.digest && image.config.digest !== id) {
     throw bad(source, `config ${image.config.path} of ${label} has digest sha256:${id}, expected sha256:${image.config.digest}: archive corrupt`);
@@ -269,26 +317,17 @@ async function stageImage(state: State, root: string, source: string, image: Arc
   for (const [i, layer] of image.layers.entries()) {
     const diffId = diffIds[i]!;
     const what = `layer ${i + 1}/${diffIds.length} of ${label} (${layer.path})`;
-    const file = await inside(root, layer.path, source);
-    await stat(file).catch(() => {
-      throw bad(source, `${what} is missing`);
-    });
     let known = staging.layers.get(diffId);
     const stored = known ? undefined : await state.layers.get(diffId);
     if (stored) known = { dir: null, size: stored.size };
-    let dir: string | null = null;
-    let sink = discard;
-    if (!known) {
-      dir = join(staging.dir, 'layers', diffId);
-      await mkdir(join(dir, 'diff'), { recursive: true, mode: 0o755 });
-      sink = (tar) => extractTar(tar, join(dir!, 'diff'), what);
-    }
     let got;
     try {
-      got = await streamTar(file, sink, (n) => bar.advance(n));
+      got = await reader.layer(layer.path, known ? undefined : join(staging.dir, 'layers', diffId), bar);
     } catch (err) {
       throw bad(source, `${what} cannot be read (truncated or corrupt?): ${(err as Error).message}`);
     }
+    if (!got) throw bad(source, `${what} is missing`);
+    const dir = known ? null : (got.dir ?? null);
     if (layer.digest && got.blob !== layer.digest) throw bad(source, `${what} has digest sha256:${got.blob}, expected sha256:${layer.digest}: archive corrupt`);
     if (got.diff !== diffId) throw bad(source, `${what} has diff ID sha256:${got.diff}, the config says sha256:${diffId}: archive corrupt`);
     if (dir) await convertWhiteouts(join(dir, 'diff'));

@@ -40,11 +40,23 @@ function digester(onChunk?: (n: number) => void): Transform & { result(): { dige
  * the uncompressed tar; `onChunk` gets the file's byte counts as they are read (a progress bar).
  * Resolves with both digests (hex sha256) and the uncompressed size.
  */
-export async function streamTar(file: string, sink: (tar: Readable) => Promise<void>, onChunk?: (n: number) => void): Promise<{ blob: string; diff: string; bytes: number }> {
+export async function streamTar(file: string, sink: (tar: Readable) => Promise<void>, onChunk?: (n: number) => void): Promise<TarDigests> {
+  return hashTar(createReadStream(file), await isGzip(file), sink, onChunk);
+}
+
+/** Digests of a (maybe compressed) tar: of the bytes as stored, of the uncompressed tar, and its size. */
+export interface TarDigests {
+  blob: string;
+  diff: string;
+  bytes: number;
+}
+
+/** {@link streamTar} of the stream `input`, gzip-compressed when `gzip`. */
+export async function hashTar(input: Readable, gzip: boolean, sink: (tar: Readable) => Promise<void>, onChunk?: (n: number) => void): Promise<TarDigests> {
   const blob = digester(onChunk);
   const diff = digester();
   const out = new PassThrough();
-  const stages: (Readable | Transform)[] = [createReadStream(file), blob, ...((await isGzip(file)) ? [createGunzip()] : []), diff];
+  const stages: (Readable | Transform)[] = [input, blob, ...(gzip ? [createGunzip()] : []), diff];
   const feeding = pipeline([...stages, out] as [Readable, ...Transform[], PassThrough]);
   await Promise.all([feeding, sink(out)]);
   const b = blob.result();

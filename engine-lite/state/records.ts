@@ -226,6 +226,8 @@ export interface ContainerRecord {
     readonlyRootfs?: boolean;
     /** `--device`s: bound into the container and allowed by its device cgroup. */
     devices?: DeviceRecord[];
+    /** `--userns remap`: the user namespace's id map (absent: the host's ids). */
+    userns?: { uid: number; gid: number; count: number };
     dns: string[];
     dnsSearch: string[];
     dnsOptions: string[];
