@@ -53,6 +53,8 @@ export interface ModeKernel {
    * endpoint's veth was deleted under a running container). Returns the name it got there.
    */
   plugIntoSandbox(sandboxKey: string, peer: string, cfg: SandboxConfig): Promise<string>;
+  /** The links inside the namespace at `sandboxKey` (a container's), for `tsnet doctor`; undefined when it is gone. */
+  sandboxLinks(sandboxKey: string): Promise<LinkInfo[] | undefined>;
   /** Whether nothing on the host listens on a port we are about to publish. */
   probePort: PortProbe;
   /** A macvlan child of `parent`; an existing one is fixed up. `up` defaults to true. */
@@ -97,6 +99,16 @@ async function plugIntoSandbox(sandboxKey: string, peer: string, cfg: SandboxCon
   });
 }
 
+/** See {@link ModeKernel.sandboxLinks}. */
+async function sandboxLinks(sandboxKey: string): Promise<LinkInfo[] | undefined> {
+  try {
+    return await withNetnsAt(sandboxKey, (netns) => links.listLinks('', { netns }));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 /**
  * The real kernel, in this process's namespace or (for kernel tests) in the named one. In a named
  * namespace the port probe answers "free" for everything: Node cannot bind sockets in another namespace.
@@ -123,6 +135,7 @@ export function hostModeKernel(opts: NetnsOption = {}): ModeKernel {
     listAddresses: (link) => links.listAddresses(link, ns),
     nftElements: (table) => listNftElements(table, ns),
     plugIntoSandbox,
+    sandboxLinks,
     probePort: ns.netns === undefined ? probePort : async (): Promise<ProbeResult> => 'free',
     ensureMacvlan: (name, parent, mode, o) => links.ensureMacvlan(name, parent, mode, { ...o, ...ns }),
     ensureVlan: (name, parent, vid, o) => ensureVlan(name, parent, vid, { ...o, ...ns }),

@@ -20,7 +20,7 @@ import { orphanLinks } from './restore.js';
 import { firewallEntry } from './setup-steps.js';
 
 /** MAC prefix every bridge the suite makes carries (`02:74:73:` bridge, `02:74:6f:` overlay, + instance tag). */
-const SUITE_MAC_PREFIX = '02:74:';
+export const SUITE_MAC_PREFIX = '02:74:';
 
 const finding = (Object: string, Expected: string, Found: string): Finding => ({ Plugin: 'tsnet', Object, Expected, Found, Fixable: true });
 

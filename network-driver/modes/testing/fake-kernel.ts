@@ -37,6 +37,8 @@ export interface FakeKernel extends ModeKernel {
   nftTables: Map<string, Map<string, string[]>>;
   /** Endpoints plugged into sandboxes by plugIntoSandbox, as `sandboxKey peer`. */
   plugged: string[];
+  /** The links inside containers, by sandbox key (a test moves a joined interface in, as dockerd does); plugIntoSandbox moves a known link there. */
+  sandboxes: Map<string, LinkInfo[]>;
   /** Handoff chains present, as `family/NAME`. */
   chains: Set<string>;
   /** Host ports a process listens on, as `family/proto/port`. */
@@ -48,7 +50,7 @@ export interface FakeKernel extends ModeKernel {
 const UPLINK: LinkInfo = { name: 'eth0', index: 2, kind: 'device', mtu: 1400, mac: '02:fc:00:00:00:01', up: true };
 const DEFAULT_ROUTE: RouteInfo = { family: 4, dst: '0.0.0.0/0', via: '192.0.2.1', dev: 'eth0', type: 'unicast', table: 254, protocol: 3, scope: 0 };
 
-const READS = /^(find|list|probe|nftElements)/;
+const READS = /^(find|list|probe|nftElements|sandboxLinks)/;
 
 /** The interface a per-interface sysctl belongs to (`net/ipv4/conf/X/…`, `net.ipv6.conf.X.…`), else undefined (a host-wide one). */
 export function interfaceOfSysctl(key: string): string | undefined {
@@ -84,6 +86,7 @@ export function fakeKernel(opts: { uplink?: boolean } = {}): FakeKernel {
     scripts: [],
     nftTables: new Map(),
     plugged: [],
+    sandboxes: new Map(),
     chains: new Set(),
     busyPorts: new Set(),
     failOn: new Set(),
@@ -163,7 +166,17 @@ export function fakeKernel(opts: { uplink?: boolean } = {}): FakeKernel {
     async plugIntoSandbox(sandboxKey, peer, cfg) {
       record('plugIntoSandbox', sandboxKey, peer, cfg);
       k.plugged.push(`${sandboxKey} ${peer}`);
+      const link = k.links.get(peer);
+      const inside = k.sandboxes.get(sandboxKey);
+      if (link && inside) {
+        k.links.delete(peer);
+        inside.push({ ...link, name: `${cfg.prefix}${inside.length}`, ...(cfg.mac ? { mac: cfg.mac } : {}), up: true });
+      }
       return `${cfg.prefix}0`;
+    },
+    async sandboxLinks(sandboxKey) {
+      record('sandboxLinks', sandboxKey);
+      return k.sandboxes.get(sandboxKey)?.map((l) => ({ ...l }));
     },
     async applyChains(chains, jumps, family) {
       record('applyChains', chains.map((c) => c.name).join(','), jumps.map((j) => `${j.from}->${j.to}`).join(','), family);
