@@ -11,6 +11,7 @@ import express from 'express';
 import type { ClusterSession } from '../common/cluster/types.js';
 import type { Logger } from '../common/log.js';
 import type { CallObserver } from '../common/protocol/server.js';
+import type { SyncCounts } from '../docker-sync/sync.js';
 import { SuiteMetrics } from './metrics.js';
 import { StateReader, type ObservedPlugin } from './state.js';
 
@@ -40,6 +41,11 @@ export class Observer {
   constructor(opts: { plugins: ObservedPlugin[]; cluster: Promise<ClusterSession | undefined>; log: Logger }) {
     this.#log = opts.log;
     this.#state = new StateReader(opts);
+  }
+
+  /** Agreement and healing started: their counts join the metrics. */
+  watchSync(counts: () => SyncCounts): void {
+    this.#state.watchSync(counts);
   }
 
   /** For the plugin servers: every answered call. */

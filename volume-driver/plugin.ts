@@ -1,6 +1,6 @@
 /**
  * @module Wiring of tsvol for `tsnet serve`: the volumes root under the plugin's state directory,
- * the table loaded from the store, reconciliation with the host, then the VolumeDriver and the
+ * the table loaded from the store, reconciliation with the host (counting first what it will repair), then the VolumeDriver and the
  * `TsnetVolume` admin interface to serve.
  */
 import { mkdir, realpath } from 'node:fs/promises';
@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { bindInterface } from '../common/protocol/api.js';
 import { bindVolumeDriver } from '../common/protocol/volume-api.js';
 import type { PluginFactory } from '../common/plugin.js';
-import type { Logger } from '../common/log.js';
+import { errorFields, type Logger } from '../common/log.js';
 import type { Store } from '../common/store/store.js';
 import { VolumeAdminSpec } from './admin-api.js';
 import { VolumeAdmin } from './admin.js';
 import { VolumeDriver } from './driver.js';
+import { checkVolumes } from './check.js';
 import { createHost, type VolumeHost } from './host.js';
 import { reconcile } from './reconcile.js';
 import { UsageMeter } from './usage-meter.js';
@@ -33,7 +34,7 @@ export interface OpenVolumesOptions {
  * the host (publishing volumes in use under `mountDir` again), and returns the driver and its admin
  * interface.
  */
-export async function openVolumes(opts: OpenVolumesOptions): Promise<{ driver: VolumeDriver; admin: VolumeAdmin }> {
+export async function openVolumes(opts: OpenVolumesOptions): Promise<{ driver: VolumeDriver; admin: VolumeAdmin; startDrift?: number }> {
   const host = opts.host ?? createHost();
   await mkdir(join(opts.stateDir, 'volumes'), { recursive: true, mode: 0o700 });
   // Resolved, so paths match what mountinfo and losetup report.
@@ -47,13 +48,18 @@ export async function openVolumes(opts: OpenVolumesOptions): Promise<{ driver: V
   if (opts.mountDir !== undefined) await mkdir(opts.mountDir, { recursive: true });
   const mountDir = opts.mountDir === undefined ? undefined : await realpath(opts.mountDir);
   const deps = { table: await VolumeTable.load(opts.store, root, mountDir), host, meter: new UsageMeter(measure), log, bootId: await host.bootId() };
+  // What the reconcile repairs, for the metrics: doctor's view of the host just before it.
+  const startDrift = await checkVolumes(deps).then(
+    (findings) => findings.filter((f) => f.Fixable).length,
+    (err: unknown) => void log.warn('could not count the drift before reconciling', errorFields(err)),
+  );
   await reconcile(deps);
   const driver = new VolumeDriver(deps);
-  return { driver, admin: new VolumeAdmin(deps, driver) };
+  return { driver, admin: new VolumeAdmin(deps, driver), ...(startDrift !== undefined && { startDrift }) };
 }
 
 /** tsvol's {@link PluginFactory}: serves `VolumeDriver` and the admin interface `TsnetVolume`. */
 export const createVolumePlugin: PluginFactory = async (ctx) => {
-  const { driver, admin } = await openVolumes(ctx);
-  return { interfaces: [bindVolumeDriver(driver), bindInterface(VolumeAdminSpec, admin)] };
+  const { driver, admin, startDrift } = await openVolumes(ctx);
+  return { interfaces: [bindVolumeDriver(driver), bindInterface(VolumeAdminSpec, admin)], ...(startDrift !== undefined && { startDrift }) };
 };
