@@ -4,7 +4,8 @@
  * on one overlay host, and a macvlan child deleted inside its container plus the host shim deleted (on
  * a test LAN made in the simulated host),
  * are each named by doctor with exit 1; `--fix` repairs them, traffic works again and doctor reports
- * clean.
+ * clean. With the real cluster, the metrics of the cluster session, of each overlay's peers and entries,
+ * and of what the start-up reconcile repaired (entries deleted while the plugin was down).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot } from '../common/testing/netns.js';
@@ -36,6 +37,18 @@ async function vxlanOf(host: SimHost, vni: number): Promise<string> {
   return st.vxlan;
 }
 
+/** Port of `--metrics-addr` on every simulated host's own loopback. */
+const METRICS_PORT = 9464;
+const FETCH = 'fetch(process.argv[1], { signal: AbortSignal.timeout(5000) }).then((r) => r.text()).then((t) => console.log(t))';
+
+/** The value of one sample of the host's `/metrics` (fetched inside its namespace); undefined when absent. */
+async function metric(host: SimHost, sample: string): Promise<number | undefined> {
+  const r = await host.sh([process.execPath, '-e', FETCH, `http://127.0.0.1:${METRICS_PORT}/metrics`]);
+  expect(r.code, r.stderr).toBe(0);
+  const line = r.stdout.split('\n').find((l) => l.startsWith(`${sample} `));
+  return line === undefined ? undefined : Number(line.slice(sample.length + 1));
+}
+
 const pingFrom = async (host: SimHost, container: string, ip: string) => (await host.exec(container, 'ping', '-c', '1', '-W', '2', ip)).code === 0;
 
 /** Doctor finds drift naming each object in `names` (exit 1), `--fix` ends clean (exit 0), doctor then finds nothing. */
@@ -59,7 +72,7 @@ describe.skipIf(!isRoot)('tsnet doctor on overlay and macvlan hosts', () => {
   let lanNet = '';
 
   beforeAll(async () => {
-    cluster = await startCluster({ hosts: 2, etcd: true, only: ['network', 'ipam'] });
+    cluster = await startCluster({ hosts: 2, etcd: true, only: ['network', 'ipam'], serveArgs: () => ['--metrics-addr', `127.0.0.1:${METRICS_PORT}`] });
     [overlayNet = '', lanNet = ''] = await overlaySubnets(cluster, 4, 2);
     for (const host of cluster.hosts) {
       await engineOk(host, ['network', 'create', '-d', 'tsnet', '-o', 'mode=overlay', '-o', 'vni=4343', '--ipam-driver', 'tsipam', '--ipam-opt', 'cluster=true', '--subnet', overlayNet, 'ov']);
@@ -73,6 +86,18 @@ describe.skipIf(!isRoot)('tsnet doctor on overlay and macvlan hosts', () => {
       const r = await doctor(host);
       expect(r.code, r.stdout + r.stderr).toBe(0);
     }
+  });
+
+  it("shows the cluster session and each overlay's peers and programmed entries as metrics", async () => {
+    const network = (await h(1).plugin.call('network', 'TsnetNetwork.Status', { NetworkID: '' })).json as TsnetNetworkResponses['Status'];
+    const id = network.Networks.find((n) => n.Mode === 'overlay')!.ID.slice(0, 12);
+    const r = await h(1).sh([process.execPath, '-e', FETCH, `http://127.0.0.1:${METRICS_PORT}/metrics`]);
+    expect(r.stdout).toMatch(/^tsnet_cluster_etcd_up\{host="[^"]+"\} 1$/m);
+    expect(r.stdout).toMatch(/^tsnet_cluster_live_lease_age_seconds\{host="[^"]+"\} \d/m);
+    expect(await metric(h(1), `tsnet_overlay_peers{network="${id}"}`)).toBe(1);
+    expect(await metric(h(1), `tsnet_overlay_fdb_entries{network="${id}"}`)).toBe(1);
+    expect(await metric(h(1), `tsnet_overlay_neighbor_entries{network="${id}"}`)).toBe(1);
+    expect(await metric(h(1), 'tsnet_start_reconcile_actions{plugin="network"}')).toBe(0);
   });
 
   it('names an FDB and a neighbour entry deleted by hand, --fix reprograms them from etcd, traffic works again', async () => {
@@ -89,6 +114,19 @@ describe.skipIf(!isRoot)('tsnet doctor on overlay and macvlan hosts', () => {
     ]);
     expect(out.trim().split('\n')).toHaveLength(2);
     expect(await pingFrom(h(1), 'c1', ip2)).toBe(true);
+  });
+
+  it('counts at start what the reconcile repaired: entries deleted while the plugin was down', async () => {
+    const ip2 = await netField(h(2), 'c2', 'ov', 'IPAddress');
+    const mac2 = await netField(h(2), 'c2', 'ov', 'MacAddress');
+    const vx = await vxlanOf(h(1), 4343);
+    await h(1).plugin.stop();
+    await mustRun(['bridge', '-n', h(1).netns, 'fdb', 'del', mac2, 'dev', vx, 'dst', h(2).ip, 'self']);
+    await mustRun(['ip', '-n', h(1).netns, 'neigh', 'del', ip2, 'dev', vx]);
+    await h(1).plugin.start();
+    expect(await metric(h(1), 'tsnet_start_reconcile_actions{plugin="network"}')).toBe(2);
+    await expect.poll(() => pingFrom(h(1), 'c1', ip2), { timeout: 15_000, interval: 500 }).toBe(true);
+    expect((await doctor(h(1))).code).toBe(0);
   });
 
   it('names a macvlan child deleted inside its container and a deleted host shim; --fix re-makes both, the host reaches the container again', async () => {
