@@ -45,6 +45,8 @@ export interface ModeKernel {
   /** Deletes owned filter-table chains and the jumps to them; missing ones count as deleted. */
   deleteChains(names: string[], family: 4 | 6): Promise<void>;
   listAddresses(link: string): Promise<AddressInfo[]>;
+  /** Every link's addresses by name, from one dump: for a look at many links (a dump costs more the more links there are). */
+  addressesByLink(): Promise<Map<string, AddressInfo[]>>;
   /** The elements of each set and map of our nftables table, as the scripts write them; undefined without the table. */
   nftElements(table: string): Promise<Map<string, string[]> | undefined>;
   /**
@@ -133,6 +135,11 @@ export function hostModeKernel(opts: NetnsOption = {}): ModeKernel {
     applyChains: async (chains, jumps, family) => void (await applyChains(chains, { family, jumps, ...ns })),
     deleteChains: async (names, family) => void (await deleteChains(names, { family, tables: ['filter'], ...ns })),
     listAddresses: (link) => links.listAddresses(link, ns),
+    addressesByLink: async () => {
+      const out = new Map<string, AddressInfo[]>();
+      for (const { dev, ...a } of await links.listAllAddresses(ns)) out.set(dev, [...(out.get(dev) ?? []), a]);
+      return out;
+    },
     nftElements: (table) => listNftElements(table, ns),
     plugIntoSandbox,
     sandboxLinks,

@@ -8,7 +8,7 @@
  * removes unowned links.
  */
 import type { Finding } from '../../../common/finding.js';
-import type { LinkInfo } from '../../../common/kernel/link-types.js';
+import type { AddressInfo, LinkInfo } from '../../../common/kernel/link-types.js';
 import { errorFields } from '../../../common/log.js';
 import { InvalidRequestError } from '../../../common/protocol/errors.js';
 import type { EndpointRecord } from '../../records.js';
@@ -34,7 +34,7 @@ async function checkParent(ctx: MacvlanContext, net: MacvlanNetwork): Promise<Pa
   }
 }
 
-async function checkShim(ctx: MacvlanContext, net: MacvlanNetwork, eps: readonly EndpointRecord[], parent: ParentLink | undefined, link: LinkInfo | undefined): Promise<Finding[]> {
+async function checkShim(ctx: MacvlanContext, net: MacvlanNetwork, eps: readonly EndpointRecord[], parent: ParentLink | undefined, link: LinkInfo | undefined, addresses: ReadonlyMap<string, readonly AddressInfo[]>): Promise<Finding[]> {
   const name = shimName(ctx.tag, net.id);
   const obj = `host shim ${name} of network ${short(net.id)}`;
   const want = `a bridge-mode macvlan on ${parent?.name ?? net.config.parent}`;
@@ -44,7 +44,7 @@ async function checkShim(ctx: MacvlanContext, net: MacvlanNetwork, eps: readonly
   }
   const out: Finding[] = [];
   if (!link.up) out.push(finding(obj, 'up', 'down'));
-  const have = new Set((await ctx.kernel.listAddresses(name)).map((a) => a.cidr));
+  const have = new Set((addresses.get(name) ?? []).map((a) => a.cidr));
   for (const cidr of shimAddresses(net, net.config).map(hostRoute)) if (!have.has(cidr)) out.push(finding(obj, `address ${cidr}`, have.size === 0 ? 'no addresses' : `only ${[...have].join(', ')}`));
   const routes = new Set((await ctx.kernel.listRoutes()).filter((r) => r.dev === name).map((r) => r.dst));
   for (const ep of eps) {
@@ -79,6 +79,7 @@ async function checkChild(ctx: MacvlanContext, net: MacvlanNetwork, ep: Endpoint
 export async function checkMacvlan(ctx: MacvlanContext, nets: readonly MacvlanNetwork[], eps: readonly EndpointRecord[]): Promise<Finding[]> {
   const all = await ctx.kernel.listLinks();
   const byName = new Map(all.map((l) => [l.name, l]));
+  const addresses = nets.some((n) => n.config.hostAccess) ? await ctx.kernel.addressesByLink() : new Map<string, AddressInfo[]>();
   const owned = new Set<string>();
   const out: Finding[] = [];
   for (const net of nets) {
@@ -90,7 +91,7 @@ export async function checkMacvlan(ctx: MacvlanContext, nets: readonly MacvlanNe
     if (cfg.vlan) owned.add(vlanName(ctx.tag, cfg.vlan.base, cfg.vlan.vid));
     if (cfg.hostAccess) {
       owned.add(shimName(ctx.tag, net.id));
-      out.push(...(await checkShim(ctx, net, mine, parent, byName.get(shimName(ctx.tag, net.id)))));
+      out.push(...(await checkShim(ctx, net, mine, parent, byName.get(shimName(ctx.tag, net.id)), addresses)));
     }
     for (const ep of mine) {
       owned.add(childName(ctx.tag, ep.id));
