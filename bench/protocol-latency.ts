@@ -2,8 +2,10 @@
  * Per-call latency of the protocol layer over its unix socket, for an empty handler: what every
  * plugin call costs before any driver work. Calls are sequential, like one dockerd operation, over a
  * keep-alive connection (dockerd's http.Client keeps them) and over a new connection per call; each
- * with metrics off and on (`--metrics-addr`: the call histogram and recent-failures list fed per
- * call), side by side, in alternating rounds so that drift in the machine's load hits both alike.
+ * with metrics off, on (`--metrics-addr`: the call histogram and recent-failures list fed per call),
+ * and on with the live topology page connected (every call also asks the server-sent event feed to
+ * look for a change: a debounced read in the background), side by side, in alternating rounds so
+ * that drift in the machine's load hits all alike.
  *
  *   npm run bench -- protocol-latency [calls=5000]
  */
@@ -45,15 +47,13 @@ async function measure(socketPath: string, agent: Agent | false, n: number): Pro
   return samples;
 }
 
-/** Metrics off and on, in 10 alternating rounds after a warm-up of each. */
-async function offAndOn(off: string, on: string, agent: Agent | false): Promise<[number[], number[]]> {
-  await measure(off, agent, 200);
-  await measure(on, agent, 200);
-  const res: [number[], number[]] = [[], []];
+/** Each socket in turn, in 10 alternating rounds after a warm-up of each. */
+async function sideBySide(sockets: readonly string[], agent: Agent | false): Promise<number[][]> {
+  for (const s of sockets) await measure(s, agent, 200);
+  const res = sockets.map((): number[] => []);
   const per = Math.ceil(calls / 10);
   for (let round = 0; round < 10; round++) {
-    res[0].push(...(await measure(off, agent, per)));
-    res[1].push(...(await measure(on, agent, per)));
+    for (const [i, s] of sockets.entries()) res[i]!.push(...(await measure(s, agent, per)));
   }
   return res;
 }
@@ -66,17 +66,27 @@ const log = createLogger({ stream: new PassThrough().resume() });
 const observer = new Observer({ plugins: [], cluster: Promise.resolve(undefined), log });
 const plain = await PluginServer.listen({ socketPath: join(dir, 'off.sock'), interfaces: [bindNetworkDriver(empty)], log });
 const observed = await PluginServer.listen({ socketPath: join(dir, 'on.sock'), interfaces: [bindNetworkDriver(empty)], log, observe: observer.onCall });
+const liveObserver = new Observer({ plugins: [], cluster: Promise.resolve(undefined), log });
+const live = await PluginServer.listen({ socketPath: join(dir, 'live.sock'), interfaces: [bindNetworkDriver(empty)], log, observe: liveObserver.onCall });
+const page = await liveObserver.listen({ host: '127.0.0.1', port: 0 });
+const pageOpen = new AbortController();
+const events = await fetch(`http://${page.address}/api/events`, { signal: pageOpen.signal });
+void events.body?.pipeTo(new WritableStream()).catch(() => undefined);
 try {
   const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
   const table = [];
   for (const [conn, agent] of [['keep-alive', keepAlive], ['new connection', false]] as const) {
-    const [off, on] = await offAndOn(plain.socketPath, observed.socketPath, agent);
-    for (const [metrics, s] of [['off', off], ['on', on]] as const) table.push({ case: `${conn}, metrics ${metrics}`, calls: s.length, p50_us: percentile(s, 50), p99_us: percentile(s, 99) });
+    const samples = await sideBySide([plain.socketPath, observed.socketPath, live.socketPath], agent);
+    for (const [i, metrics] of ['off', 'on', 'on + live page'].entries()) {
+      const s = samples[i]!;
+      table.push({ case: `${conn}, metrics ${metrics}`, calls: s.length, p50_us: percentile(s, 50), p99_us: percentile(s, 99), p50_vs_off: (percentile(s, 50) / percentile(samples[0]!, 50)).toFixed(2) });
+    }
   }
   keepAlive.destroy();
   printTable('protocol layer, empty handler (NetworkDriver.Leave), µs per call', table);
   console.log(JSON.stringify({ bench: 'protocol-latency', results: table }));
 } finally {
-  await Promise.all([plain.close(), observed.close()]);
+  pageOpen.abort();
+  await Promise.all([plain.close(), observed.close(), live.close(), page.close()]);
   await rm(dir, { recursive: true, force: true });
 }

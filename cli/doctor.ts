@@ -6,9 +6,10 @@
  * what no record owns), then checks again. Without `--fix` nothing is changed.
  */
 import type { Command } from 'commander';
-import { adminCall, NotRunningError, pluginsDirOption, resolveAdminSocket } from '../common/admin-cli.js';
+import { AdminRefusedError, adminCall, NotRunningError, pluginsDirOption, resolveAdminSocket } from '../common/admin-cli.js';
 import { formatFinding, type Finding } from '../common/finding.js';
 import type { PluginKind } from '../common/plugin.js';
+import { PluginCallError } from '../common/protocol/client.js';
 import { DEFAULT_DOCKER_HOST } from '../docker-sync/docker-host.js';
 import type { TsnetNetworkResponses } from '../network-driver/admin-api.js';
 import type { AdminResponses } from '../volume-driver/admin-api.js';
@@ -26,6 +27,9 @@ interface DoctorOptions {
 
 const mismatch = (Object: string, Expected: string, Found: string): Finding => ({ Plugin: 'docker', Object, Expected, Found, Fixable: false });
 
+/** Whether `err` says the process on the shared socket does not serve that plugin (`tsnet serve --only …` without it): nothing to check. */
+const notServed = (err: unknown) => err instanceof AdminRefusedError && err.cause instanceof PluginCallError && err.cause.status === 404;
+
 /** Each running plugin's findings; a plugin that is not running is a finding itself. */
 async function pluginFindings(pluginsDir: string): Promise<Finding[]> {
   const out: Finding[] = [];
@@ -33,6 +37,7 @@ async function pluginFindings(pluginsDir: string): Promise<Finding[]> {
     try {
       out.push(...(await adminCall<{ Findings: Finding[] }>(pluginsDir, kind, 'Check', {})).Findings);
     } catch (err) {
+      if (notServed(err)) continue;
       if (!(err instanceof NotRunningError)) throw err;
       out.push({ Plugin: PLUGIN[kind], Object: `plugin ${PLUGIN[kind]}`, Expected: 'serving', Found: err.message, Fixable: false });
     }
@@ -82,7 +87,7 @@ export async function runDoctor(o: DoctorOptions, out: { write(s: string): unkno
   let after = before;
   if (o.fix && before.length > 0) {
     for (const kind of CHECKED) await adminCall(o.pluginsDir, kind, 'Repair', {}).catch((err: unknown) => {
-      if (!(err instanceof NotRunningError)) throw err;
+      if (!(err instanceof NotRunningError) && !notServed(err)) throw err;
     });
     after = await findings(o);
   }

@@ -243,6 +243,7 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
       });
       const { startDockerSync } = await import('../docker-sync/sync.js'); // dockerode: off the path to listen
       sync = startDockerSync({ ...opts.sync, pluginsDir: opts.pluginsDir, plugins, log: log.child({ component: 'docker-sync' }) });
+      if (observer) observer.watchSync(sync.counts);
     }
     const network = gates.findIndex((g) => g.kind === 'network');
     if (opts.dns && network >= 0 && !stopping) {

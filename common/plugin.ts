@@ -35,6 +35,11 @@ export interface PluginInstance {
   interfaces: BoundInterface[];
   /** Releases what the plugin holds (timers, watches). Kernel state stays: a restart reconciles it. */
   close?(): Promise<void>;
+  /**
+   * What the start-up reconcile found to repair: `tsnet doctor`'s fixable findings just before it ran
+   * (0 after a clean restart; every object after a reboot). Absent for a plugin without a check (tsipam).
+   */
+  startDrift?: number;
 }
 
 /**

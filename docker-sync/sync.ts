@@ -54,9 +54,19 @@ export interface DockerSyncOptions {
   settleMs?: number;
 }
 
+/** What agreement released and healing started since this process started (for the metrics). */
+export interface SyncCounts {
+  /** Containers healing started, and those whose start failed. */
+  healed: { started: number; failed: number };
+  /** Objects agreement released, by kind; `failed` counts releases that failed. */
+  released: Record<Action['kind'] | 'address' | 'pool' | 'failed', number>;
+}
+
 export interface DockerSync {
   /** Stops watching dockerd and waits for the pass in progress. */
   stop(): Promise<void>;
+  /** A copy of the counts so far. */
+  counts(): SyncCounts;
 }
 
 const short = (id: string) => id.slice(0, 12);
@@ -69,6 +79,7 @@ export function startDockerSync(opts: DockerSyncOptions): DockerSync {
   const abort = new AbortController();
   const firstSeen = new Map<string, string>();
   const healed = new Set<string>();
+  const counts: SyncCounts = { healed: { started: 0, failed: 0 }, released: { endpoint: 0, network: 0, mount: 0, address: 0, pool: 0, failed: 0 } };
   let recheck: NodeJS.Timeout | undefined;
   let queue: Promise<void> = Promise.resolve();
   let debounced: NodeJS.Timeout | undefined;
@@ -185,12 +196,16 @@ export function startDockerSync(opts: DockerSyncOptions): DockerSync {
     for (const a of actions) {
       try {
         await apply(a);
+        counts.released[a.kind]++;
       } catch (err) {
         failed++;
+        counts.released.failed++;
         log.warn('release failed', { action: a.kind, ...errorFields(err) });
       }
     }
     const ipam = await collectAddresses(found.ref.use, cutoff);
+    counts.released.address += ipam.addresses;
+    counts.released.pool += ipam.pools;
     const count = (k: Action['kind']) => actions.filter((a) => a.kind === k).length;
     log.info('agreement pass done', {
       reason,
@@ -224,8 +239,10 @@ export function startDockerSync(opts: DockerSyncOptions): DockerSync {
       try {
         await docker.start(c.id);
         started++;
+        counts.healed.started++;
         log.info('healed container', { container: c.name, id: short(c.id), driver: c.driver, error: c.error });
       } catch (err) {
+        counts.healed.failed++;
         log.warn('healing a container failed', { container: c.name, id: short(c.id), ...errorFields(err) });
       }
     }
@@ -273,6 +290,7 @@ export function startDockerSync(opts: DockerSyncOptions): DockerSync {
   });
 
   return {
+    counts: () => ({ healed: { ...counts.healed }, released: { ...counts.released } }),
     async stop() {
       abort.abort();
       if (debounced) clearTimeout(debounced);

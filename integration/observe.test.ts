@@ -2,8 +2,9 @@
  * `tsnet serve --metrics-addr` end to end on the host's dockerd: after a bridge network on a tsipam pool,
  * a container with a published port, a size-limited volume and a refused call, `/metrics` counts them
  * and has the call histogram, `/healthz` answers 200; and in Debian's headless chromium the topology
- * page shows a network and a container the test makes, then drops them when they are removed (a
- * screenshot is saved in test-artifacts/observe/).
+ * page shows a network and a container the test makes, then drops them when they are removed, every
+ * update pushed by server-sent events without a reload or a poll (a screenshot is saved in
+ * test-artifacts/observe/); with the event stream refused, the page polls.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -130,7 +131,7 @@ describe.skipIf(!isRoot)('tsnet serve --metrics-addr', () => {
     expect(after.get('tsnet_plugin_call_duration_seconds_count{plugin="network",method="NetworkDriver.DeleteNetwork",outcome="ok"}')).toBe(1);
   });
 
-  it('shows a network and a container on the topology page in headless chromium, then drops them', async () => {
+  it('shows a network and a container on the topology page in headless chromium as pushed by server-sent events, then drops them; polls while the stream is refused', async () => {
     await ensurePackages(['chromium']);
     const prefixes = await testPrefixes();
     const profile = await mkdtemp('/tmp/tstest-');
@@ -142,8 +143,11 @@ describe.skipIf(!isRoot)('tsnet serve --metrics-addr', () => {
     });
     try {
       const page = context.pages()[0] ?? (await context.newPage());
+      const polls: string[] = [];
+      page.on('request', (r) => void (r.url().endsWith('/api/topology') && polls.push(r.url())));
       await page.goto(`${base}/`);
       await page.waitForSelector('#plugins .ok');
+      await page.waitForSelector('#updated[data-mode="live"]');
       const { netId, endpointId } = await networkWithContainer(prefixes.v4(1), await freePort());
       const netRow = page.locator(`#networks tr[data-key="${netId}"]`);
       const epRow = page.locator(`#endpoints tr[data-key="${endpointId}"]`);
@@ -159,6 +163,14 @@ describe.skipIf(!isRoot)('tsnet serve --metrics-addr', () => {
       await epRow.waitFor({ state: 'detached', timeout: 10_000 });
       for (const n of made.networks.splice(0)) await rt.ok(['network', 'rm', n]);
       await netRow.waitFor({ state: 'detached', timeout: 10_000 });
+      // Every update came by the event stream, none by polling, and the page was never reloaded.
+      expect(polls).toEqual([]);
+
+      const refused = await context.newPage();
+      await refused.route('**/api/events', (r) => r.abort());
+      await refused.goto(`${base}/`);
+      await refused.waitForSelector('#updated[data-mode="polling"]');
+      await refused.waitForSelector('#plugins .ok');
     } finally {
       await context.close();
       await rm(profile, { recursive: true, force: true });

@@ -1,6 +1,8 @@
 /**
- * @module tsnet's entry for `tsnet serve`: builds the driver with its modes and reconciles before serving.
+ * @module tsnet's entry for `tsnet serve`: builds the driver with its modes and reconciles before serving,
+ * counting first what the reconcile will repair (doctor's check).
  */
+import { errorFields } from '../common/log.js';
 import type { PluginContext, PluginFactory } from '../common/plugin.js';
 import { bindNetworkDriver } from '../common/protocol/network-api.js';
 import { bindNetworkAdmin } from './admin.js';
@@ -26,6 +28,11 @@ export const createNetworkPlugin: PluginFactory = Object.assign(async ({ store, 
     createMacvlanMode({ kernel, tag, log }),
   ];
   const driver = new NetworkDriver({ modes, store, log });
+  // What the reconcile repairs, for the metrics: doctor's view of the host just before it.
+  const drift = await driver.check().then(
+    (findings) => findings.filter((f) => f.Fixable).length,
+    (err: unknown) => void log.warn('could not count the drift before reconciling', errorFields(err)),
+  );
   await driver.restore();
-  return { interfaces: [bindNetworkDriver(driver), bindNetworkAdmin(driver)], close: async () => driver.close() };
+  return { interfaces: [bindNetworkDriver(driver), bindNetworkAdmin(driver)], close: async () => driver.close(), ...(drift !== undefined && { startDrift: drift }) };
 }, { migrations: NETWORK_MIGRATIONS });

@@ -2,7 +2,9 @@
  * @module The operator's HTTP side of `tsnet serve --metrics-addr HOST:PORT` (express 5): `/metrics`
  * (Prometheus text format), `/healthz` (200 only when every served plugin has reconciled and serves,
  * else 503), the live topology page `/` with its files from observe/page/ (no CDN, no build step),
- * and `/api/topology`, the JSON the page polls. Nothing here changes state. Off unless asked for.
+ * `/api/topology`, the JSON the page shows, and `/api/events`, the same pushed on every change
+ * (server-sent events, live.ts; the page polls `/api/topology` only while that stream is down).
+ * Nothing here changes state. Off unless asked for.
  */
 import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
@@ -12,6 +14,8 @@ import type { Registry } from 'prom-client';
 import type { ClusterSession } from '../common/cluster/types.js';
 import type { Logger } from '../common/log.js';
 import type { CallObserver } from '../common/protocol/server.js';
+import type { SyncCounts } from '../docker-sync/sync.js';
+import { TopologyFeed } from './live.js';
 import { SuiteMetrics } from './metrics.js';
 import { StateReader, type ObservedPlugin } from './state.js';
 
@@ -37,10 +41,22 @@ export class Observer {
   readonly #metrics = new SuiteMetrics();
   readonly #state: StateReader;
   readonly #log: Logger;
+  readonly #feed: TopologyFeed;
 
   constructor(opts: { plugins: ObservedPlugin[]; cluster: Promise<ClusterSession | undefined>; log: Logger }) {
     this.#log = opts.log;
     this.#state = new StateReader(opts);
+    this.#feed = new TopologyFeed(() => this.#topology(), (err) => this.#log.warn('could not read the topology for the live page', { err: err.message }));
+  }
+
+  /** What the page shows: the plugins' state, recent refusals and errors, and when it was read. */
+  async #topology(): Promise<Record<string, unknown>> {
+    return { ...(await this.#state.read()), recent: this.#state.recentFailures(), time: new Date().toISOString() };
+  }
+
+  /** Agreement and healing started: their counts join the metrics. */
+  watchSync(counts: () => SyncCounts): void {
+    this.#state.watchSync(counts);
   }
 
   /** The metrics registry, for other parts of serve that add their own (the name service). */
@@ -52,6 +68,7 @@ export class Observer {
   readonly onCall: CallObserver = (call) => {
     this.#metrics.observeCall(call);
     this.#state.record(call);
+    this.#feed.changed();
   };
 
   /** Serves the HTTP side on `addr`; resolves once it listens. */
@@ -67,8 +84,9 @@ export class Observer {
       res.status(ok ? 200 : 503).type('text/plain').send(ok ? 'ok\n' : 'starting: not every plugin serves yet\n');
     });
     app.get('/api/topology', async (_req, res) => {
-      res.set('Cache-Control', 'no-store').json({ ...(await this.#state.read()), recent: this.#state.recentFailures(), time: new Date().toISOString() });
+      res.set('Cache-Control', 'no-store').json(await this.#topology());
     });
+    app.get('/api/events', (_req, res) => this.#feed.add(res));
     app.use(express.static(pageDir(), { index: 'index.html' }));
     app.use((err: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
       this.#log.error('observe request failed', { err: err.message });
@@ -85,6 +103,7 @@ export class Observer {
       address,
       close: () =>
         (closing ??= new Promise<void>((resolve) => {
+          this.#feed.close();
           server.close(() => resolve());
           server.closeAllConnections();
         })),

@@ -2,10 +2,10 @@
  * @module The Prometheus metrics of `tsnet serve --metrics-addr` (prom-client, own registry). The call
  * histogram is fed by the plugin servers as each call is answered; every other metric is a gauge set
  * from one {@link Snapshot} read at scrape time, so it is never stale and costs nothing between scrapes.
- * Labels stay bounded: plugin, method, outcome, mode, pool, volume type, overlay network — never a
- * container or an endpoint.
+ * Labels stay bounded: plugin, method, outcome, mode, pool, volume type, overlay network, object kind —
+ * never a container or an endpoint. Counters kept elsewhere (docker-sync's) are set from the snapshot too.
  */
-import { Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CallRecord } from '../common/protocol/server.js';
 import { pluginOfInterface, type Snapshot } from './state.js';
 
@@ -15,7 +15,7 @@ const CALL_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 export class SuiteMetrics {
   readonly registry = new Registry();
   readonly #calls: Histogram<'plugin' | 'method' | 'outcome'>;
-  readonly #gauges: Array<Gauge<string>> = [];
+  readonly #gauges: Array<Gauge<string> | Counter<string>> = [];
   readonly #up;
   readonly #startSeconds;
   readonly #networks;
@@ -31,6 +31,9 @@ export class SuiteMetrics {
   readonly #peers;
   readonly #fdb;
   readonly #neighbors;
+  readonly #startDrift;
+  readonly #healed;
+  readonly #released;
 
   constructor() {
     this.#calls = new Histogram({
@@ -60,6 +63,15 @@ export class SuiteMetrics {
     this.#peers = gauge('tsnet_overlay_peers', 'Overlay: other hosts with endpoints on the network.', ['network']);
     this.#fdb = gauge('tsnet_overlay_fdb_entries', 'Overlay: forwarding entries the VXLAN device really has.', ['network']);
     this.#neighbors = gauge('tsnet_overlay_neighbor_entries', 'Overlay: neighbour (ARP/ND) entries the VXLAN device really has.', ['network']);
+    this.#startDrift = gauge('tsnet_start_reconcile_actions', "Differences between the records and the host that the plugin's start-up reconcile found and repaired (tsnet doctor's fixable findings just before it ran).", ['plugin']);
+    // Counters kept by docker-sync since start; set from its counts at scrape time.
+    const counter = <L extends string>(name: string, help: string, labelNames: L[]) => {
+      const c = new Counter<L>({ name, help, labelNames, registers: [this.registry] });
+      this.#gauges.push(c as Counter<string>);
+      return c;
+    };
+    this.#healed = counter('tsnet_heal_containers_total', 'Containers healing started because they had failed for lack of a tsnet plugin, by outcome (started, failed).', ['outcome']);
+    this.#released = counter('tsnet_agreement_releases_total', "Objects agreement with Docker released because the reference no longer has them, by object (endpoint, network, mount, address, pool), and releases that failed (object=\"failed\").", ['object']);
   }
 
   /** Counts one answered call. A method nobody serves (404) counts as `unknown`, so labels stay bounded. */
@@ -99,6 +111,11 @@ export class SuiteMetrics {
       this.#volumes.inc({ type });
       this.#volumeUsed.inc({ type }, v.Status.UsedBytes ?? 0);
       if (v.Status.SizeLimitBytes !== undefined) this.#volumeLimit.inc({ type }, v.Status.SizeLimitBytes);
+    }
+    for (const [plugin, n] of Object.entries(s.startDrift)) this.#startDrift.set({ plugin }, n);
+    if (s.sync) {
+      for (const [outcome, n] of Object.entries(s.sync.healed)) this.#healed.inc({ outcome }, n);
+      for (const [object, n] of Object.entries(s.sync.released)) this.#released.inc({ object }, n);
     }
     if (s.cluster) {
       const host = { host: s.cluster.hostId };

@@ -2,12 +2,13 @@
  * @module What the metrics and the topology page show, read in-process through the plugins' own admin
  * interfaces (`TsnetNetwork.Status`, `TsnetIpam.List`, `TsnetVolume.List`, the same calls `tsnet status`,
  * `tsnet ipam ls` and `tsnet volume ls` make over the socket) and the cluster session. Also the plugins'
- * readiness, and a small ring buffer of recent refused and failed calls fed by the plugin servers.
+ * readiness and start-up drift, agreement's and healing's counts once they run, and a small ring buffer of recent refused and failed calls fed by the plugin servers.
  */
 import type { ClusterSession } from '../common/cluster/types.js';
 import type { Logger } from '../common/log.js';
 import { ADMIN_INTERFACE, DOCKER_INTERFACE, type PluginInstance, type PluginKind } from '../common/plugin.js';
 import type { CallRecord } from '../common/protocol/server.js';
+import type { SyncCounts } from '../docker-sync/sync.js';
 import type { PoolView } from '../ipam/admin/admin-api.js';
 import type { NetworkStatusView } from '../network-driver/admin-api.js';
 import type { DetailedVolume } from '../volume-driver/status.js';
@@ -39,6 +40,10 @@ export interface Snapshot {
   ready: Record<PluginKind, boolean | undefined>;
   /** Seconds each ready plugin took from start to reconciled. */
   startSeconds: Partial<Record<PluginKind, number>>;
+  /** What each ready plugin's start-up reconcile found to repair (PluginInstance.startDrift). */
+  startDrift: Partial<Record<PluginKind, number>>;
+  /** Agreement with Docker and healing, when they run. */
+  sync?: SyncCounts;
   networks?: NetworkStatusView[];
   pools?: PoolView[];
   volumes?: DetailedVolume[];
@@ -71,6 +76,7 @@ export class StateReader {
   readonly #recent: RecentFailure[] = [];
   #session: ClusterSession | undefined;
   #leaseSince = 0;
+  #sync: (() => SyncCounts) | undefined;
 
   constructor(opts: { plugins: ObservedPlugin[]; cluster: Promise<ClusterSession | undefined>; log: Logger }) {
     this.#log = opts.log;
@@ -94,6 +100,11 @@ export class StateReader {
       },
       () => undefined,
     );
+  }
+
+  /** Agreement and healing started (after the plugins): their counts join every snapshot. */
+  watchSync(counts: () => SyncCounts): void {
+    this.#sync = counts;
   }
 
   /** Whether every served plugin has reconciled and serves. */
@@ -132,9 +143,12 @@ export class StateReader {
       this.#readCluster(),
     ]);
     const ready = Object.fromEntries((['network', 'ipam', 'volume'] as const).map((k) => [k, this.#served.includes(k) ? this.#ready.has(k) : undefined]));
+    const startDrift = Object.fromEntries([...this.#ready].flatMap(([kind, i]) => (i.startDrift === undefined ? [] : [[kind, i.startDrift]])));
     return {
       ready: ready as Snapshot['ready'],
       startSeconds: { ...this.#startSeconds },
+      startDrift,
+      ...(this.#sync && { sync: this.#sync() }),
       ...(networks && { networks }),
       ...(pools && { pools }),
       ...(volumes && { volumes }),

@@ -1,6 +1,6 @@
 /**
  * @module Wiring of tsvol for `tsnet serve`: the volumes root under the plugin's state directory,
- * the table loaded from the store, reconciliation with the host, then the VolumeDriver and the
+ * the table loaded from the store, reconciliation with the host (counting first what it will repair), then the VolumeDriver and the
  * `TsnetVolume` admin interface to serve.
  */
 import { mkdir, realpath } from 'node:fs/promises';
@@ -8,11 +8,12 @@ import { dirname, join } from 'node:path';
 import { bindInterface } from '../common/protocol/api.js';
 import { bindVolumeDriver } from '../common/protocol/volume-api.js';
 import type { PluginFactory } from '../common/plugin.js';
-import type { Logger } from '../common/log.js';
+import { errorFields, type Logger } from '../common/log.js';
 import type { Store } from '../common/store/store.js';
 import { VolumeAdminSpec } from './admin-api.js';
 import { VolumeAdmin } from './admin.js';
 import { VolumeDriver } from './driver.js';
+import { checkVolumes } from './check.js';
 import { createHost, type VolumeHost } from './host.js';
 import { reconcile } from './reconcile.js';
 import { SnapshotTable } from './snapshot-table.js';
@@ -37,7 +38,7 @@ export interface OpenVolumesOptions {
  * the host (publishing volumes in use under `mountDir` again), and returns the driver and its admin
  * interface.
  */
-export async function openVolumes(opts: OpenVolumesOptions): Promise<{ driver: VolumeDriver; admin: VolumeAdmin }> {
+export async function openVolumes(opts: OpenVolumesOptions): Promise<{ driver: VolumeDriver; admin: VolumeAdmin; startDrift?: number }> {
   const host = opts.host ?? createHost();
   await mkdir(join(opts.stateDir, 'volumes'), { recursive: true, mode: 0o700 });
   // Resolved, so paths match what mountinfo and losetup report.
@@ -60,15 +61,20 @@ export async function openVolumes(opts: OpenVolumesOptions): Promise<{ driver: V
     bootId: await host.bootId(),
     stateDir: await realpath(opts.protectedDir ?? opts.stateDir),
   };
+  // What the reconcile repairs, for the metrics: doctor's view of the host just before it.
+  const startDrift = await checkVolumes(deps).then(
+    (findings) => findings.filter((f) => f.Fixable).length,
+    (err: unknown) => void log.warn('could not count the drift before reconciling', errorFields(err)),
+  );
   await reconcile(deps);
   await reconcileSnapshots(deps);
   const driver = new VolumeDriver(deps);
-  return { driver, admin: new VolumeAdmin(deps, driver) };
+  return { driver, admin: new VolumeAdmin(deps, driver), ...(startDrift !== undefined && { startDrift }) };
 }
 
 /** tsvol's {@link PluginFactory}: serves `VolumeDriver` and the admin interface `TsnetVolume`. */
 export const createVolumePlugin: PluginFactory = async (ctx) => {
   // serve gives each plugin `<state dir>/<kind>`: directory volumes may reach none of the suite's state.
-  const { driver, admin } = await openVolumes({ ...ctx, protectedDir: dirname(ctx.stateDir) });
-  return { interfaces: [bindVolumeDriver(driver), bindInterface(VolumeAdminSpec, admin)], close: () => driver.drain() };
+  const { driver, admin, startDrift } = await openVolumes({ ...ctx, protectedDir: dirname(ctx.stateDir) });
+  return { interfaces: [bindVolumeDriver(driver), bindInterface(VolumeAdminSpec, admin)], close: () => driver.drain(), ...(startDrift !== undefined && { startDrift }) };
 };

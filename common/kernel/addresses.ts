@@ -37,3 +37,12 @@ export async function listAddresses(link: string, opts: NetnsOption & { family?:
     .filter((a) => a.dev === link && (opts.family === undefined || a.family === opts.family))
     .map(({ dev: _dev, ...a }) => a);
 }
+
+/**
+ * Every address of every link (`dev`: the link's name), from one dump. The kernel answers every
+ * address dump whole, and a dump costs more the more links there are, so a look at many links
+ * (doctor) asks once instead of {@link listAddresses} per link.
+ */
+export async function listAllAddresses(opts: NetnsOption = {}): Promise<Array<AddressInfo & { dev: string }>> {
+  return step('addresses of every link', 'list', () => backendFor(opts.netns).listAddresses());
+}

@@ -3,7 +3,7 @@
  * depend on: production code passes {@link links}, unit tests pass a recording fake of
  * {@link Links}. Each member is the function of the same name (see its module for details).
  */
-import { deleteAddress, ensureAddress, listAddresses } from './addresses.js';
+import { listAllAddresses, deleteAddress, ensureAddress, listAddresses } from './addresses.js';
 import { deleteFdb, ensureFdb, listFdb } from './fdb.js';
 import {
   deleteLink,
@@ -41,6 +41,7 @@ export interface Links {
   ensureAddress: typeof ensureAddress;
   deleteAddress: typeof deleteAddress;
   listAddresses: typeof listAddresses;
+  listAllAddresses: typeof listAllAddresses;
   ensureRoute: typeof ensureRoute;
   deleteRoute: typeof deleteRoute;
   listRoutes: typeof listRoutes;
@@ -70,6 +71,7 @@ export const links: Links = {
   ensureAddress,
   deleteAddress,
   listAddresses,
+  listAllAddresses,
   ensureRoute,
   deleteRoute,
   listRoutes,

@@ -46,6 +46,8 @@ export interface ModeKernel {
   /** Deletes owned filter-table chains and the jumps to them; missing ones count as deleted. */
   deleteChains(names: string[], family: 4 | 6): Promise<void>;
   listAddresses(link: string): Promise<AddressInfo[]>;
+  /** Every link's addresses by name, from one dump: for a look at many links (a dump costs more the more links there are). */
+  addressesByLink(): Promise<Map<string, AddressInfo[]>>;
   /** The elements of each set and map of our nftables table, as the scripts write them; undefined without the table. */
   nftElements(table: string): Promise<Map<string, string[]> | undefined>;
   /**
@@ -54,6 +56,8 @@ export interface ModeKernel {
    * endpoint's veth was deleted under a running container). Returns the name it got there.
    */
   plugIntoSandbox(sandboxKey: string, peer: string, cfg: SandboxConfig): Promise<string>;
+  /** The links inside the namespace at `sandboxKey` (a container's), for `tsnet doctor`; undefined when it is gone. */
+  sandboxLinks(sandboxKey: string): Promise<LinkInfo[] | undefined>;
   /** Whether nothing on the host listens on a port we are about to publish. */
   probePort: PortProbe;
   /** A macvlan child of `parent`; an existing one is fixed up. `up` defaults to true. */
@@ -106,6 +110,16 @@ async function plugIntoSandbox(sandboxKey: string, peer: string, cfg: SandboxCon
   });
 }
 
+/** See {@link ModeKernel.sandboxLinks}. */
+async function sandboxLinks(sandboxKey: string): Promise<LinkInfo[] | undefined> {
+  try {
+    return await withNetnsAt(sandboxKey, (netns) => links.listLinks('', { netns }));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
 /**
  * The real kernel, in this process's namespace or (for kernel tests) in the named one. In a named
  * namespace the port probe answers "free" for everything: Node cannot bind sockets in another namespace.
@@ -130,8 +144,14 @@ export function hostModeKernel(opts: NetnsOption = {}): ModeKernel {
     applyChains: async (chains, jumps, family) => void (await applyChains(chains, { family, jumps, ...ns })),
     deleteChains: async (names, family) => void (await deleteChains(names, { family, tables: ['filter'], ...ns })),
     listAddresses: (link) => links.listAddresses(link, ns),
+    addressesByLink: async () => {
+      const out = new Map<string, AddressInfo[]>();
+      for (const { dev, ...a } of await links.listAllAddresses(ns)) out.set(dev, [...(out.get(dev) ?? []), a]);
+      return out;
+    },
     nftElements: (table) => listNftElements(table, ns),
     plugIntoSandbox,
+    sandboxLinks,
     probePort: ns.netns === undefined ? probePort : async (): Promise<ProbeResult> => 'free',
     ensureMacvlan: (name, parent, mode, o) => links.ensureMacvlan(name, parent, mode, { ...o, ...ns }),
     ensureVlan: (name, parent, vid, o) => ensureVlan(name, parent, vid, { ...o, ...ns }),

@@ -1,8 +1,11 @@
-// tsnet topology page: polls /api/topology every second and redraws the tables. Plain JS, no build
-// step, no CDN. Text is set with textContent only (names and messages come from users).
+// tsnet topology page: redraws the tables from the server-sent events of /api/events (each one the
+// topology, pushed when it changes); while that stream is down it polls /api/topology every second and
+// tries the stream again every RETRY_LIVE_MS. Plain JS, no build step, no CDN. Text is set with
+// textContent only (names and messages come from users).
 'use strict';
 
 const POLL_MS = 1000;
+const RETRY_LIVE_MS = 10000;
 const short = (id) => String(id).slice(0, 12);
 
 function fmtBytes(n) {
@@ -66,7 +69,9 @@ function render(t) {
     s.textContent = `${name} ${ready ? 'ready' : 'starting'}  `;
     plugins.append(s);
   }
-  document.getElementById('updated').textContent = `updated ${new Date(t.time).toLocaleTimeString()}`;
+  const updated = document.getElementById('updated');
+  updated.textContent = `updated ${new Date(t.time).toLocaleTimeString()} (${feed.live ? 'live' : 'polling'})`;
+  updated.dataset.mode = feed.live ? 'live' : 'polling';
 
   const networks = t.networks || [];
   const localHost = t.cluster ? t.cluster.hostId : 'this host';
@@ -111,15 +116,38 @@ function render(t) {
     cell(String(r.status), r.outcome === 'error' ? 'bad' : ''), cell(r.err || '', 'msg')]]), 'none');
 }
 
+/** How the page is fed: `live` while the event stream is open; `timer` runs polling otherwise. */
+const feed = { live: false, source: null, timer: null };
+
 async function poll() {
+  feed.timer = null;
   try {
     const res = await fetch('api/topology', { cache: 'no-store' });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    render(await res.json());
+    if (!feed.live) render(await res.json());
   } catch (err) {
     document.getElementById('updated').textContent = `cannot reach tsnet serve (${err.message}); retrying`;
   } finally {
-    setTimeout(poll, POLL_MS);
+    if (!feed.live) feed.timer = setTimeout(poll, POLL_MS);
   }
 }
-poll();
+
+/** Opens the event stream; on an error falls back to polling and tries the stream again later. */
+function goLive() {
+  const source = new EventSource('api/events');
+  feed.source = source;
+  source.addEventListener('open', () => {
+    feed.live = true;
+    if (feed.timer) clearTimeout(feed.timer);
+    feed.timer = null;
+  });
+  source.addEventListener('topology', (e) => render(JSON.parse(e.data)));
+  source.addEventListener('error', () => {
+    source.close();
+    feed.live = false;
+    if (!feed.timer) poll();
+    setTimeout(goLive, RETRY_LIVE_MS);
+  });
+}
+
+if (typeof EventSource === 'function') goLive(); else poll();

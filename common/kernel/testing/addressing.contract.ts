@@ -35,6 +35,17 @@ export function runAddressingContract(label: string, makeTarget: () => Promise<T
       await expect(t.api.ensureAddress('tsbr0', '10.20.0.300/24', t.opts)).rejects.toBeInstanceOf(RtnlError);
     });
 
+    test('listAllAddresses gives every link its addresses from one dump, as listAddresses gives them', async () => {
+      const t = await withBridge(makeTarget);
+      await t.api.ensureBridge('tsbr1', t.opts);
+      await t.api.ensureAddress('tsbr1', '10.21.0.1/24', t.opts);
+      const all = await t.api.listAllAddresses(t.opts);
+      const of = (link: string) => all.filter((a) => a.dev === link).map(({ dev: _dev, ...a }) => a);
+      for (const link of ['tsbr0', 'tsbr1']) expect(of(link)).toEqual(await t.api.listAddresses(link, t.opts));
+      expect(of('tsbr1').map((a) => a.cidr)).toContain('10.21.0.1/24');
+      expect(of('tsbr0').map((a) => a.cidr)).toEqual(expect.arrayContaining(['10.20.0.1/24', 'fd20::1/64']));
+    });
+
     test('ensureRoute: gateway, device, unreachable and blackhole routes, IPv4 and IPv6, idempotent', async () => {
       const t = await withBridge(makeTarget);
       const routes = [

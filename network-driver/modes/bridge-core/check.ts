@@ -8,7 +8,7 @@
  */
 import type { Finding } from '../../../common/finding.js';
 import { errorFields } from '../../../common/log.js';
-import type { LinkInfo } from '../../../common/kernel/link-types.js';
+import type { AddressInfo, LinkInfo } from '../../../common/kernel/link-types.js';
 import type { EndpointRecord } from '../../records.js';
 import { short } from '../shared/names.js';
 import type { BridgeContext } from './context.js';
@@ -20,7 +20,7 @@ import { orphanLinks } from './restore.js';
 import { firewallEntry } from './setup-steps.js';
 
 /** MAC prefix every bridge the suite makes carries (`02:74:73:` bridge, `02:74:6f:` overlay, + instance tag). */
-const SUITE_MAC_PREFIX = '02:74:';
+export const SUITE_MAC_PREFIX = '02:74:';
 
 const finding = (Object: string, Expected: string, Found: string): Finding => ({ Plugin: 'tsnet', Object, Expected, Found, Fixable: true });
 
@@ -38,14 +38,14 @@ function joined(nets: ReadonlyArray<[BridgeNetwork, BridgeConfig]>, eps: readonl
   });
 }
 
-async function checkNetwork(ctx: BridgeContext, net: BridgeNetwork, cfg: BridgeConfig, link: LinkInfo | undefined): Promise<Finding[]> {
+async function checkNetwork(ctx: BridgeContext, net: BridgeNetwork, cfg: BridgeConfig, link: LinkInfo | undefined, addresses: ReadonlyMap<string, readonly AddressInfo[]>): Promise<Finding[]> {
   const name = `bridge ${cfg.bridge} of network ${short(net.id)}`;
   if (!link) return [finding(name, `a bridge with MAC ${ctx.bridgeMac}`, 'no such link')];
   if (link.kind !== 'bridge' || link.mac !== ctx.bridgeMac) return [finding(name, `a bridge with MAC ${ctx.bridgeMac}`, `a ${link.kind} with MAC ${link.mac}`)];
   const out: Finding[] = [];
   const mtu = cfg.mtu ?? (await ctx.defaultMtu(net.config));
   if (link.mtu !== mtu) out.push(finding(name, `MTU ${mtu}`, `MTU ${link.mtu}`));
-  const have = new Set((await ctx.kernel.listAddresses(cfg.bridge)).map((a) => a.cidr));
+  const have = new Set((addresses.get(cfg.bridge) ?? []).map((a) => a.cidr));
   for (const gw of [...(cfg.inhibitIpv4 ? [] : cfg.gateways4), ...cfg.gateways6]) {
     if (!have.has(gw)) out.push(finding(name, `gateway address ${gw}`, have.size === 0 ? 'no addresses' : `only ${[...have].join(', ')}`));
   }
@@ -86,9 +86,10 @@ async function checkFirewall(ctx: BridgeContext, nets: ReadonlyArray<[BridgeNetw
 export async function checkBridge(ctx: BridgeContext, nets: readonly BridgeNetwork[], eps: readonly EndpointRecord[]): Promise<Finding[]> {
   const all = await ctx.kernel.listLinks();
   const byName = new Map(all.map((l) => [l.name, l]));
+  const addresses = nets.length === 0 ? new Map<string, AddressInfo[]>() : await ctx.kernel.addressesByLink();
   const cfgs = withSettings(nets);
   const out: Finding[] = [];
-  for (const [net, cfg] of cfgs) out.push(...(await checkNetwork(ctx, net, cfg, byName.get(cfg.bridge))));
+  for (const [net, cfg] of cfgs) out.push(...(await checkNetwork(ctx, net, cfg, byName.get(cfg.bridge), addresses)));
   for (const [net, cfg, ep] of joined(cfgs, eps)) out.push(...checkEndpoint(net, cfg, ep, byName.get(endpointState(ep).hostIf)));
   const mine = new Set(eps.filter((ep) => cfgs.some(([net]) => net.id === ep.networkId)).map((ep) => endpointState(ep).hostIf));
   for (const link of orphanLinks(all, ctx.bridgeMac, new Set(cfgs.map(([, cfg]) => cfg.bridge)), mine)) {

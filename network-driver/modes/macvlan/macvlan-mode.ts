@@ -4,11 +4,12 @@
  * private, vepa and passthru as Docker names them (`-o macvlan_mode=`); `parent=IFACE.VID` makes an
  * 802.1Q sub-interface; `-o host_access=true` adds a host shim so the host reaches its containers,
  * which Docker's macvlan cannot. See docs/tsnet.md, "Mode `macvlan`". Phases: network.ts, endpoint.ts,
- * join-leave.ts, restore.ts.
+ * join-leave.ts, restore.ts, check.ts (doctor).
  */
 import { KeyedMutex } from '../../../common/keyed-mutex.js';
 import type { ModeKernel } from '../kernel.js';
 import type { ModeOptions, NetworkMode } from '../mode.js';
+import { checkMacvlan, repairMacvlan } from './check.js';
 import type { MacvlanContext } from './context.js';
 import { createEndpoint, deleteEndpoint } from './endpoint.js';
 import { join, operInfo } from './join-leave.js';
@@ -44,5 +45,7 @@ export function createMacvlanMode(opts: ModeOptions<ModeKernel>): NetworkMode<Ma
     leave: async () => undefined,
     operInfo: (net, ep) => operInfo(ctx, net, ep),
     restore: (nets, eps) => acrossNetworks(() => restore(ctx, nets, eps)),
+    check: (nets, eps) => checkMacvlan(ctx, nets, eps),
+    repair: (nets, eps) => acrossNetworks(() => repairMacvlan(ctx, nets, eps)),
   };
 }

@@ -8,7 +8,7 @@
  *
  * Without `--cluster-store` the overlay is a single-host network (the VXLAN device has no peers), the
  * embedded default. See docs/tsnet.md, "Mode `overlay`". This file wires the phases: network.ts,
- * endpoint.ts, join and leave (the core's, as they are), peers.ts, restore.ts, status.ts; their shared
+ * endpoint.ts, join and leave (the core's, as they are), peers.ts, restore.ts, status.ts, check.ts (doctor); their shared
  * state is context.ts.
  */
 import type { ClusterSession } from '../../../common/cluster/types.js';
@@ -17,6 +17,7 @@ import { bridgePhases, createBridgeContext } from '../bridge-core/phases.js';
 import type { ModeKernel } from '../kernel.js';
 import type { ModeOptions, NetworkMode } from '../mode.js';
 import { uplinkMtu } from '../shared/uplink.js';
+import { checkOverlay, repairOverlay } from './check.js';
 import { OverlayCluster } from './cluster.js';
 import type { OverlayContext } from './context.js';
 import { createEndpoint, deleteEndpoint, operInfo, syncPublished } from './endpoint.js';
@@ -93,6 +94,8 @@ export function createOverlayMode(opts: OverlayModeOptions): NetworkMode<Overlay
     revokeExternalConnectivity: ctx.bridge.revokeExternalConnectivity,
     operInfo: (net, ep) => operInfo(ctx, net, ep),
     restore: (nets, eps) => restore(ctx, nets, eps),
+    check: (nets, eps) => checkOverlay(ctx, nets, eps),
+    repair: (nets, eps) => repairOverlay(ctx, nets, eps),
     status: (net) => status(ctx, net),
     close: () => {
       ctx.peers.close();

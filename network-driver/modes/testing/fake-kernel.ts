@@ -8,7 +8,7 @@
  * No root, no kernel. Test-only.
  */
 import { KernelFeatureMissingError } from '../../../common/kernel/errors.js';
-import type { LinkInfo, RouteInfo, RouteSpec } from '../../../common/kernel/link-types.js';
+import type { AddressInfo, LinkInfo, RouteInfo, RouteSpec } from '../../../common/kernel/link-types.js';
 import { LinkConflictError, RtnlError } from '../../../common/kernel/rt-errors.js';
 import type { ProbeResult } from '../bridge-core/port-probe.js';
 import type { ModeKernel } from '../kernel.js';
@@ -46,6 +46,8 @@ export interface FakeKernel extends ModeKernel {
   nftTables: Map<string, Map<string, string[]>>;
   /** Endpoints plugged into sandboxes by plugIntoSandbox, as `sandboxKey peer`. */
   plugged: string[];
+  /** The links inside containers, by sandbox key (a test moves a joined interface in, as dockerd does); plugIntoSandbox moves a known link there. */
+  sandboxes: Map<string, LinkInfo[]>;
   /** Handoff chains present, as `family/NAME`. */
   chains: Set<string>;
   /** Host ports a process listens on, as `family/proto/port`. */
@@ -57,7 +59,7 @@ export interface FakeKernel extends ModeKernel {
 const UPLINK: LinkInfo = { name: 'eth0', index: 2, kind: 'device', mtu: 1400, mac: '02:fc:00:00:00:01', up: true };
 const DEFAULT_ROUTE: RouteInfo = { family: 4, dst: '0.0.0.0/0', via: '192.0.2.1', dev: 'eth0', type: 'unicast', table: 254, protocol: 3, scope: 0 };
 
-const READS = /^(find|list|probe|nftElements)/;
+const READS = /^(find|list|probe|nftElements|sandboxLinks|addressesByLink)/;
 
 /** The interface a per-interface sysctl belongs to (`net/ipv4/conf/X/…`, `net.ipv6.conf.X.…`), else undefined (a host-wide one). */
 export function interfaceOfSysctl(key: string): string | undefined {
@@ -97,6 +99,7 @@ export function fakeKernel(opts: { uplink?: boolean } = {}): FakeKernel {
     scripts: [],
     nftTables: new Map(),
     plugged: [],
+    sandboxes: new Map(),
     chains: new Set(),
     busyPorts: new Set(),
     failOn: new Set(),
@@ -163,10 +166,13 @@ export function fakeKernel(opts: { uplink?: boolean } = {}): FakeKernel {
     },
     async listAddresses(link) {
       record('listAddresses', link);
-      return (k.addresses.get(link) ?? []).map((cidr) => {
-        const [address = '', len = '0'] = cidr.split('/');
-        return { family: address.includes(':') ? 6 : 4, address, prefixLength: Number(len), cidr, scope: 'global' as const };
-      });
+      return listed(link);
+    },
+    async addressesByLink() {
+      record('addressesByLink');
+      const out = new Map<string, AddressInfo[]>();
+      for (const link of k.addresses.keys()) out.set(link, await listed(link));
+      return out;
     },
     async nftElements(table) {
       record('nftElements', table);
@@ -176,7 +182,17 @@ export function fakeKernel(opts: { uplink?: boolean } = {}): FakeKernel {
     async plugIntoSandbox(sandboxKey, peer, cfg) {
       record('plugIntoSandbox', sandboxKey, peer, cfg);
       k.plugged.push(`${sandboxKey} ${peer}`);
+      const link = k.links.get(peer);
+      const inside = k.sandboxes.get(sandboxKey);
+      if (link && inside) {
+        k.links.delete(peer);
+        inside.push({ ...link, name: `${cfg.prefix}${inside.length}`, ...(cfg.mac ? { mac: cfg.mac } : {}), up: true });
+      }
       return `${cfg.prefix}0`;
+    },
+    async sandboxLinks(sandboxKey) {
+      record('sandboxLinks', sandboxKey);
+      return k.sandboxes.get(sandboxKey)?.map((l) => ({ ...l }));
     },
     async applyChains(chains, jumps, family) {
       record('applyChains', chains.map((c) => c.name).join(','), jumps.map((j) => `${j.from}->${j.to}`).join(','), family);
@@ -275,6 +291,13 @@ export function fakeKernel(opts: { uplink?: boolean } = {}): FakeKernel {
       return new Map(k.xfrmCounters);
     },
   };
+  /** The addresses of `link` as the kernel lists them. */
+  async function listed(link: string): Promise<AddressInfo[]> {
+    return (k.addresses.get(link) ?? []).map((cidr) => {
+      const [address = '', len = '0'] = cidr.split('/');
+      return { family: address.includes(':') ? 6 : 4, address, prefixLength: Number(len), cidr, scope: 'global' as const };
+    });
+  }
   /** Deletes a link as the kernel does: with its addresses, routes, FDB and neighbour entries, and its macvlan and VLAN children. */
   function removeLink(name: string): void {
     if (!k.links.delete(name)) return;
