@@ -47,4 +47,6 @@ export interface OverlayContext {
   encryption?: EncryptionSync;
   /** Endpoint ID → its VNI and what is published, for this host's overlay endpoints. */
   published: Map<string, { vni: number; ep: Publication }>;
+  /** Whether restore has asked the session to re-publish on a new lease (once per process: doctor --fix restores again). */
+  republishHooked: boolean;
 }

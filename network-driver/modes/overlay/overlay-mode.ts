@@ -68,6 +68,7 @@ function createOverlayContext(opts: OverlayModeOptions): OverlayContext {
     ),
     vnis: new Map(),
     published: new Map(),
+    republishHooked: false,
     ...(session ? { session } : {}),
     ...(cluster ? { cluster } : {}),
     ...(vtep !== undefined ? { vtep } : {}),

@@ -41,7 +41,8 @@ export async function restore(ctx: OverlayContext, nets: OverlayNetwork[], eps: 
     }
   }
   if (ctx.session) {
-    ctx.session.onRenewed(() => syncPublished(ctx));
+    if (!ctx.republishHooked) ctx.session.onRenewed(() => syncPublished(ctx));
+    ctx.republishHooked = true;
     void ctx.peers.resync();
   }
 }
