@@ -5,7 +5,8 @@
  * which answers every call at once from memory), gives the floor: what dockerd charges any plugin.
  * Each round runs the drivers in an order that rotates, so drift hits all alike. Prints the plugin
  * calls dockerd made per command, a table (median and p90 wall time per command, ratios of medians),
- * then one JSON line. Needs root; uses the dockerd that answers (or starts one for the run); starts its own `tsnet serve --only volume` (build first).
+ * then one JSON line. Needs root; uses the dockerd that answers (or starts one for the run), and
+ * starts its own `tsnet serve --only volume` (build first).
  *
  *   npm run bench -- volume-bench [rounds=30] [listed=2000]
  */
