@@ -10,13 +10,12 @@
  *
  * Usage (after `npx tsc -p .`; root): `node dist/bench/doctor-bench.js [runs=5] [networks=100] [endpoints=500]`
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { formatIp, parseCidr } from '../common/addr/parse.js';
-import { CommandError, run } from '../common/kernel/exec.js';
+import { CommandError, run, start, type Child } from '../common/kernel/exec.js';
 import { deleteNetns, ensureNetns, netnsPath } from '../common/kernel/netns.js';
 import { SOCKET_NAMES } from '../common/plugin.js';
 import { callPlugin, postRaw } from '../common/protocol/client.js';
@@ -38,19 +37,20 @@ const cli = join(import.meta.dirname, '../cli/tsnet.js');
 
 const since = (t0: number) => performance.now() - t0;
 
-function startServe(): ChildProcess {
+function startServe(): Child {
   // The namespace's own /sys (bridge ports are set there), in a private mount namespace; nsenter,
   // unshare and sh each exec the next, so SIGTERM reaches tsnet serve.
   const sysfs = 'mount -t sysfs sysfs /sys && exec "$0" "$@"';
-  return spawn('nsenter', [`--net=${netnsPath(netns)}`, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', sysfs, process.execPath, cli, 'serve', '--only', 'network', '--plugins-dir', pluginsDir, '--state-dir', join(dir, 'state'), '--docker-host', 'none'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+  return start(['nsenter', `--net=${netnsPath(netns)}`, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', sysfs, process.execPath, cli, 'serve', '--only', 'network', '--plugins-dir', pluginsDir, '--state-dir', join(dir, 'state'), '--docker-host', 'none'], {
+    stdout: 'ignore',
+    stderr: 'inherit',
     env: { ...process.env, TSNET_LOG_LEVEL: 'warn' },
   });
 }
 
-async function ready(child: ChildProcess): Promise<void> {
+async function ready(child: Child): Promise<void> {
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`tsnet serve exited with ${child.exitCode}`);
+    if (child.exited) throw new Error(`tsnet serve exited with ${(await child.done).code}`);
     const ok = await postRaw(socket, 'NetworkDriver.GetCapabilities', undefined, 5_000).then((r) => r.status === 200, () => false);
     if (ok) return;
     await new Promise((r) => setTimeout(r, 20));
@@ -127,9 +127,7 @@ try {
     if (fixed.code !== 0) throw new Error(`doctor --fix did not end clean (exit ${fixed.code}):\n${fixed.stdout}`);
   }
 } finally {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
+  await child.terminate(30_000);
   await deleteNetns(netns);
   await rm(dir, { recursive: true, force: true });
 }
