@@ -5,12 +5,7 @@
  */
 import { dirname, join, resolve } from 'node:path';
 import { InvalidRequestError } from '../common/protocol/errors.js';
-
-/** Docker's rule for local volume names (`daemon/volume/local/local.go` `validNamePattern`). */
-export const VOLUME_NAME_RULE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
-
-/** Longest accepted name: one path component on Linux. */
-export const MAX_NAME_LENGTH = 255;
+import { MAX_VOLUME_NAME_LENGTH, VOLUME_NAME_RULE } from '../common/protocol/fields.js';
 
 /**
  * Throws {@link InvalidRequestError} unless `name` follows Docker's rule (`[a-zA-Z0-9][a-zA-Z0-9_.-]+`,
@@ -18,8 +13,8 @@ export const MAX_NAME_LENGTH = 255;
  */
 export function checkVolumeName(name: string): void {
   const shown = JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}…` : name);
-  if (name.length > MAX_NAME_LENGTH) {
-    throw new InvalidRequestError(`volume name ${shown} is ${name.length} characters long; at most ${MAX_NAME_LENGTH} are allowed`);
+  if (name.length > MAX_VOLUME_NAME_LENGTH) {
+    throw new InvalidRequestError(`volume name ${shown} is ${name.length} characters long; at most ${MAX_VOLUME_NAME_LENGTH} are allowed`);
   }
   if (!VOLUME_NAME_RULE.test(name)) {
     throw new InvalidRequestError(

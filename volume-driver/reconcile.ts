@@ -20,7 +20,7 @@ import { errorFields } from '../common/log.js';
 import { kindContext, type DriverDeps } from './driver.js';
 import { kindOf } from './kinds/index.js';
 import { alwaysMounted, deleteTree, destroyVolume, isEmptyLeftover, publishVolume, trashOwner, unpublishVolume } from './lifecycle.js';
-import { VOLUME_NAME_RULE } from './names.js';
+import { VOLUME_NAME_RULE } from '../common/protocol/fields.js';
 import { dropDeadLeases, usersOf, type VolumeRecord } from './record.js';
 
 /** The volume name a path under `root` belongs to (its first component). */
