@@ -12,7 +12,7 @@
  * forwarded (the names are local). Prints tables, then one JSON line. Needs root and dockerd (hold
  * /tmp/tsnet-dockerd.lock). Removes everything it made, also on failure.
  *
- *   node dist/bench/dns-bench.js [--queries 2000] [--seconds 5] [--convergence 20]
+ *   npm run bench -- dns-bench [--queries 2000] [--seconds 5] [--convergence 20]
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm, symlink } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 /**
  * @module The DNS load generator of bench/dns-bench.ts, run inside a container's network namespace
- * (`nsenter -t PID -n node dist/bench/dns-probe.js …`) so that its queries come from the container, as
+ * (`nsenter -t PID -n node build/tools/bench/dns-probe.js …`) so that its queries come from the container, as
  * a resolver library's would. Queries are built with dns-packet. Prints one JSON line.
  *
  *   latency    SERVER NAME COUNT           one query at a time: each answer's time in ms

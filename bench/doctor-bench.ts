@@ -8,7 +8,7 @@
  * doctor --fix` after 10 bridges were deleted by hand (it finds them, rebuilds them with their ports
  * re-attached, and checks again). (A deleted veth is not fixable here: the sandboxes are made up.)
  *
- * Usage (after `npx tsc -p .`; root): `node dist/bench/doctor-bench.js [runs=5] [networks=100] [endpoints=500]`
+ * Usage (root): `npm run bench -- doctor-bench [runs=5] [networks=100] [endpoints=500]`
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';

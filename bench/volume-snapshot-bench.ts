@@ -1,11 +1,11 @@
 /**
  * Snapshot time of a 1 GiB size-limited tsvol volume image (default: 768 MiB of it written), the
  * way `tsnet volume snapshot` takes it: freeze the mounted ext4, copy the image, thaw. Measured on
- * the host filesystem under /tmp and, when `mkfs.xfs` is installed, on an XFS loop filesystem with
- * reflink, each as `auto` (reflink where possible) and `copy` (forced sparse copy). Needs root; no
+ * the host filesystem under /tmp and on an XFS loop filesystem with reflink (xfsprogs is installed
+ * if missing), each as `auto` (reflink where possible) and `copy` (forced sparse copy). Needs root; no
  * dockerd. Prints a table (median and max per case), then one JSON line.
  *
- *   node dist/bench/volume-snapshot-bench.js [rounds=3] [filledMiB=768]
+ *   npm run bench -- volume-snapshot-bench [rounds=3] [filledMiB=768]
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { copyImageFile, withFrozen } from '../common/kernel/fs-snapshot.js';
 import { attachLoop, createSparseFile, detachLoop, ensureLoopFs } from '../common/kernel/loop.js';
 import { ensureMount, unmount, unmountUnder } from '../common/kernel/mount.js';
-import { mustRun, tryRun } from '../testing/system.js';
+import { ensurePackages, mustRun } from '../testing/system.js';
 import { percentile, printTable } from '../testing/measure/stats.js';
 
 const rounds = Number(process.argv[2] ?? 3);
@@ -39,9 +39,12 @@ async function main(): Promise<void> {
   }
   const dir = `/tmp/tstest-${randomBytes(4).toString('hex')}-snapbench`;
   const rows: Array<Record<string, string | number>> = [];
-  const backings: Array<{ label: string; base: string; xfs?: string }> = [{ label: 'host filesystem (/tmp)', base: join(dir, 'host') }];
-  if ((await tryRun(['mkfs.xfs', '-V'])).code === 0) backings.push({ label: 'xfs, reflink=1', base: join(dir, 'xfs'), xfs: join(dir, 'xfs.img') });
-  else console.log('mkfs.xfs not installed: reflink not measured');
+  // util-linux for fsfreeze, xfsprogs for an XFS loop filesystem with reflink (the copy-on-write case).
+  await ensurePackages(['util-linux', 'xfsprogs']);
+  const backings: Array<{ label: string; base: string; xfs?: string }> = [
+    { label: 'host filesystem (/tmp)', base: join(dir, 'host') },
+    { label: 'xfs, reflink=1', base: join(dir, 'xfs'), xfs: join(dir, 'xfs.img') },
+  ];
   try {
     for (const b of backings) {
       await mkdir(b.base, { recursive: true });
