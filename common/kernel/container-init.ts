@@ -75,9 +75,11 @@ my %OPS; %OPS = (
   private => sub { domount($NONE, '/', $NONE, 16384 | 262144, '', 'make mounts private'); },
   fork => sub {
     $SIG{$_} = 'IGNORE' for qw(INT TERM HUP QUIT);
+    # The child waits for the pid line to be written: an error of its own always comes after it.
+    pipe(my $told, my $toldw) or fail(125, "pipe: $!");
     my $c = fork(); fail(125, "fork: $!") unless defined $c;
-    if ($c == 0) { umask 0; return; }
-    report("pid $c"); close $ST; close $CTL;
+    if ($c == 0) { close $toldw; sysread($told, my $b, 1); close $told; umask 0; return; }
+    close $told; report("pid $c"); close $toldw; close $ST; close $CTL;
     waitpid($c, 0); my $s = $?;
     exit(($s & 127) ? 128 + ($s & 127) : $s >> 8);
   },
