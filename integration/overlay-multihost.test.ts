@@ -13,7 +13,7 @@ import type { TsnetNetworkResponses } from '../network-driver/admin-api.js';
 import { overlayMacFor } from '../network-driver/modes/overlay/overlay-mode.js';
 import type { OverlayStatus } from '../network-driver/modes/overlay/status.js';
 import { instanceTag } from '../network-driver/modes/shared/instance.js';
-import { overlaySubnets, startCluster, type Cluster, type SimHost } from '../testing/cluster/multihost.js';
+import { etcdKeys, overlaySubnets, startCluster, type Cluster, type SimHost } from '../testing/cluster/multihost.js';
 import { throughputGbps } from '../testing/measure/bridge-measure.js';
 import { mustRun } from '../testing/system.js';
 
@@ -61,19 +61,6 @@ async function ping(host: SimHost, container: string, ip: string, extra: string[
 async function expectPing(host: SimHost, container: string, ip: string, extra: string[] = []): Promise<void> {
   const r = await ping(host, container, ip, extra);
   expect(r.ok, `${host.name}/${container} → ${ip}: ${r.out}`).toBe(true);
-}
-
-/** Node program printing the keys under a prefix, from etcd's JSON gateway (run inside the underlay namespace). */
-const ETCD_KEYS = `const [url, prefix] = process.argv.slice(1);
-const b64 = (t) => Buffer.from(t).toString('base64');
-const end = Buffer.from(prefix); end[end.length - 1]++;
-fetch(url + '/v3/kv/range', { method: 'POST', body: JSON.stringify({ key: b64(prefix), range_end: end.toString('base64'), keys_only: true }) })
-  .then((r) => r.json()).then((j) => console.log(JSON.stringify((j.kvs ?? []).map((kv) => Buffer.from(kv.key, 'base64').toString()))));`;
-
-/** The keys etcd holds under `prefix`. */
-async function etcdKeys(cluster: Cluster, prefix: string): Promise<string[]> {
-  const r = await mustRun(['ip', 'netns', 'exec', cluster.underlay.netns, process.execPath, '-e', ETCD_KEYS, cluster.etcd!.endpoints[0]!, prefix]);
-  return JSON.parse(r.stdout) as string[];
 }
 
 /** `Ip: … FragCreates …` of a namespace's /proc/net/snmp: packets the host had to fragment. */

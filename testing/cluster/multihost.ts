@@ -283,3 +283,17 @@ export async function overlaySubnets(cluster: Cluster, family: 4 | 6, count: num
   const all = await freeSubnets(count + 1, { family, prefixLen: family === 4 ? 24 : 64 });
   return all.filter((s) => family === 6 || parseCidr(s)!.addr !== under.addr).slice(0, count);
 }
+
+/** Node program printing the keys under a prefix, from etcd's JSON gateway (run inside the underlay namespace). */
+const ETCD_KEYS = `const [url, prefix] = process.argv.slice(1);
+const b64 = (t) => Buffer.from(t).toString('base64');
+const end = Buffer.from(prefix); end[end.length - 1]++;
+fetch(url + '/v3/kv/range', { method: 'POST', body: JSON.stringify({ key: b64(prefix), range_end: end.toString('base64'), keys_only: true }) })
+  .then((r) => r.json()).then((j) => console.log(JSON.stringify((j.kvs ?? []).map((kv) => Buffer.from(kv.key, 'base64').toString()))));`;
+
+/** The keys the cluster's etcd holds under `prefix` (asked from the underlay namespace, where it listens). */
+export async function etcdKeys(cluster: Cluster, prefix: string): Promise<string[]> {
+  if (!cluster.etcd) throw new Error(`cluster ${cluster.id} has no etcd (startCluster({ etcd: true }))`);
+  const r = await mustRun(['ip', 'netns', 'exec', cluster.underlay.netns, process.execPath, '-e', ETCD_KEYS, cluster.etcd.endpoints[0]!, prefix]);
+  return JSON.parse(r.stdout) as string[];
+}

@@ -39,11 +39,17 @@ export interface HostDockerd {
   stop(): Promise<void>;
 }
 
+/** Options of {@link startHostDockerd}. */
+export interface HostDockerdOptions {
+  /** The daemon's `daemon.json` text; default `{}`. */
+  config?: string;
+}
+
 /**
  * Starts dockerd in `host` and imports the cluster's busybox tarball into it as `image`. Resolves once
  * the image is there; on failure the daemon is stopped before it rejects.
  */
-export async function startHostDockerd(host: SimHost, image: string): Promise<HostDockerd> {
+export async function startHostDockerd(host: SimHost, image: string, opts: HostDockerdOptions = {}): Promise<HostDockerd> {
   const dir = join(host.dir, 'dockerd');
   const api = `unix://${join(dir, 'docker.sock')}`;
   const configFile = join(dir, 'daemon.json');
@@ -64,7 +70,7 @@ export async function startHostDockerd(host: SimHost, image: string): Promise<Ho
   const stop = () => proc.signal('SIGTERM');
   host.defer(stop);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFile(configFile, '{}\n');
+  await writeFile(configFile, opts.config ?? '{}\n');
   try {
     await proc.start();
     const imported = await docker(['import', '--change', 'CMD ["sh"]', host.imageTarball, image]);
