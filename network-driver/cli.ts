@@ -1,8 +1,8 @@
 /**
  * @module `tsnet status [NETWORK]`: the networks the running tsnet has, their endpoints and, for
- * overlays, the local VTEP, the remote hosts and the FDB/neighbour entries programmed on the VXLAN
- * device. Asks the plugin over its socket (`TsnetNetwork.Status`, found by common/admin-cli); `--json`
- * prints the reply whole.
+ * overlays, the local VTEP, the key generation of an encrypted one (never a key), the remote hosts and
+ * the FDB/neighbour entries programmed on the VXLAN device. Asks the plugin over its socket
+ * (`TsnetNetwork.Status`, found by common/admin-cli); `--json` prints the reply whole.
  */
 import type { Command } from 'commander';
 import { adminCall, pluginsDirOption } from '../common/admin-cli.js';
@@ -22,6 +22,8 @@ export function formatStatus(n: NetworkStatusView): string {
   if (n.Mode === 'overlay') {
     const d = n.Details as OverlayStatus;
     lines.push(`  overlay vni ${d.vni}  device ${d.vxlan}  local VTEP ${d.vtep || '-'}  cluster ${d.cluster}`);
+    const enc = d.encryption;
+    if (enc) lines.push(`  encrypted  key generation ${enc.keyGeneration ?? '-'}  keys accepted ${enc.keysAccepted}  rekey after ${enc.rekeySeconds} s or ${enc.rekeyBytes} bytes  vxlan port ${d.port}`);
     for (const p of d.peers) lines.push(`  peer host ${p.host}  VTEP ${p.vtep}  ${p.endpoints} endpoint(s)`);
     for (const f of d.fdb) lines.push(`  fdb ${f.mac} -> ${f.vtep}`);
     for (const nb of d.neighbors) lines.push(`  neighbour ${nb.ip} -> ${nb.mac}`);
