@@ -4,7 +4,8 @@
  * changing and deleting some of them; image B: A plus one small layer), each exported both ways —
  * `docker save` (layers) and `docker export` of a container (one flat rootfs). Each round, in fresh
  * state directories, times `engine-lite image load` of A then B against `image import` of A then B,
- * measures the disk the store uses after both (du), and times `run --rm IMAGE true` on each kind.
+ * measures the disk the store uses after both (du), and times `run --rm IMAGE true` on each kind
+ * (alternating, four pairs per round).
  * Loads and imports also report the bytes they wrote to storage (`write_bytes` of /proc/PID/io of
  * a shell around the command, which counts the children it reaped: Node and its tar).
  * Prints a table (medians) and one JSON line. Needs root and dockerd (started if none answers, then
@@ -21,6 +22,8 @@ import { ensureDockerd, ensureTestImage, mustRun, tryRun } from '../testing/syst
 import { percentile, printTable } from '../testing/measure/stats.js';
 
 const rounds = Number(process.argv[2] ?? 5);
+/** `run --rm` pairs (loaded, imported image) timed per round. */
+const RUNS_PER_ROUND = 4;
 
 /** Bytes on disk below `dir` (du). */
 const du = async (dir: string) => Number((await mustRun(['du', '-sb', dir])).stdout.split('\t')[0]);
@@ -91,8 +94,14 @@ async function main(): Promise<void> {
       }
       add('disk after A+B, loaded (bytes)', await du(join(loadDir, 'layers')));
       add('disk after A+B, imported (bytes)', await du(join(importDir, 'images')));
-      add('run --rm B true, loaded ms', await el(loadDir, ['run', '--rm', B, 'true']));
-      add('run --rm b true, imported ms', await el(importDir, ['run', '--rm', 'b', 'true']));
+      // Alternating, several times: a single run right after the loads and imports paid for their writeback.
+      for (let j = 0; j < RUNS_PER_ROUND; j++) {
+        const runs = [
+          ['run --rm B true, loaded ms', () => el(loadDir, ['run', '--rm', B, 'true'])],
+          ['run --rm b true, imported ms', () => el(importDir, ['run', '--rm', 'b', 'true'])],
+        ] as const;
+        for (const [label, time] of j % 2 === 0 ? runs : [...runs].reverse()) add(label, await time());
+      }
       await rm(loadDir, { recursive: true, force: true });
       await rm(importDir, { recursive: true, force: true });
     }

@@ -4,9 +4,10 @@
  * which is engine-lite's default; dockerd's default bridge is not usable on the test hosts), a
  * detached `run -d` followed by `rm -f`, and on a tsnet `mode=none` network (the plugin path: IPAM
  * address, endpoint, join, and the reverse). Each
- * round runs both engines in alternating order, so drift hits both alike; `node -e 0` is timed too,
- * as the floor any Node CLI pays. Prints a table (median and p90 wall time, ratio of medians), then
- * one JSON line. Needs root; starts dockerd if none answers (and stops it again) and its own
+ * round runs both engines in alternating order, so drift hits both alike (the ratio is given both
+ * of the medians and as the median of each round's pair); `node -e 0` is timed too, as the floor any
+ * Node CLI pays, with and without NODE_EXTRA_CA_CERTS (a CA bundle Node parses at start). Prints a
+ * table (median and p90 wall time, both ratios), then one JSON line. Needs root; starts dockerd if none answers (and stops it again) and its own
  * `tsnet serve`. Build first, and run it under /tmp/tsnet-dockerd.lock:
  *
  *   flock /tmp/tsnet-dockerd.lock npm run bench -- engine-lite-run [rounds=30]
@@ -63,6 +64,9 @@ async function main(): Promise<void> {
     };
     const samples: Record<string, Record<Engine, number[]>> = {};
     const floor: number[] = [];
+    // This VM's environment sets NODE_EXTRA_CA_CERTS, which Node parses before any code runs.
+    const floorNoCa: number[] = [];
+    const { NODE_EXTRA_CA_CERTS: _, ...envNoCa } = process.env;
     for (let i = -WARMUP; i < rounds; i++) {
       const order: Engine[] = i % 2 === 0 ? ['docker', 'engine-lite'] : ['engine-lite', 'docker'];
       for (const [op, args] of Object.entries(ops)) {
@@ -73,7 +77,12 @@ async function main(): Promise<void> {
       }
       const t0 = performance.now();
       await mustRun([process.execPath, '-e', '0']);
-      if (i >= 0) floor.push(performance.now() - t0);
+      const t1 = performance.now();
+      await mustRun([process.execPath, '-e', '0'], { env: envNoCa });
+      if (i >= 0) {
+        floor.push(t1 - t0);
+        floorNoCa.push(performance.now() - t1);
+      }
     }
 
     const rows = Object.entries(samples).map(([op, s]) => {
@@ -87,11 +96,14 @@ async function main(): Promise<void> {
         'docker p90 ms': percentile(s.docker, 90),
         'engine-lite p90 ms': percentile(s['engine-lite'], 90),
         'ratio (p50)': Math.round((e / d) * 100) / 100,
+        'ratio (median of pairs)': Math.round(percentile(s['engine-lite'].map((ms, k) => (ms / s.docker[k]!) * 100), 50)) / 100,
       };
     });
     const version = (await mustRun(['docker', 'version', '--format', '{{.Server.Version}}'])).stdout.trim();
-    printTable(`engine-lite vs docker ${version}, wall time per CLI command (node -e 0 alone: p50 ${percentile(floor, 50)} ms)`, rows);
-    console.log(JSON.stringify({ bench: 'engine-lite-run', rounds, nodeFloorP50: percentile(floor, 50), results: rows }));
+    const caSet = process.env.NODE_EXTRA_CA_CERTS !== undefined;
+    const floorNote = `node -e 0 alone: p50 ${percentile(floor, 50)} ms${caSet ? `, ${percentile(floorNoCa, 50)} ms without NODE_EXTRA_CA_CERTS` : ''}`;
+    printTable(`engine-lite vs docker ${version}, wall time per CLI command (${floorNote})`, rows);
+    console.log(JSON.stringify({ bench: 'engine-lite-run', rounds, nodeFloorP50: percentile(floor, 50), nodeFloorNoExtraCaP50: percentile(floorNoCa, 50), results: rows }));
   } finally {
     await docker?.cli(['network', 'rm', net]);
     await el?.cleanup();

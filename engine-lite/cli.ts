@@ -6,6 +6,7 @@
  * with docker's codes: 125 when `run` fails before the command ran, 126/127 when the command cannot
  * run, 1 otherwise.
  */
+import { ownNamespaceThroughIp } from '../common/kernel/rt-backend.js';
 import { setEngine } from './cli/common.js';
 import { commanderFlags, GLOBAL_FLAGS, parseFastPath, type FastCommand } from './cli/flags.js';
 import { Engine } from './engine.js';
@@ -86,6 +87,7 @@ async function runProgram(argv: readonly string[]): Promise<void> {
 
 /** Runs the command of `argv` (as process.argv). */
 async function main(argv: readonly string[]): Promise<void> {
+  ownNamespaceThroughIp(); // a command moves a link or reads an address on the host a few times at most
   const fast = parseFastPath(argv.slice(2));
   if (fast && (await runFast(fast))) return;
   await runProgram(argv);

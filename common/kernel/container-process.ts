@@ -367,14 +367,15 @@ export interface DetachedSelf {
  * `args`, detached in its own session so that it outlives the caller, as a container's supervisor
  * does: standard output goes to /dev/null, standard error is appended to `logFile`, standard input
  * carries the word to go on (see {@link DetachedSelf}), and fd 3 is a pipe on which it reports.
- * Started early, its Node start overlaps the caller's own work; it is never waited for.
+ * Started early, its Node start overlaps the caller's own work; it is never waited for. `env`: its
+ * whole environment (default: this process's).
  */
-export function startSelfDetached(args: readonly string[], logFile: string): DetachedSelf {
+export function startSelfDetached(args: readonly string[], logFile: string, env?: NodeJS.ProcessEnv): DetachedSelf {
   const log = openSync(logFile, 'a', 0o600);
   let child: Child;
   try {
     // A start failure ends fd 3 without a line.
-    child = start([process.execPath, ...process.execArgv, process.argv[1]!, ...args], { detached: true, stdin: 'pipe', stdout: 'ignore', stderr: log, extraFds: ['pipe'] });
+    child = start([process.execPath, ...process.execArgv, process.argv[1]!, ...args], { detached: true, stdin: 'pipe', stdout: 'ignore', stderr: log, extraFds: ['pipe'], ...(env ? { env } : {}) });
   } finally {
     closeSync(log);
   }

@@ -1,6 +1,8 @@
 /**
  * @module Tests of the one way to run programs: run, runPiped and start on real processes (node, sleep, cat).
  */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CommandError, run, runPiped, start, type Child } from './exec.js';
@@ -147,5 +149,26 @@ describe('start', () => {
   it('stops at timeoutMs', async () => {
     const c = started(['sleep', '30'], { timeoutMs: 150 });
     expect((await c.done).signal).toBe('SIGTERM');
+  });
+
+  it('stops with SIGTERM when the signal aborts, reporting no start error', async () => {
+    const ac = new AbortController();
+    const c = started(['sleep', '30'], { signal: ac.signal });
+    ac.abort();
+    expect(await c.done).toEqual({ code: null, signal: 'SIGTERM', startError: undefined });
+  });
+
+  it('appends stdout and stderr to a file, and runs with the given env and cwd', async () => {
+    const dir = await mkdtemp('/tmp/tstest-');
+    try {
+      const log = join(dir, 'out.log');
+      await writeFile(log, 'before\n');
+      const c = started(node('console.log(process.env.TSTEST_X, process.cwd()); console.error("err")'), { stdout: { file: log }, stderr: { file: log }, env: { TSTEST_X: 'x' }, cwd: dir });
+      expect((await c.done).code).toBe(0);
+      expect(c.output()).toBe('');
+      expect((await readFile(log, 'utf8')).split('\n').sort()).toEqual(['', 'before', 'err', `x ${dir}`]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -70,6 +70,7 @@ export interface RtBackend {
 
 
 let own: RtBackend | undefined;
+let ownThroughIp = false;
 
 /**
  * The netlink back end, loaded on first use: the `netlink` package costs 70–150 ms to load, which a
@@ -90,8 +91,18 @@ function lazyNetlinkBackend(): RtBackend {
   });
 }
 
-/** The back end for `netns`: netlink for the process's own namespace (undefined), `ip -n` for a named one. */
+/**
+ * Makes this process act in its own namespace through `ip`/`bridge` too, never loading netlink: for a
+ * short-lived process that makes a couple of own-namespace requests (engine-lite: one move per
+ * network, one address lookup), since a spawn of `ip` costs a few ms and loading netlink 70–150 ms.
+ */
+export function ownNamespaceThroughIp(): void {
+  ownThroughIp = true;
+  own = undefined;
+}
+
+/** The back end for `netns`: for the process's own namespace (undefined) netlink (see {@link ownNamespaceThroughIp}), `ip -n` for a named one. */
 export function backendFor(netns: string | undefined): RtBackend {
-  if (netns === undefined) return (own ??= lazyNetlinkBackend());
+  if (netns === undefined) return (own ??= ownThroughIp ? new IpRoute2Backend() : lazyNetlinkBackend());
   return new IpRoute2Backend(netns);
 }

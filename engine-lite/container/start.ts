@@ -19,9 +19,7 @@ import { etcPaths, writeEtcFiles } from './etc-files.js';
 import { containerDns } from '../network/name-service.js';
 import { rootfsSteps, type PlannedMount } from './rootfs-plan.js';
 import { processSecurity } from './security.js';
-
-/** Saves the record of `c` (progress of a start or teardown). */
-export const persistFn = (engine: Engine, c: ContainerRecord) => () => engine.state.containers.put(c.id, c);
+import { persistFn } from './teardown.js';
 
 /** The network namespace name of a container that needs a named one. */
 export const netnsName = (c: ContainerRecord) => `tsel-${shortId(c.id)}`;

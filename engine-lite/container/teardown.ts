@@ -8,7 +8,9 @@ import { rm } from 'node:fs/promises';
 import { cgroupExists, deleteCgroup, readOomKilled } from '../../common/kernel/cgroup.js';
 import type { Engine } from '../engine.js';
 import type { ContainerRecord } from '../state/records.js';
-import { persistFn } from './start.js';
+
+/** Saves the record of `c` (progress of a start or teardown); here, so that a teardown loads nothing of a start. */
+export const persistFn = (engine: Engine, c: ContainerRecord) => () => engine.state.containers.put(c.id, c);
 
 /** Kills the cgroup's processes and removes it; returns whether the OOM killer acted in it. */
 async function killAndRemoveCgroup(engine: Engine, c: ContainerRecord): Promise<boolean> {

@@ -5,13 +5,13 @@
  * host or across hosts on an overlay. The responder is found by its link (tsdns0) on the host; without
  * it, resolv.conf is built as docker does.
  */
-import { links } from '../../common/kernel/links-api.js';
 import type { ContainerRecord } from '../state/records.js';
 import { DNS_LINK } from '../../names/defaults.js';
 import type { DnsInput } from '../container/etc-files.js';
 
 /** The name service's address on this host (IPv4 first), or undefined when it does not run here. */
 export async function nameServiceAddress(): Promise<string | undefined> {
+  const { links } = await import('../../common/kernel/links-api.js'); // only containers on networks ask
   const addrs = await links.listAddresses(DNS_LINK).catch(() => []);
   return (addrs.find((a) => a.family === 4) ?? addrs[0])?.address;
 }
