@@ -95,6 +95,23 @@ describe.skipIf(!isRoot)('volumes on the real host', () => {
     expect(await loopsOf(dir)).toEqual([]);
   });
 
+  it('refuses to remove a volume while anything is mounted below it, reading the mount table afresh at each Remove', async () => {
+    const dir = await testDir();
+    const p = await plugin(dir);
+    await p.create('held', {});
+    await writeFile(join(p.data('held'), 'keep'), 'x');
+    const below = join(p.data('held'), 'sub dir', 'deeper');
+    await mountTmpfs(below, { source: 'tstest' });
+    await expect(p.driver.remove({ Name: 'held' })).rejects.toThrow(refusal('ERR_VOLUME_BUSY', /still has mounts/));
+    expect(await readFile(join(p.data('held'), 'keep'), 'utf8')).toBe('x');
+    expect((await p.driver.get({ Name: 'held' })).Volume.Name).toBe('held');
+    await unmountUnder(below);
+    await p.driver.remove({ Name: 'held' });
+    await p.driver.drain();
+    await expect(stat(join(dir, 'volumes', 'held'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await listMounts(dir)).toEqual([]);
+  });
+
   it('mounts a tmpfs volume on first use, shares it, and unmounts it after the last user', async () => {
     const dir = await testDir();
     const p = await plugin(dir);

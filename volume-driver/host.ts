@@ -48,7 +48,11 @@ export interface VolumeHost {
   /** Unmounts everything at `target`, lazily (containers keep their own bind mounts). */
   unmount(target: string): Promise<void>;
   isMountpoint(path: string): Promise<boolean>;
-  /** Mount points at or below `prefix`, deepest first. */
+  /**
+   * Mount points at or below `prefix`, deepest first. `prefix` is absolute and free of symlinks (the
+   * volumes root and mount dir are resolved at start; a volume's directory is a plain name below one),
+   * so it is compared with mountinfo as it is, without a `realpath` first.
+   */
   mountsUnder(prefix: string): Promise<string[]>;
   /** Loop devices whose backing file is at or below `prefix`. */
   loopsUnder(prefix: string): Promise<LoopDevice[]>;
@@ -99,7 +103,7 @@ export function createHost(): VolumeHost {
     unmount: async (target) => void (await unmount(target, { lazy: true })),
     isMountpoint,
     async mountsUnder(prefix) {
-      const points = [...new Set((await listMounts(prefix)).map((m) => m.mountPoint))];
+      const points = [...new Set((await listMounts(prefix, { resolved: true })).map((m) => m.mountPoint))];
       return points.sort((a, b) => b.length - a.length);
     },
     loopsUnder: async (prefix) => (await listLoops()).filter((l) => isUnder(l.backingFile, prefix)),

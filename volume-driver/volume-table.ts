@@ -79,14 +79,15 @@ export class VolumeTable {
   }
 
   /**
-   * Deletes the record of `name`: at once in memory (Get and List stop seeing it), then durably;
+   * Deletes the record of `name`: at once in memory (Get and List stop seeing it), then durably, from
+   * the next turn of the event loop (after the current answer went out; a later save keeps its order);
    * resolves when durable. Callers make sure a restart in between ends the same way (a Remove's
    * trash, an undone Create's missing directory).
    */
   delete(name: string): Promise<void> {
     this.#records.delete(name);
     this.#listed = undefined;
-    return this.#commit.submit([this.#col.delOp(name)]);
+    return this.#commit.submit([this.#col.delOp(name)], { later: true });
   }
 
   /** The paths of volume `name` (checking the name). */

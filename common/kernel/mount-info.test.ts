@@ -4,6 +4,7 @@ import {
   isUnder,
   mountContaining,
   mountsAt,
+  mountsUnder,
   overlayOptions,
   parseMountInfo,
   tmpfsOptions,
@@ -50,6 +51,18 @@ describe('parseMountInfo', () => {
     expect(mountContaining(mounts, '/tmp/x y/bind/file')?.id).toBe(41);
     expect(mountContaining(mounts, '/tmp/x y/other')?.id).toBe(42);
     expect(mountContaining(mounts, '/etc/passwd')?.id).toBe(27);
+  });
+
+  it('lists the mounts at or below a prefix, written with escapes or not, and none below a prefix that only shares characters', () => {
+    const ids = (prefix: string) => mountsUnder(MOUNTINFO, prefix).map((m) => m.id);
+    expect(ids('/tmp/x y')).toEqual([40, 41, 42]);
+    expect(ids('/tmp/x y/')).toEqual([40, 41, 42]);
+    expect(ids('/tmp/x y/bind')).toEqual([41]);
+    expect(ids('/tmp/x')).toEqual([]);
+    expect(ids('/srv/data')).toEqual([]); // a bind's root field is not a mount point
+    expect(ids('/nowhere')).toEqual([]);
+    expect(ids('/')).toEqual([22, 27, 40, 41, 42, 43]);
+    expect(mountsUnder('50 27 0:60 / /a\\134b\\011c rw - tmpfs t rw', '/a\\b\tc').map((m) => m.id)).toEqual([50]);
   });
 
   it('compares paths by component', () => {

@@ -58,6 +58,18 @@ export function isUnder(path: string, prefix: string): boolean {
   return path === p || path.startsWith(`${p}/`);
 }
 
+/**
+ * The mounts of mountinfo `text` at or below `prefix` (absolute, resolved), in mount order. When the
+ * text does not contain `prefix` as mountinfo writes it (space, tab, newline and backslash as octal
+ * escapes), nothing is mounted there and the text is not parsed: the common answer, and the cheap one.
+ */
+export function mountsUnder(text: string, prefix: string): MountInfo[] {
+  const trimmed = prefix.length > 1 && prefix.endsWith('/') ? prefix.slice(0, -1) : prefix;
+  const written = trimmed.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
+  if (!text.includes(` ${written}`)) return [];
+  return parseMountInfo(text).filter((m) => isUnder(m.mountPoint, prefix));
+}
+
 /** The mount that `path` (an absolute, resolved path) lives on: the last-mounted longest prefix. */
 export function mountContaining(mounts: readonly MountInfo[], path: string): MountInfo | undefined {
   let best: MountInfo | undefined;

@@ -4,14 +4,15 @@
  * Every verb is idempotent and creates missing target directories; it never unmounts anything it
  * was not pointed at.
  */
-import { mkdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { KernelError } from './errors.js';
 import { CommandError, run } from './exec.js';
 import {
-  isUnder,
   mountContaining,
   mountsAt,
+  mountsUnder,
   overlayOptions,
   parseMountInfo,
   tmpfsOptions,
@@ -23,8 +24,18 @@ export type { MountInfo, TmpfsOptions } from './mount-info.js';
 
 const MOUNTINFO = '/proc/self/mountinfo';
 
-async function readMounts(): Promise<MountInfo[]> {
-  return parseMountInfo(await readFile(MOUNTINFO, 'utf8'));
+/**
+ * The text of the mount table now, read synchronously: the kernel makes it in memory (no disk I/O),
+ * and one synchronous read is a few system calls, where `readFile` takes five trips through libuv's
+ * thread pool (open, fstat, read, read, close), each a wake-up of another thread: 0.7 ms of a volume
+ * Remove on a loaded 2-core host, against 0.06 ms.
+ */
+function mountTable(): string {
+  return readFileSync(MOUNTINFO, 'utf8');
+}
+
+function readMounts(): MountInfo[] {
+  return parseMountInfo(mountTable());
 }
 
 /** `realpath`, or `undefined` when the path does not exist. */
@@ -47,16 +58,17 @@ async function ensureDir(path: string): Promise<string> {
 async function topMountAt(path: string): Promise<MountInfo | undefined> {
   const real = await resolved(path);
   if (real === undefined) return undefined;
-  return mountsAt(await readMounts(), real).at(-1);
+  return mountsAt(readMounts(), real).at(-1);
 }
 
 /**
  * Lists the mounts at or below `prefixPath` (resolved; by path components), in mount order.
- * Read-only. An absent prefix yields `[]`.
+ * Read-only. An absent prefix yields `[]`. With `resolved`, the caller vouches that `prefixPath` is
+ * absolute and has no symlink in it (mountinfo's form), and it is used as it is.
  */
-export async function listMounts(prefixPath = '/'): Promise<MountInfo[]> {
-  const prefix = (await resolved(prefixPath)) ?? prefixPath;
-  return (await readMounts()).filter((m) => isUnder(m.mountPoint, prefix));
+export async function listMounts(prefixPath = '/', opts: { resolved?: boolean } = {}): Promise<MountInfo[]> {
+  const prefix = opts.resolved ? prefixPath : ((await resolved(prefixPath)) ?? prefixPath);
+  return mountsUnder(mountTable(), prefix);
 }
 
 /** Whether something is mounted exactly at `path` (after resolving symlinks). A missing path is not one. */
@@ -81,7 +93,7 @@ export interface MountSpec {
  */
 export async function ensureMount(spec: MountSpec): Promise<boolean> {
   const target = await ensureDir(spec.target);
-  const top = mountsAt(await readMounts(), target).at(-1);
+  const top = mountsAt(readMounts(), target).at(-1);
   const object = `mount "${target}"`;
   if (top?.fstype === spec.fstype) return false;
   if (top) throw new KernelError(object, 'create', `already mounted as ${top.fstype} from ${top.source}, not ${spec.fstype}`);
@@ -102,7 +114,7 @@ export async function unmount(target: string, opts: { lazy?: boolean } = {}): Pr
   if (real === undefined) return false;
   let count = 0;
   // Mounts can be stacked on one path; each umount removes the top one.
-  while (mountsAt(await readMounts(), real).length > 0) {
+  while (mountsAt(readMounts(), real).length > 0) {
     if (count++ > 32) throw new KernelError(`mount "${real}"`, 'unmount', 'still mounted after 32 umount calls');
     try {
       await run(['umount', ...(opts.lazy ? ['-l'] : []), real], { object: `mount "${real}"`, step: 'unmount' });
@@ -150,7 +162,7 @@ export async function bindMount(src: string, dst: string, opts: BindOptions = {}
   }
   const dstReal = await realpath(dst);
   const object = `bind mount "${dstReal}"`;
-  const mounts = await readMounts();
+  const mounts = readMounts();
   const top = mountsAt(mounts, dstReal).at(-1);
   const from = mountContaining(mounts, srcReal);
   const bound = top !== undefined && from !== undefined && top.device === from.device && top.root === join(from.root, relative(from.mountPoint, srcReal));
@@ -158,7 +170,7 @@ export async function bindMount(src: string, dst: string, opts: BindOptions = {}
     await run(['mount', opts.recursive ? '--rbind' : '--bind', srcReal, dstReal], { object, step: 'create' });
   }
   // A new bind copies the source mount's flags, so check the read-only flag on what is there now.
-  const now = bound ? top : mountsAt(await readMounts(), dstReal).at(-1);
+  const now = bound ? top : mountsAt(readMounts(), dstReal).at(-1);
   if ((now?.mountOptions.includes('ro') ?? false) === Boolean(opts.readonly)) return !bound;
   const mode = opts.readonly ? 'ro' : 'rw';
   await run(['mount', '-o', `remount,bind,${mode}`, dstReal], { object, step: `make ${mode}` });

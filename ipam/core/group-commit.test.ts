@@ -25,6 +25,23 @@ describe('GroupCommit', () => {
     expect(done).toEqual(['a', 'b', 'c', 'd']);
   });
 
+  it('starts a later submit on the next turn of the event loop, unless a plain submit takes it along first', async () => {
+    const batches: StoreOp[][] = [];
+    const gc = new GroupCommit(async (ops) => {
+      batches.push(ops);
+    });
+    const deleted = gc.submit([del('a')], { later: true });
+    await Promise.resolve();
+    expect(batches).toEqual([]);
+    await deleted;
+    expect(batches).toEqual([[del('a')]]);
+
+    const again = gc.submit([del('b')], { later: true });
+    await gc.submit([put('b', 2)]);
+    await again;
+    expect(batches.slice(1)).toEqual([[put('b', 2)]]); // the delete went first and collapsed into the put
+  });
+
   it('rejects every submitter of a failed batch, and goes on with the next', async () => {
     let calls = 0;
     const diskFull = new Error('disk full');

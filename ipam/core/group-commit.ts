@@ -39,13 +39,21 @@ export class GroupCommit {
 
   /**
    * Queues `ops`; resolves once they are durable, or rejects with the batch's error (then none of the
-   * batch was applied, as batches are atomic). Ops keep their order across submissions.
+   * batch was applied, as batches are atomic). Ops keep their order across submissions. With `later`,
+   * no write starts before the next turn of the event loop (a write that nobody waits for then costs
+   * the current request nothing before its answer goes out); a plain submit meanwhile takes the ops
+   * along, ahead of its own.
    */
-  submit(ops: StoreOp[]): Promise<void> {
+  submit(ops: StoreOp[], opts: { later?: boolean } = {}): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ ops, resolve, reject });
-      if (!this.#writing) void this.#drain();
+      if (opts.later) setImmediate(() => this.#start());
+      else this.#start();
     });
+  }
+
+  #start(): void {
+    if (!this.#writing && this.#queue.length > 0) void this.#drain();
   }
 
   async #drain(): Promise<void> {
