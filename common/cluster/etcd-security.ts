@@ -44,7 +44,7 @@ export interface EtcdSecurityFlags {
  */
 export async function readEtcdSecurity(f: EtcdSecurityFlags): Promise<EtcdSecurity> {
   const tlsFlags = [f.clusterCa && '--cluster-ca', f.clusterCert && '--cluster-cert', f.clusterKey && '--cluster-key'].filter(Boolean);
-  if (!f.https && tlsFlags.length > 0) throw new Error(`${tlsFlags.join(', ')} need a TLS cluster store: write it etcds://host:port (etcd's --cert-file/--key-file)`);
+  if (!f.https && tlsFlags.length > 0) throw new Error(`${tlsFlags.join(', ')} ${tlsFlags.length > 1 ? 'need' : 'needs'} a TLS cluster store: write it etcds://host:port (etcd's --cert-file/--key-file)`);
   if ((f.clusterCert === undefined) !== (f.clusterKey === undefined)) {
     throw new Error(f.clusterCert === undefined ? '--cluster-key needs --cluster-cert (the client certificate it belongs to)' : '--cluster-cert needs --cluster-key (the private key of the client certificate)');
   }

@@ -14,11 +14,10 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { createEtcdClient } from '../../common/cluster/etcd-client.js';
-import { EtcdHttp } from '../../common/cluster/etcd-http.js';
 import type { EtcdSecurity } from '../../common/cluster/etcd-security.js';
 import { b64, prefixEnd } from '../../common/cluster/etcd-wire.js';
 import { KEY_ROOT, type EtcdClient } from '../../common/cluster/types.js';
-import { start as startProcess, type Child } from '../../common/kernel/exec.js';
+import { run, start as startProcess, type Child } from '../../common/kernel/exec.js';
 import { makeTestPki, type TestPki } from './pki.js';
 
 const ETCD = '/usr/bin/etcd';
@@ -43,6 +42,8 @@ export interface TestEtcd {
   /** `http://ip:port` (`https://` with TLS), as createEtcdClient takes them. */
   endpoints: string[];
   dataDir: string;
+  /** The network namespace it runs in, if not ours. */
+  netns?: string;
   /** With `tls`: the certificate files. */
   pki?: TestPki;
   /** What a client needs: with `tls`, the test CA and client certificate (no auth). */
@@ -160,6 +161,7 @@ export async function startTestEtcd(opts: TestEtcdOptions = {}): Promise<TestEtc
     url: `${pki ? 'etcds' : 'etcd'}://${host}:${clientPort}`,
     endpoints: [client],
     dataDir,
+    ...(opts.netns !== undefined && { netns: opts.netns }),
     ...(pki && { pki }),
     security: pki ? { tls: { ca: read(pki.ca), cert: read(pki.clientCert), key: read(pki.clientKey) } } : {},
     start,
@@ -175,24 +177,56 @@ export async function startTestEtcd(opts: TestEtcdOptions = {}): Promise<TestEtc
 }
 
 /**
+ * Node program run where the member listens (in its namespace): reads `{url, tls?, auth?, calls}` on
+ * stdin (`tls` file paths, `calls` as `[path, body]`), authenticates first with `auth`, POSTs each call
+ * with the token, and prints the JSON answers; a gateway error or a failed call exits 1, saying why.
+ */
+const GATEWAY = `const https = require('node:https'), http = require('node:http'), fs = require('node:fs');
+let input = ''; process.stdin.on('data', (d) => (input += d)).on('end', async () => {
+  const { url, tls, auth, calls } = JSON.parse(input);
+  const tlsOpts = tls ? { ca: fs.readFileSync(tls.ca), cert: fs.readFileSync(tls.cert), key: fs.readFileSync(tls.key) } : {};
+  const post = (path, body, token) => new Promise((resolve, reject) => {
+    const req = (url.startsWith('https:') ? https : http).request(url + path, { method: 'POST', ...tlsOpts, headers: token ? { Authorization: token } : {} }, (res) => {
+      let t = ''; res.on('data', (d) => (t += d)).on('end', () => { const j = JSON.parse(t); j.error ? reject(new Error(path + ': ' + JSON.stringify(j))) : resolve(j); });
+    });
+    req.on('error', reject); req.end(JSON.stringify(body));
+  });
+  try {
+    const token = auth ? (await post('/v3/auth/authenticate', { name: auth.user, password: auth.password })).token : undefined;
+    const out = [];
+    for (const [path, body] of calls) out.push(await post(path, body, token));
+    console.log(JSON.stringify(out));
+  } catch (err) { console.error(err.message); process.exit(1); }
+});`;
+
+/**
+ * POSTs `calls` (`[path, body]`) to the member's JSON gateway from where it listens (its namespace),
+ * over TLS with the test client certificate when it has one, authenticated as `auth` when given.
+ * @returns the answers, in order.
+ */
+export async function etcdGateway(etcd: TestEtcd, calls: Array<[path: string, body: unknown]>, auth?: { user: string; password: string }): Promise<unknown[]> {
+  const pki = etcd.pki;
+  const input = JSON.stringify({ url: etcd.endpoints[0], ...(pki && { tls: { ca: pki.ca, cert: pki.clientCert, key: pki.clientKey } }), ...(auth && { auth }), calls });
+  const argv = [...(etcd.netns ? ['ip', 'netns', 'exec', etcd.netns] : []), process.execPath, '-e', GATEWAY];
+  const r = await run(argv, { input, object: `test etcd ${etcd.url}`, step: `call ${calls.map(([path]) => path).join(', ')}` });
+  return JSON.parse(r.stdout) as unknown[];
+}
+
+/**
  * Turns on etcd's auth the way etcd's docs do: a `root` user (role root) with `rootPassword`, and `user`
  * with a role of its own that may read and write every key under `/tsnet/v1/`, then `auth enable`.
  * Requests after this need a token.
  */
 export async function enableTestEtcdAuth(etcd: TestEtcd, user: { name: string; password: string }, rootPassword: string): Promise<void> {
-  const http = new EtcdHttp(etcd.endpoints, 3000, etcd.security);
-  try {
-    const call = (path: string, body: unknown) => http.call(path, body, `${path} for the test`);
-    await call('/v3/auth/user/add', { name: 'root', password: rootPassword });
-    await call('/v3/auth/user/grant', { user: 'root', role: 'root' });
-    await call('/v3/auth/role/add', { name: user.name });
-    await call('/v3/auth/role/grant', { name: user.name, perm: { permType: 'READWRITE', key: b64(KEY_ROOT), range_end: b64(prefixEnd(KEY_ROOT)) } });
-    await call('/v3/auth/user/add', { name: user.name, password: user.password });
-    await call('/v3/auth/user/grant', { user: user.name, role: user.name });
-    await call('/v3/auth/enable', {});
-  } finally {
-    http.close();
-  }
+  await etcdGateway(etcd, [
+    ['/v3/auth/user/add', { name: 'root', password: rootPassword }],
+    ['/v3/auth/user/grant', { user: 'root', role: 'root' }],
+    ['/v3/auth/role/add', { name: user.name }],
+    ['/v3/auth/role/grant', { name: user.name, perm: { permType: 'READWRITE', key: b64(KEY_ROOT), range_end: b64(prefixEnd(KEY_ROOT)) } }],
+    ['/v3/auth/user/add', { name: user.name, password: user.password }],
+    ['/v3/auth/user/grant', { user: user.name, role: user.name }],
+    ['/v3/auth/enable', {}],
+  ]);
 }
 
 /**
