@@ -134,7 +134,7 @@ async function clusterOptions(o: ClusterFlags): Promise<ClusterOptions | undefin
   if (!o.clusterStore) {
     if (o.advertiseAddr !== undefined) throw new Error('--advertise-addr needs --cluster-store (it is the address other hosts reach this one at)');
     const security = [o.clusterCa && '--cluster-ca', o.clusterCert && '--cluster-cert', o.clusterKey && '--cluster-key', o.clusterUser && '--cluster-user', o.clusterPasswordFile && '--cluster-password-file', password && PASSWORD_ENV].filter(Boolean);
-    if (security.length > 0) throw new Error(`${security.join(', ')} need --cluster-store`);
+    if (security.length > 0) throw new Error(`${security.join(', ')} ${security.length > 1 ? 'need' : 'needs'} --cluster-store`);
     return undefined;
   }
   if (o.advertiseAddr === undefined) throw new Error('--cluster-store needs --advertise-addr: the IP address or interface other hosts reach this one at (the VXLAN endpoint)');
