@@ -3,13 +3,20 @@
  * counts as unset; a bad value from the environment is refused like a bad flag. The program is parsed
  * for real, with the serve action replaced by one that records the options it gets.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { makeTestPki, type TestPki } from '../testing/cluster/pki.js';
 import { buildProgram, envName } from './program.js';
 import type { ServeOptions } from './serve.js';
 
-const SETTINGS = ['PLUGINS_DIR', 'STATE_DIR', 'ONLY', 'SOCKET', 'MOUNT_DIR', 'LOG_LEVEL', 'CLUSTER_STORE', 'ADVERTISE_ADDR', 'CLUSTER_TTL', 'CLUSTER_GRACE', 'DOCKER_HOST', 'ENGINE_LITE_STATE', 'METRICS_ADDR', 'DNS_ADDR', 'DNS_UPSTREAM', 'DNS_RATE'].map((s) => `TSNET_${s}`);
-/** Variables read besides the options' own: TSNET_HEAL=false is `--no-heal`, TSNET_DNS=false `--no-dns`. */
-const OTHERS = ['TSNET_HEAL', 'TSNET_DNS'];
+const SETTINGS = ['PLUGINS_DIR', 'STATE_DIR', 'ONLY', 'SOCKET', 'MOUNT_DIR', 'LOG_LEVEL', 'CLUSTER_STORE', 'CLUSTER_CA', 'CLUSTER_CERT', 'CLUSTER_KEY', 'CLUSTER_USER', 'CLUSTER_PASSWORD_FILE', 'ADVERTISE_ADDR', 'CLUSTER_TTL', 'CLUSTER_GRACE', 'DOCKER_HOST', 'ENGINE_LITE_STATE', 'METRICS_ADDR', 'DNS_ADDR', 'DNS_UPSTREAM', 'DNS_RATE'].map((s) => `TSNET_${s}`);
+/**
+ * Variables read besides the options' own: TSNET_HEAL=false is `--no-heal`, TSNET_DNS=false `--no-dns`,
+ * TSNET_CLUSTER_PASSWORD the etcd password (no flag: it would show on the command line).
+ */
+const OTHERS = ['TSNET_HEAL', 'TSNET_DNS', 'TSNET_CLUSTER_PASSWORD'];
 const saved = Object.fromEntries([...SETTINGS, ...OTHERS].map((k) => [k, process.env[k]]));
 
 afterEach(() => {
@@ -115,5 +122,62 @@ describe('tsnet serve settings', () => {
     await expect(serveOptions([], { TSNET_ONLY: 'network,dns' })).rejects.toThrow(/from env 'TSNET_ONLY' is invalid\. unknown plugin "dns"/);
     await expect(serveOptions([], { TSNET_SOCKET: '../x.sock' })).rejects.toThrow(/from env 'TSNET_SOCKET' is invalid\. expected a file name/);
     await expect(serveOptions([], { TSNET_CLUSTER_STORE: 'etcd://10.0.0.1' })).rejects.toThrow(/--cluster-store needs --advertise-addr/);
+  });
+});
+
+describe('tsnet serve cluster store security (TLS files, etcd user and password)', () => {
+  const dir = `/tmp/tstest-${randomBytes(4).toString('hex')}`;
+  let pki: TestPki;
+  const CLUSTER = ['--cluster-store', 'etcds://10.0.0.1', '--advertise-addr', 'eth1'];
+  beforeAll(async () => {
+    await mkdir(dir, { recursive: true });
+    pki = await makeTestPki(dir, ['10.0.0.1']);
+    await writeFile(join(dir, 'password'), 'file-secret\n');
+    await writeFile(join(dir, 'empty'), '\n');
+  }, 30_000);
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('reads the CA, client certificate and key, and the user with the password from TSNET_CLUSTER_PASSWORD (then drops the variable)', async () => {
+    const o = await serveOptions([...CLUSTER, '--cluster-user', 'tsnet'], {
+      TSNET_CLUSTER_CA: pki.ca,
+      TSNET_CLUSTER_CERT: pki.clientCert,
+      TSNET_CLUSTER_KEY: pki.clientKey,
+      TSNET_CLUSTER_PASSWORD: 'env-secret',
+    });
+    const read = (f: string) => readFile(f, 'utf8');
+    expect(o.cluster).toEqual({
+      endpoints: ['https://10.0.0.1:2379'],
+      security: { tls: { ca: await read(pki.ca), cert: await read(pki.clientCert), key: await read(pki.clientKey) }, auth: { user: 'tsnet', password: 'env-secret' } },
+      advertise: 'eth1',
+      ttlSeconds: 10,
+      graceSeconds: 3600,
+    });
+    expect(process.env.TSNET_CLUSTER_PASSWORD).toBeUndefined();
+  });
+
+  it('takes the password from --cluster-password-file (one line), and etcds:// alone trusts the system CAs', async () => {
+    expect((await serveOptions([...CLUSTER, '--cluster-user', 'tsnet', '--cluster-password-file', join(dir, 'password')])).cluster?.security).toEqual({ tls: {}, auth: { user: 'tsnet', password: 'file-secret' } });
+    expect((await serveOptions(['--cluster-store', 'etcd://10.0.0.1', '--advertise-addr', 'eth1', '--cluster-user', 'u'], { TSNET_CLUSTER_PASSWORD: 'p' })).cluster?.security).toEqual({ auth: { user: 'u', password: 'p' } });
+    expect((await serveOptions(['--cluster-store', 'etcd://10.0.0.1', '--advertise-addr', 'eth1'])).cluster).not.toHaveProperty('security');
+  });
+
+  it('refuses combinations that do not go together, naming the flags', async () => {
+    const plain = ['--cluster-store', 'etcd://10.0.0.1', '--advertise-addr', 'eth1'];
+    await expect(serveOptions([...plain, '--cluster-cert', pki.clientCert, '--cluster-key', pki.clientKey])).rejects.toThrow(/--cluster-cert, --cluster-key need a TLS cluster store/);
+    await expect(serveOptions([...plain, '--cluster-ca', pki.ca])).rejects.toThrow(/--cluster-ca needs a TLS cluster store: write it etcds:\/\//);
+    await expect(serveOptions([...CLUSTER, '--cluster-cert', pki.clientCert])).rejects.toThrow(/--cluster-cert needs --cluster-key/);
+    await expect(serveOptions([...CLUSTER, '--cluster-key', pki.clientKey])).rejects.toThrow(/--cluster-key needs --cluster-cert/);
+    await expect(serveOptions([...CLUSTER, '--cluster-user', 'tsnet'])).rejects.toThrow(/--cluster-user needs a password: set TSNET_CLUSTER_PASSWORD or give --cluster-password-file/);
+    await expect(serveOptions(CLUSTER, { TSNET_CLUSTER_PASSWORD: 'x' })).rejects.toThrow(/TSNET_CLUSTER_PASSWORD needs --cluster-user/);
+    await expect(serveOptions([...CLUSTER, '--cluster-user', 'u', '--cluster-password-file', join(dir, 'password')], { TSNET_CLUSTER_PASSWORD: 'x' })).rejects.toThrow(/not both/);
+    await expect(serveOptions(['--cluster-ca', pki.ca])).rejects.toThrow(/--cluster-ca needs --cluster-store/);
+  });
+
+  it('refuses unreadable, non-PEM and mismatched files and an empty password, naming the flag and file', async () => {
+    const missing = join(dir, 'nope.crt');
+    await expect(serveOptions([...CLUSTER, '--cluster-ca', missing])).rejects.toThrow(`--cluster-ca ${missing}: cannot read it (ENOENT)`);
+    await expect(serveOptions([...CLUSTER, '--cluster-ca', join(dir, 'password')])).rejects.toThrow(`--cluster-ca ${join(dir, 'password')}: not a PEM file`);
+    await expect(serveOptions([...CLUSTER, '--cluster-cert', pki.clientCert, '--cluster-key', pki.serverKey])).rejects.toThrow(/--cluster-cert .* and --cluster-key .* do not go together/);
+    await expect(serveOptions([...CLUSTER, '--cluster-user', 'u', '--cluster-password-file', join(dir, 'empty')])).rejects.toThrow(/--cluster-password-file .*empty\) is empty/);
   });
 });

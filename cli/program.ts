@@ -7,6 +7,7 @@
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { readEtcdSecurity, type EtcdSecurityFlags } from '../common/cluster/etcd-security.js';
 import { parseClusterStore } from '../common/cluster/etcd-url.js';
 import { packageVersion } from '../common/package-info.js';
 import { DEFAULT_PLUGINS_DIR, DEFAULT_STATE_DIR, type PluginKind } from '../common/plugin.js';
@@ -112,22 +113,41 @@ function hostPort(value: string): { host: string; port: number } {
   return { host: (m[1] ?? m[2])!, port };
 }
 
-interface ClusterFlags {
+interface ClusterFlags extends Omit<EtcdSecurityFlags, 'https' | 'password'> {
   clusterStore?: string[];
   advertiseAddr?: string;
   clusterTtl: number;
   clusterGrace: number;
 }
 
-/** The cluster options of `serve`, checked together; undefined without `--cluster-store`. */
-function clusterOptions(o: ClusterFlags): ClusterOptions | undefined {
+/** The etcd password's variable: read from the environment only (a flag would show on the command line). */
+const PASSWORD_ENV = 'TSNET_CLUSTER_PASSWORD';
+
+/**
+ * The cluster options of `serve`, checked together, with the TLS and password files read; undefined
+ * without `--cluster-store`. The password variable is removed from the environment once read, so the
+ * programs tsnet runs do not inherit it.
+ */
+async function clusterOptions(o: ClusterFlags): Promise<ClusterOptions | undefined> {
+  const password = process.env[PASSWORD_ENV];
+  delete process.env[PASSWORD_ENV];
   if (!o.clusterStore) {
     if (o.advertiseAddr !== undefined) throw new Error('--advertise-addr needs --cluster-store (it is the address other hosts reach this one at)');
+    const security = [o.clusterCa && '--cluster-ca', o.clusterCert && '--cluster-cert', o.clusterKey && '--cluster-key', o.clusterUser && '--cluster-user', o.clusterPasswordFile && '--cluster-password-file', password && PASSWORD_ENV].filter(Boolean);
+    if (security.length > 0) throw new Error(`${security.join(', ')} ${security.length > 1 ? 'need' : 'needs'} --cluster-store`);
     return undefined;
   }
   if (o.advertiseAddr === undefined) throw new Error('--cluster-store needs --advertise-addr: the IP address or interface other hosts reach this one at (the VXLAN endpoint)');
   if (o.clusterGrace < o.clusterTtl) throw new Error(`--cluster-grace (${o.clusterGrace} s) must not be shorter than --cluster-ttl (${o.clusterTtl} s)`);
-  return { endpoints: o.clusterStore, advertise: o.advertiseAddr, ttlSeconds: o.clusterTtl, graceSeconds: o.clusterGrace };
+  const { clusterCa, clusterCert, clusterKey, clusterUser, clusterPasswordFile } = o;
+  const security = await readEtcdSecurity({ https: o.clusterStore[0]!.startsWith('https:'), clusterCa, clusterCert, clusterKey, clusterUser, clusterPasswordFile, password });
+  return {
+    endpoints: o.clusterStore,
+    ...((security.tls || security.auth) && { security }),
+    advertise: o.advertiseAddr,
+    ttlSeconds: o.clusterTtl,
+    graceSeconds: o.clusterGrace,
+  };
 }
 
 /** `--flag-name` → `TSNET_FLAG_NAME`. */
@@ -159,7 +179,12 @@ export function buildProgram(runServe?: ServeAction): Command {
     .addOption(serveOption('--socket <name>', 'serve every chosen plugin on this one socket in the plugins dir (a managed plugin: tsnet.sock)').argParser(socketName))
     .addOption(serveOption('--mount-dir <dir>', 'tsvol: give dockerd volume Mountpoints as <dir>/<name>, bind mounts made at Mount and undone at the last Unmount (a managed plugin: its propagatedMount)'))
     .addOption(serveOption('--log-level <level>', 'log level').choices(LEVELS).default('info'))
-    .addOption(serveOption('--cluster-store <url>', 'multi-host: etcd to share overlay networks and address pools in (etcd://host:port[,host:port…])').argParser(clusterStore))
+    .addOption(serveOption('--cluster-store <url>', 'multi-host: etcd to share overlay networks and address pools in (etcd://host:port[,host:port…]; etcds://… for TLS)').argParser(clusterStore))
+    .addOption(serveOption('--cluster-ca <file>', "multi-host, etcds://: the CA (PEM) that signed etcd's certificate [default: the system's CAs]"))
+    .addOption(serveOption('--cluster-cert <file>', 'multi-host, etcds://: client certificate (PEM) for etcd --client-cert-auth; with --cluster-key'))
+    .addOption(serveOption('--cluster-key <file>', 'multi-host, etcds://: private key (PEM) of --cluster-cert'))
+    .addOption(serveOption('--cluster-user <name>', `multi-host: etcd user (etcd auth); the password from ${PASSWORD_ENV} or --cluster-password-file`))
+    .addOption(serveOption('--cluster-password-file <file>', "multi-host: file holding --cluster-user's password (one line)"))
     .addOption(serveOption('--advertise-addr <ip|iface>', 'multi-host: the address (or interface) other hosts reach this one at; required with --cluster-store'))
     .addOption(serveOption('--cluster-ttl <seconds>', "multi-host: how soon other hosts forget this host's endpoints after it dies").argParser(seconds(3)).default(10))
     .addOption(serveOption('--cluster-grace <seconds>', "multi-host: how long this host's addresses stay reserved after it was last seen").argParser(seconds(3)).default(3600))
@@ -172,9 +197,9 @@ export function buildProgram(runServe?: ServeAction): Command {
     .option('--no-heal', 'do not start containers that failed to start for lack of the plugins (env TSNET_HEAL=false)')
     .option('--no-dns', 'do not serve container names over DNS (env TSNET_DNS=false)')
     .action(async (o: Omit<ServeOptions, 'cluster' | 'sync' | 'dns'> & ClusterFlags & SyncFlags & DnsFlags) => {
-      const { clusterStore: _s, advertiseAddr: _a, clusterTtl: _t, clusterGrace: _g, dockerHost: host, engineLiteState: el, heal, dns: dnsOn, dnsAddr: addr, dnsUpstream, dnsRate, ...rest } = o;
+      const { clusterStore: _s, advertiseAddr: _a, clusterTtl: _t, clusterGrace: _g, clusterCa: _ca, clusterCert: _c, clusterKey: _k, clusterUser: _u, clusterPasswordFile: _p, dockerHost: host, engineLiteState: el, heal, dns: dnsOn, dnsAddr: addr, dnsUpstream, dnsRate, ...rest } = o;
       const dns = dnsOn && process.env.TSNET_DNS !== 'false' ? { addr, ...(dnsUpstream && { upstreams: dnsUpstream }), ...(dnsRate !== undefined && { rate: dnsRate }) } : undefined;
-      const cluster = clusterOptions(o);
+      const cluster = await clusterOptions(o);
       const engineLiteState = el ?? join(o.stateDir, 'engine-lite');
       const sync = {
         ...(host === 'none' ? {} : { dockerHost: host }),

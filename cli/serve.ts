@@ -19,6 +19,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import type { EtcdSecurity } from '../common/cluster/etcd-security.js';
 import type { ClusterSession, EtcdClient } from '../common/cluster/types.js';
 import { createLogger, errorFields, type Level, type Logger } from '../common/log.js';
 import {
@@ -68,8 +69,10 @@ export interface ServeOptions {
 }
 
 export interface ClusterOptions {
-  /** etcd endpoints, `http://host:port` (parseClusterStore of `--cluster-store`). */
+  /** etcd endpoints, `http://host:port` or `https://host:port` (parseClusterStore of `--cluster-store`). */
   endpoints: string[];
+  /** TLS files and etcd auth, read at start (`--cluster-ca`, `--cluster-user`, …); absent: plain, no auth. */
+  security?: EtcdSecurity;
   /** `--advertise-addr`: IP address or interface name. */
   advertise: string;
   ttlSeconds: number;
@@ -160,10 +163,10 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
   let etcd: EtcdClient | undefined;
   let cluster: Promise<ClusterSession | undefined> = listening.then(() => undefined);
   if (opts.cluster) {
-    const { endpoints, ...session } = opts.cluster;
+    const { endpoints, security, ...session } = opts.cluster;
     cluster = listening.then(async () => {
       const [{ createEtcdClient }, { openClusterSession }] = await Promise.all([import('../common/cluster/etcd-client.js'), import('../common/cluster/session.js')]);
-      etcd = createEtcdClient(endpoints);
+      etcd = createEtcdClient(endpoints, { ...(security && { security }) });
       const s = await openClusterSession({ client: etcd, stateDir: join(opts.stateDir, 'cluster'), ...session, log: log.child({ component: 'cluster' }) });
       closers.push(() => s.close());
       return s;

@@ -1,16 +1,17 @@
 /**
  * @module The {@link EtcdClient} over etcd v3's JSON gateway (`/v3/kv/…`, `/v3/lease/…`, `/v3/watch`),
- * with node:http and no client library. Every call tries the endpoints in turn (the last one that
+ * with node:http(s) and no client library, optionally over TLS and with etcd auth (etcd-http.ts). Every call tries the endpoints in turn (the last one that
  * answered first), each within the timeout, and fails with {@link EtcdUnavailableError} naming every
  * endpoint's failure. A call that timed out may still have been applied by etcd; callers of writes
  * that matter (allocations) use transactions that they can re-check.
  */
 import { EtcdError, EtcdHttp } from './etcd-http.js';
+import type { EtcdSecurity } from './etcd-security.js';
 import { PrefixWatch } from './etcd-watch.js';
 import { b64, decodeKv, decodeTxn, encodeCompare, encodeOp, int, keyRange, type WireResponse } from './etcd-wire.js';
 import type { EtcdClient, KeyValue, Watch } from './types.js';
 
-export { EtcdError, EtcdUnavailableError } from './etcd-http.js';
+export { EtcdAuthError, EtcdError, EtcdTlsError, EtcdUnavailableError } from './etcd-http.js';
 
 /** gRPC NOT_FOUND, which lease calls answer for a lease that expired or never was. */
 const NOT_FOUND = 5;
@@ -18,15 +19,17 @@ const NOT_FOUND = 5;
 export interface EtcdClientOptions {
   /** Per endpoint and call (for a watch: until the stream starts). Default 3000 ms. */
   timeoutMs?: number;
+  /** TLS settings for `https://` endpoints, and etcd user/password auth (readEtcdSecurity). */
+  security?: EtcdSecurity;
 }
 
 /**
- * A client for the etcd members at `endpoints` (`http://host:port`, see parseClusterStore). Nothing
- * is sent until the first call.
+ * A client for the etcd members at `endpoints` (`http://host:port` or `https://host:port`, see
+ * parseClusterStore). Nothing is sent until the first call.
  */
 export function createEtcdClient(endpoints: string[], opts: EtcdClientOptions = {}): EtcdClient {
   if (endpoints.length === 0) throw new Error('an etcd client needs at least one endpoint');
-  const http = new EtcdHttp([...endpoints], opts.timeoutMs ?? 3000);
+  const http = new EtcdHttp([...endpoints], opts.timeoutMs ?? 3000, opts.security);
   const watches = new Set<Watch>();
   const call = (path: string, body: unknown, what: string) => http.call<WireResponse>(path, body, what);
 

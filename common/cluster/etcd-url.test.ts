@@ -8,6 +8,11 @@ describe('parseClusterStore', () => {
     expect(parseClusterStore('ETCD://etcd-1:2379/')).toEqual(['http://etcd-1:2379']);
   });
 
+  it('turns etcds:// into https endpoints (etcd with TLS)', () => {
+    expect(parseClusterStore('etcds://etcd-1:2379,[fd00::1]')).toEqual(['https://etcd-1:2379', 'https://[fd00::1]:2379']);
+    expect(parseClusterStore('ETCDS://10.0.0.1')).toEqual(['https://10.0.0.1:2379']);
+  });
+
   it('takes IPv6 addresses in brackets', () => {
     expect(parseClusterStore('etcd://[fd00::1]:2379,[::1]:3000')).toEqual(['http://[fd00::1]:2379', 'http://[::1]:3000']);
   });
@@ -17,8 +22,9 @@ describe('parseClusterStore', () => {
   });
 
   it('refuses other schemes', () => {
-    expect(() => parseClusterStore('consul://10.0.0.1:8500')).toThrow(/only etcd:\/\/ is supported/);
-    expect(() => parseClusterStore('http://10.0.0.1:2379')).toThrow(/only etcd:\/\/ is supported/);
+    expect(() => parseClusterStore('consul://10.0.0.1:8500')).toThrow(/only etcd:\/\/ and etcds:\/\/ are supported/);
+    expect(() => parseClusterStore('https://10.0.0.1:2379')).toThrow(/only etcd:\/\/ and etcds:\/\/ are supported/);
+    expect(() => parseClusterStore('http://10.0.0.1:2379')).toThrow(/only etcd:\/\/ and etcds:\/\/ are supported/);
     expect(() => parseClusterStore('10.0.0.1:2379')).toThrow(/expected etcd:\/\/host:port/);
   });
 

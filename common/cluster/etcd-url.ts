@@ -1,6 +1,7 @@
 /**
  * @module Parsing of `--cluster-store`: `etcd://host:port[,host:port…]` to the client endpoints
- * (`http://host:port`). Pure; the only scheme is etcd (Docker's old `consul://` and `zk://` are refused).
+ * (`http://host:port`), `etcds://…` to `https://host:port` (etcd with TLS). Pure; the only schemes are
+ * etcd and etcds (Docker's old `consul://` and `zk://` are refused).
  */
 import { isIP } from 'node:net';
 
@@ -11,18 +12,21 @@ const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:
 /**
  * Turns a cluster store URL into etcd endpoints.
  * @example parseClusterStore('etcd://10.0.0.1:2379,[fd00::1]:2379') // ['http://10.0.0.1:2379', 'http://[fd00::1]:2379']
+ * @example parseClusterStore('etcds://etcd-1:2379') // ['https://etcd-1:2379']
  * @throws Error naming what is wrong (scheme, host, port) and the expected form.
  */
 export function parseClusterStore(url: string): string[] {
-  const form = 'expected etcd://host:port[,host:port…]';
+  const form = 'expected etcd://host:port[,host:port…], or etcds://… for TLS';
   const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/.exec(url.trim());
   if (!m) throw new Error(`invalid cluster store "${url}": ${form}`);
   const [, scheme = '', rest = ''] = m;
-  if (scheme.toLowerCase() !== 'etcd') throw new Error(`invalid cluster store "${url}": only etcd:// is supported (${form})`);
+  const web = { etcd: 'http', etcds: 'https' }[scheme.toLowerCase()];
+  if (web === undefined) throw new Error(`invalid cluster store "${url}": only etcd:// and etcds:// are supported (${form})`);
   const hosts = rest.replace(/\/$/, '').split(',');
-  return hosts.map((h) => endpoint(h.trim(), url, form));
+  return hosts.map((h) => `${web}://${endpoint(h.trim(), url, form)}`);
 }
 
+/** `host:port` of one endpoint of `url`. */
 function endpoint(text: string, url: string, form: string): string {
   const bad = (why: string) => new Error(`invalid cluster store "${url}": ${why} (${form})`);
   if (text === '') throw bad('empty endpoint');
@@ -33,5 +37,5 @@ function endpoint(text: string, url: string, form: string): string {
   if (v6 === undefined && isIP(name) !== 4 && !HOSTNAME.test(name)) throw bad(`"${name}" is not a host name or IPv4 address`);
   const port = portText === undefined ? DEFAULT_PORT : Number(portText);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw bad(`port ${portText} is out of range`);
-  return `http://${v6 !== undefined ? `[${v6}]` : name}:${port}`;
+  return `${v6 !== undefined ? `[${v6}]` : name}:${port}`;
 }

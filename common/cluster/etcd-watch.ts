@@ -4,10 +4,12 @@
  * the revision after the last event it delivered, so no event is lost or repeated across an outage. A
  * compacted resume revision becomes `onReset` and a fresh start at the current revision. A stream that
  * has been silent for a second is checked with a cheap request to the same endpoint, so a dead or
- * frozen etcd (a half-open connection) is noticed within about two seconds.
+ * frozen etcd (a half-open connection) is noticed within about two seconds. With etcd auth, the stream
+ * is opened with the client's token; a watch refused or canceled for an expired token (etcd 3.4 cancels
+ * it as "permission denied") reconnects with a new one.
  */
 import type http from 'node:http';
-import { EtcdError, statusError, type EtcdHttp } from './etcd-http.js';
+import { EtcdError, EtcdHttp, statusError, tlsFailure, withTlsHint } from './etcd-http.js';
 import { decodeEvents, int, keyRange, type WireResponse, type WireWatchResult } from './etcd-wire.js';
 import type { Watch, WatchHandlers } from './types.js';
 
@@ -51,7 +53,15 @@ export class PrefixWatch implements Watch {
     this.#req = undefined;
   }
 
+  /** Opens the stream once there is a token (with auth); a failure to get one is a lost connection. */
   #connect(): void {
+    this.http.token().then(
+      (token) => this.#closed || this.#open(token),
+      (err: unknown) => this.#closed || this.#lost(err instanceof Error ? err : new Error(String(err))),
+    );
+  }
+
+  #open(token: string | undefined): void {
     const order = this.http.order();
     const endpoint = order[this.#attempt % order.length]!;
     const body = { create_request: { ...keyRange(this.prefix, true), start_revision: String(this.#next), progress_notify: true } };
@@ -65,7 +75,7 @@ export class PrefixWatch implements Watch {
       this.#stopStream();
       if (err) this.#lost(err);
     };
-    const req = this.http.request(endpoint, '/v3/watch', body, this.http.timeoutMs, (res) => {
+    const req = this.http.request(endpoint, '/v3/watch', body, this.http.timeoutMs, token, (res) => {
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         lastData = Date.now();
@@ -73,7 +83,7 @@ export class PrefixWatch implements Watch {
         for (let nl = buffer.indexOf('\n'); nl >= 0 && !done; nl = buffer.indexOf('\n')) {
           const line = buffer.slice(0, nl).trim();
           buffer = buffer.slice(nl + 1);
-          if (line !== '') this.#message(line, end);
+          if (line !== '') this.#message(line, token, end);
         }
       });
       res.on('error', (err) => end(err));
@@ -89,11 +99,11 @@ export class PrefixWatch implements Watch {
           .finally(() => (probing = false));
       }, PROBE_MS);
     });
-    req.on('error', (err) => end(new Error(`${endpoint}: ${err.message}`)));
+    req.on('error', (err) => end(tlsFailure(endpoint, err) ?? new Error(`${endpoint}: ${withTlsHint(endpoint, err).message}`)));
     this.#req = req;
   }
 
-  #message(line: string, end: (err?: Error) => void): void {
+  #message(line: string, token: string | undefined, end: (err?: Error) => void): void {
     let msg: { result?: WireWatchResult; error?: unknown };
     try {
       msg = JSON.parse(line) as typeof msg;
@@ -102,6 +112,8 @@ export class PrefixWatch implements Watch {
       return;
     }
     const refused = statusError(msg, `watch ${this.prefix}`);
+    // An expired token: the reconnection asks for a new one and resumes where this stream stopped.
+    if (refused && EtcdHttp.expired(refused)) this.http.dropToken(token);
     if (refused) return end(refused);
     const r = msg.result ?? {};
     const revision = int(r.header?.revision);
@@ -110,6 +122,8 @@ export class PrefixWatch implements Watch {
         end();
         void this.#restartAfterCompaction();
       } else {
+        // etcd cancels a watch whose token is no longer valid as "permission denied": try a new token.
+        this.http.dropToken(token);
         end(new EtcdError(`etcd canceled the watch of ${this.prefix}: ${r.cancel_reason || 'no reason given'}`, 1));
       }
       return;

@@ -13,14 +13,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseCidr } from '../../common/addr/parse.js';
+import { keyRange, type WireResponse } from '../../common/cluster/etcd-wire.js';
 import { detachDevices, listLoops } from '../../common/kernel/loop.js';
 import { isUnder } from '../../common/kernel/mount-info.js';
 import { netnsPath } from '../../common/kernel/netns.js';
 import { SOCKET_NAMES, type PluginKind } from '../../common/plugin.js';
-import { startTestEtcd, type TestEtcd } from './etcd.js';
+import { enableTestEtcdAuth, etcdGateway, startTestEtcd, type TestEtcd } from './etcd.js';
 import { freeSubnets } from '../kernel/subnets.js';
 import { engineLiteCliPath } from '../docker/engine-lite-runtime.js';
 import { managedProcess } from '../managed-process.js';
@@ -31,6 +32,8 @@ import { buildBusyboxRootfs, mountsMatching, mustRun, TEST_IMAGE, tryRun, unmoun
 import { buildUnderlay, type Underlay } from './underlay.js';
 
 const ALL_KINDS: readonly PluginKind[] = ['network', 'ipam', 'volume'];
+/** The etcd user of the plugins with `secureEtcd`. */
+const ETCD_USER = 'tstest-tsnet';
 
 /** Driver names a runtime inside a simulated host knows the host's plugins by: their socket names. */
 export const HOST_DRIVERS: Runtime['drivers'] = { network: 'tsnet', ipam: 'tsipam', volume: 'tsvol' };
@@ -44,6 +47,12 @@ export interface ClusterOptions {
    * `--cluster-store <etcd> --advertise-addr <host's underlay ip>`.
    */
   etcd?: boolean;
+  /**
+   * With `etcd`: run it over TLS with client certificates and etcd auth (a user that may use
+   * `/tsnet/v1/` only), and give every plugin `etcds://`, the CA, the client certificate and key,
+   * `--cluster-user` and `--cluster-password-file`. `authTokenTtlS` is etcd's `--auth-token-ttl`.
+   */
+  secureEtcd?: { authTokenTtlS?: number };
   /** Which hosts get the cluster flags (with `etcd`); default every host. */
   clusterHosts?: (host: number) => boolean;
   /** `--cluster-ttl` for every plugin (only with `etcd`). */
@@ -106,6 +115,8 @@ export interface Cluster {
   readonly hosts: readonly SimHost[];
   /** The etcd, when asked for. */
   readonly etcd: TestEtcd | undefined;
+  /** With `secureEtcd`: the plugins' etcd password (to check that no log shows it). */
+  readonly etcdPassword?: string;
   /** Image name of the busybox test image in every host's engine-lite. */
   readonly image: string;
   /**
@@ -127,6 +138,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const hosts: HostState[] = [];
   let underlay: Underlay | undefined;
   let etcd: TestEtcd | undefined;
+  let etcdPassword: string | undefined;
   let stopping: Promise<void> | undefined;
 
   const stop = () =>
@@ -156,8 +168,21 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     underlay = await buildUnderlay(id, opts.hosts);
     const image = await buildImage(dir);
-    if (opts.etcd) etcd = await startTestEtcd({ netns: underlay.netns, listenIp: underlay.ip });
-    for (const [i, u] of underlay.hosts.entries()) hosts.push(makeHost(i + 1, u, join(dir, `h${i + 1}`), image, etcd, opts));
+    let etcdFlags: string[] = [];
+    if (opts.etcd) {
+      const secure = opts.secureEtcd;
+      etcd = await startTestEtcd({ netns: underlay.netns, listenIp: underlay.ip, ...(secure && { tls: true }), ...(secure?.authTokenTtlS !== undefined && { authTokenTtl: secure.authTokenTtlS }) });
+      etcdFlags = ['--cluster-store', etcd.url];
+      if (secure) {
+        etcdPassword = `tstest-${randomBytes(12).toString('hex')}`;
+        await enableTestEtcdAuth(etcd, { name: ETCD_USER, password: etcdPassword }, randomBytes(12).toString('hex'));
+        const passwordFile = join(dir, 'etcd-password');
+        await writeFile(passwordFile, `${etcdPassword}\n`, { mode: 0o600 });
+        const pki = etcd.pki!;
+        etcdFlags.push('--cluster-ca', pki.ca, '--cluster-cert', pki.clientCert, '--cluster-key', pki.clientKey, '--cluster-user', ETCD_USER, '--cluster-password-file', passwordFile);
+      }
+    }
+    for (const [i, u] of underlay.hosts.entries()) hosts.push(makeHost(i + 1, u, join(dir, `h${i + 1}`), image, etcdFlags, opts));
     // Sequentially: the first plugin to reach an empty etcd may set up shared state.
     for (const h of hosts) {
       await mkdir(h.host.dir, { recursive: true, mode: 0o700 });
@@ -168,7 +193,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     await stop().catch((stopErr: unknown) => console.error(stopErr));
     throw err;
   }
-  return { id, dir, underlay, hosts: hosts.map((h) => h.host), etcd, image: TEST_IMAGE, stop };
+  return { id, dir, underlay, hosts: hosts.map((h) => h.host), etcd, ...(etcdPassword !== undefined && { etcdPassword }), image: TEST_IMAGE, stop };
 }
 
 /** The busybox image of a cluster: a rootfs folder (engine-lite uses it in place) and a tarball of it. */
@@ -198,14 +223,14 @@ function makeHost(
   u: Underlay['hosts'][number],
   dir: string,
   image: ClusterImage,
-  etcd: TestEtcd | undefined,
+  etcdFlags: string[],
   opts: ClusterOptions,
 ): HostState {
   const pluginsDir = join(dir, 'plugins');
   const stateDir = join(dir, 'state');
   const served = opts.only ?? ALL_KINDS;
   const sockets = Object.fromEntries(ALL_KINDS.map((k) => [k, join(pluginsDir, SOCKET_NAMES[k])])) as Record<PluginKind, string>;
-  const cluster = etcd && (opts.clusterHosts?.(index) ?? true) ? ['--cluster-store', etcd.url, '--advertise-addr', u.ip] : [];
+  const cluster = etcdFlags.length > 0 && (opts.clusterHosts?.(index) ?? true) ? [...etcdFlags, '--advertise-addr', u.ip] : [];
   if (cluster.length > 0 && opts.clusterTtlS !== undefined) cluster.push('--cluster-ttl', String(opts.clusterTtlS));
   const argv = [
     ...['ip', 'netns', 'exec', u.netns, process.execPath, cliPath(), 'serve', '--plugins-dir', pluginsDir, '--state-dir', stateDir],
@@ -284,16 +309,10 @@ export async function overlaySubnets(cluster: Cluster, family: 4 | 6, count: num
   return all.filter((s) => family === 6 || parseCidr(s)!.addr !== under.addr).slice(0, count);
 }
 
-/** Node program printing the keys under a prefix, from etcd's JSON gateway (run inside the underlay namespace). */
-const ETCD_KEYS = `const [url, prefix] = process.argv.slice(1);
-const b64 = (t) => Buffer.from(t).toString('base64');
-const end = Buffer.from(prefix); end[end.length - 1]++;
-fetch(url + '/v3/kv/range', { method: 'POST', body: JSON.stringify({ key: b64(prefix), range_end: end.toString('base64'), keys_only: true }) })
-  .then((r) => r.json()).then((j) => console.log(JSON.stringify((j.kvs ?? []).map((kv) => Buffer.from(kv.key, 'base64').toString()))));`;
-
 /** The keys the cluster's etcd holds under `prefix` (asked from the underlay namespace, where it listens). */
 export async function etcdKeys(cluster: Cluster, prefix: string): Promise<string[]> {
   if (!cluster.etcd) throw new Error(`cluster ${cluster.id} has no etcd (startCluster({ etcd: true }))`);
-  const r = await mustRun(['ip', 'netns', 'exec', cluster.underlay.netns, process.execPath, '-e', ETCD_KEYS, cluster.etcd.endpoints[0]!, prefix]);
-  return JSON.parse(r.stdout) as string[];
+  const auth = cluster.etcdPassword !== undefined ? { user: ETCD_USER, password: cluster.etcdPassword } : undefined;
+  const [r] = (await etcdGateway(cluster.etcd, [['/v3/kv/range', { ...keyRange(prefix, true), keys_only: true }]], auth)) as WireResponse[];
+  return (r?.kvs ?? []).map((kv) => Buffer.from(kv.key ?? '', 'base64').toString());
 }
