@@ -12,7 +12,7 @@ function controlled() {
 describe('UsageMeter', () => {
   it('serves a recent figure without measuring again', async () => {
     let walks = 0;
-    const meter = new UsageMeter(async () => ++walks * 100);
+    const meter = new UsageMeter(async () => ++walks * 100, { waitMs: 1000 });
     expect((await meter.read('v', '/p'))?.bytes).toBe(100);
     expect((await meter.read('v', '/p'))?.bytes).toBe(100);
     expect(walks).toBe(1);
@@ -27,6 +27,16 @@ describe('UsageMeter', () => {
     pending[0]!.finish(7);
     await new Promise((r) => setTimeout(r, 0));
     expect((await meter.read('v', '/p'))?.bytes).toBe(7); // a new walk starts, and 7 is served meanwhile
+  });
+
+  it('by default never waits: serves the last figure (or none) at once and measures meanwhile', async () => {
+    const { pending, measure } = controlled();
+    const meter = new UsageMeter(measure, { maxAgeMs: 0 });
+    expect(await meter.read('v', '/p')).toBeUndefined();
+    expect(pending.map((p) => p.path)).toEqual(['/p']);
+    pending[0]!.finish(11);
+    await new Promise((r) => setTimeout(r, 0));
+    expect((await meter.read('v', '/p'))?.bytes).toBe(11);
   });
 
   it('keeps the last figure when a walk fails, and forgets a removed volume', async () => {
