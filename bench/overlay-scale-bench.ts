@@ -367,7 +367,10 @@ async function runConfig(hostCount: number, endpointCount: number) {
 }
 
 const rows = [];
-for (const c of CONFIGS) rows.push(await runConfig(c.hosts, c.endpoints));
+for (const c of CONFIGS) {
+  rows.push(await runConfig(c.hosts, c.endpoints));
+  console.error(`${c.hosts}x${c.endpoints} done: ${JSON.stringify(rows.at(-1))}`); // kept if a later configuration fails
+}
 printTable(
   'overlay convergence at scale (ms; endpoints by CreateEndpoint+Join on every host at once; reach: a sample pinged from host 2)',
   rows.map(({ etcd_by_method: _m, ...r }) => r),
