@@ -371,6 +371,7 @@ async function runConfig(hostCount: number, endpointCount: number) {
       etcd_by_method: Object.fromEntries(requests),
       kernel_fdb_per_host: Math.max(...kernel.map((k) => k.fdb)),
       kernel_neigh_per_host: Math.max(...kernel.map((k) => k.neigh)),
+      kernel_fdb_by_host: kernel.map((k) => k.fdb).join('/'),
     };
   } finally {
     for (const m of monitors) m.kill();
