@@ -36,7 +36,7 @@ export interface SegmentEntries {
 /** The key of a peer in a segment: `host/endpointId`. */
 export const peerKey = (p: Pick<PeerEndpoint, 'host' | 'endpointId'>) => `${p.host}/${p.endpointId}`;
 
-/** `m` → key → value, the claimant added first first. */
+/** Entry (MAC or IP) → peer key → value, in the order the peers claimed it. */
 type Claims = Map<string, Map<string, string>>;
 
 const first = (claims: Map<string, string> | undefined): string | undefined => (claims ? claims.values().next().value : undefined);
