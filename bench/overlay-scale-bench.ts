@@ -40,7 +40,7 @@ import { parseArgs } from 'node:util';
 import { formatIp, parseCidr } from '../common/addr/parse.js';
 import { start, type Child } from '../common/kernel/exec.js';
 import { callPlugin } from '../common/protocol/client.js';
-import type { ContainerRecord } from '../engine-lite/state/records.js';
+import type { ContainerRecord, NetworkRecord } from '../engine-lite/state/records.js';
 import { RecordDir } from '../engine-lite/state/store.js';
 import { DEFAULT_DNS_ADDR } from '../names/defaults.js';
 import { managedProcess, type ManagedProcess } from '../testing/managed-process.js';
@@ -129,7 +129,11 @@ interface Endpoint {
   srcName: string;
 }
 
-/** Where a host's name service reads engine-lite records, and the record every endpoint's is a copy of. */
+/**
+ * Where a host's `tsnet serve` reads engine-lite records, and the record every endpoint's is a copy of.
+ * Agreement reads the same directory (`--engine-lite-state`) and releases what it does not list, so
+ * it holds the network's record and one container record per endpoint the bench makes.
+ */
 interface NameSource {
   records: RecordDir<ContainerRecord>;
   template: ContainerRecord;
@@ -138,20 +142,20 @@ interface NameSource {
 const nameOf = (n: number) => `n${n}`;
 
 /**
- * CreateEndpoint then Join, as dockerd sends them. With `names`, first the endpoint's container record
- * as engine-lite keeps it: written before CreateEndpoint, and again with the attachment joined before Join.
+ * CreateEndpoint then Join, as dockerd sends them, each after the endpoint's container record as
+ * engine-lite keeps it: written before CreateEndpoint, and again with the attachment joined before Join.
  */
-async function makeEndpoint(host: SimHost, networkId: string, n: number, subnet: string, names?: NameSource): Promise<Endpoint> {
+async function makeEndpoint(host: SimHost, networkId: string, n: number, subnet: string, names: NameSource): Promise<Endpoint> {
   const id = randomBytes(32).toString('hex');
   const ip = at(subnet, 10 + n);
   const mac = macOf(n);
   const t0 = performance.now();
-  const a = { ...names?.template.attachments[0]!, networkId, endpointId: id, aliases: [], ipv4: `${ip}/22`, mac, endpointCreated: true, joined: false };
-  const record = names && { ...names.template, id: randomBytes(32).toString('hex'), name: nameOf(n), attachments: [a] };
-  if (record) await names!.records.put(record.id, record);
+  const a = { ...names.template.attachments[0]!, networkId, endpointId: id, aliases: [], ipv4: `${ip}/22`, mac, endpointCreated: true, joined: false };
+  const record = { ...names.template, id: randomBytes(32).toString('hex'), name: nameOf(n), attachments: [a] };
+  await names.records.put(record.id, record);
   await callPlugin(host.plugin.sockets.network, 'NetworkDriver.CreateEndpoint', { NetworkID: networkId, EndpointID: id, Interface: { Address: `${ip}/22`, AddressIPv6: '', MacAddress: mac }, Options: {} });
   const created = performance.now();
-  if (record) await names!.records.put(record.id, { ...record, attachments: [{ ...a, joined: true }] });
+  await names.records.put(record.id, { ...record, attachments: [{ ...a, joined: true }] });
   const j = await callPlugin<{ InterfaceName: { SrcName: string } }>(host.plugin.sockets.network, 'NetworkDriver.Join', { NetworkID: networkId, EndpointID: id, SandboxKey: `/var/run/docker/netns/${id.slice(0, 12)}`, Options: {} });
   return { n, host, id, ip, mac, t0, created, joined: performance.now(), srcName: j.InterfaceName.SrcName };
 }
@@ -232,6 +236,10 @@ async function runConfig(hostCount: number, endpointCount: number) {
     const template = JSON.parse(await readFile(join(h2.dir, 'engine', 'containers', askerId, 'config.json'), 'utf8')) as ContainerRecord;
     const sources = cluster.hosts.map((h) => ({ records: new RecordDir<ContainerRecord>('container', join(namesDir, h.name, 'containers'), 'config.json'), template }));
     await sources[1]!.records.put(askerId, template);
+    for (const [i, h] of cluster.hosts.entries()) {
+      const net = await new RecordDir<NetworkRecord>('network', join(h.dir, 'engine', 'networks')).get(netIds[i]!);
+      await new RecordDir<NetworkRecord>('network', join(namesDir, h.name, 'networks')).put(netIds[i]!, net!);
+    }
     const names = nameWatcher((await h2.engine(['inspect', '-f', '{{.State.Pid}}', 'asker'])).stdout.trim());
     monitors.push(names.child);
     // Burst sample: every k-th endpoint of the hosts other than host 2.
@@ -250,7 +258,7 @@ async function runConfig(hostCount: number, endpointCount: number) {
     const eps: Endpoint[] = [];
     await Promise.all(
       cluster.hosts.map(async (h, hi) => {
-        for (let n = hi; n < endpointCount; n += hostCount) eps.push(await makeEndpoint(h, netIds[hi]!, n, subnet, sources[hi]));
+        for (let n = hi; n < endpointCount; n += hostCount) eps.push(await makeEndpoint(h, netIds[hi]!, n, subnet, sources[hi]!));
       }),
     );
     const callsMs = performance.now() - tStart;
@@ -290,7 +298,7 @@ async function runConfig(hostCount: number, endpointCount: number) {
     const total = [...requests.values()].reduce((a, b) => a + b, 0);
 
     // Reachability and names, one endpoint at a time on host 1, pinged from a sandbox on host 2 and asked for by the container there.
-    const pingerEp = await makeEndpoint(h2, netIds[1]!, endpointCount, subnet);
+    const pingerEp = await makeEndpoint(h2, netIds[1]!, endpointCount, subnet, sources[1]!);
     const pingerNs = `tstest-${cluster.id}-p`;
     sandboxes.push(pingerNs);
     await sandbox(pingerEp, pingerNs);
@@ -302,7 +310,7 @@ async function runConfig(hostCount: number, endpointCount: number) {
       try {
         names.ask(nameOf(n), at(subnet, 10 + n));
         await new Promise((r) => setTimeout(r, 50)); // ping and queries run
-        const ep = await makeEndpoint(h1, netIds[0]!, n, subnet, sources[0]);
+        const ep = await makeEndpoint(h1, netIds[0]!, n, subnet, sources[0]!);
         const ns = `tstest-${cluster.id}-s${i}`;
         sandboxes.push(ns);
         await sandbox(ep, ns);
