@@ -6,6 +6,9 @@
  *   latency    SERVER NAME COUNT           one query at a time: each answer's time in ms
  *   throughput SERVER NAME SECONDS WINDOW  WINDOW queries in flight, for SECONDS: answers per second
  *   wait       SERVER NAME IP TIMEOUT_MS    asks every 5 ms until NAME resolves to IP: when (epoch ms)
+ *   watch      SERVER INTERVAL_MS          reads `NAME IP` lines on stdin; asks each such name every
+ *                                          INTERVAL_MS until it resolves to its IP, then prints `NAME` on a
+ *                                          line of its own at once (the reader timestamps it); ends with stdin
  */
 import { createSocket } from 'node:dgram';
 import { performance } from 'node:perf_hooks';
@@ -25,13 +28,13 @@ sock.on('message', (m) => {
   }
 });
 
-/** One A query; resolves with the answer, or undefined after `timeoutMs`. */
-function ask(timeoutMs = 1000): Promise<dns.Packet | undefined> {
+/** One A query for `qname`; resolves with the answer, or undefined after `timeoutMs`. */
+function ask(timeoutMs = 1000, qname = name!): Promise<dns.Packet | undefined> {
   const id = (nextId = (nextId % 0xffff) + 1);
   return new Promise((resolve) => {
     const t = setTimeout(() => (waiting.delete(id), resolve(undefined)), timeoutMs);
     waiting.set(id, (p) => (clearTimeout(t), resolve(p)));
-    sock.send(dns.encode({ type: 'query', id, flags: dns.RECURSION_DESIRED, questions: [{ type: 'A', name: name! }] }), 53, server!);
+    sock.send(dns.encode({ type: 'query', id, flags: dns.RECURSION_DESIRED, questions: [{ type: 'A', name: qname }] }), 53, server!);
   });
 }
 
@@ -68,7 +71,34 @@ async function main(): Promise<unknown> {
       }, 5);
     });
   }
-  throw new Error(`unknown mode ${mode}: latency, throughput or wait`);
+  if (mode === 'watch') {
+    const pending = new Map<string, string>();
+    let input = '';
+    let open = true;
+    process.stdin.on('data', (chunk: Buffer) => {
+      const lines = (input + chunk.toString()).split('\n');
+      input = lines.pop()!;
+      for (const l of lines) {
+        const [n, ip] = l.trim().split(' ');
+        if (n && ip) pending.set(n, ip);
+      }
+    });
+    process.stdin.on('end', () => (open = false));
+    return new Promise((resolve) => {
+      const tick = setInterval(() => {
+        if (!open) return (clearInterval(tick), resolve({ unresolved: [...pending.keys()] }));
+        for (const [n, ip] of pending) {
+          void ask(500, n).then((p) => {
+            if (pending.has(n) && addresses(p).includes(ip)) {
+              pending.delete(n);
+              process.stdout.write(`${n}\n`);
+            }
+          });
+        }
+      }, Number(name));
+    });
+  }
+  throw new Error(`unknown mode ${mode}: latency, throughput, wait or watch`);
 }
 
 main().then(

@@ -16,7 +16,6 @@ import { links } from '../common/kernel/links-api.js';
 import { isErrno } from '../common/kernel/rt-errors.js';
 import { errorFields, type Logger } from '../common/log.js';
 import { DockerApi } from '../docker-sync/docker-api.js';
-import { readEngineLite } from '../docker-sync/sources.js';
 import type { NetworkStatusView } from '../network-driver/admin-api.js';
 import { NameCluster } from './cluster.js';
 import { DNS_LINK } from './defaults.js';
@@ -26,7 +25,7 @@ import { RateLimiter } from './rate-limit.js';
 import { plainAddress, scopeOf } from './records.js';
 import { NameRegistry, type LocalEndpoint } from './registry.js';
 import { listenResponder, type Responder } from './responder.js';
-import { namesOfDocker, namesOfEngineLite, type SourceName } from './sources.js';
+import { EngineLiteRecords, namesOfDocker, namesOfEngineLite, type SourceName } from './sources.js';
 import { hostResolvers, type Upstream } from './upstreams.js';
 
 /** How often the local names are re-read at the latest. */
@@ -106,14 +105,14 @@ export async function startNameService(opts: NameServiceOptions): Promise<NameSe
   const abort = new AbortController();
   const docker = opts.dockerHost === undefined ? undefined : new DockerApi(opts.dockerHost);
   let dockerNames: SourceName[] = [];
+  const engineLite = opts.engineLiteState === undefined ? undefined : new EngineLiteRecords(opts.engineLiteState);
 
   let running: Promise<void> | undefined;
   let again = false;
   const refreshLocal = async () => {
-    const networks = await opts.status();
-    const el = opts.engineLiteState === undefined ? undefined : await readEngineLite(opts.engineLiteState);
+    const [networks, elContainers] = await Promise.all([opts.status(), engineLite?.containers() ?? []]);
     const byEndpoint = new Map<string, SourceName>();
-    for (const n of [...dockerNames, ...namesOfEngineLite(el?.containers ?? [])]) byEndpoint.set(n.endpointId, n);
+    for (const n of [...dockerNames, ...namesOfEngineLite(elContainers)]) byEndpoint.set(n.endpointId, n);
     const endpoints: LocalEndpoint[] = [];
     for (const net of networks) {
       for (const e of net.Endpoints) {

@@ -1,12 +1,17 @@
 /**
  * Names as the sources give them: dockerd's running containers per endpoint (name without the slash,
- * aliases, short ID), engine-lite's joined attachments; and the upstream resolvers: `--dns-upstream`
- * values and the host's resolv.conf minus the responder itself.
+ * aliases, short ID), engine-lite's joined attachments, its records re-read only when their file
+ * changed (in a /tmp/tstest-<hex> state directory written with engine-lite's own store); and the
+ * upstream resolvers: `--dns-upstream` values and the host's resolv.conf minus the responder itself.
  */
-import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { DockerContainer } from '../docker-sync/docker-api.js';
 import type { ContainerRecord } from '../engine-lite/state/records.js';
-import { namesOfDocker, namesOfEngineLite } from './sources.js';
+import { RecordDir } from '../engine-lite/state/store.js';
+import { EngineLiteRecords, namesOfDocker, namesOfEngineLite } from './sources.js';
 import { parseUpstream, resolversOf } from './upstreams.js';
 
 const ID = 'abcdef0123456789'.repeat(4);
@@ -40,6 +45,29 @@ describe('names from engine-lite', () => {
     const attachment = (endpointId: string, joined: boolean) => ({ networkId: 'n1', endpointId, joined, aliases: ['db'], ipv4: '10.0.0.3/24', ipv6: 'fd00::3/64', ipv4Requested: '', ipv6Requested: '', macRequested: '', driverOpts: {} });
     const c = { id: ID, name: 'pg', attachments: [attachment('e1', true), attachment('e2', false)] } as unknown as ContainerRecord;
     expect(namesOfEngineLite([c])).toEqual([{ networkId: 'n1', endpointId: 'e1', containerId: ID, names: ['pg', 'db', ID.slice(0, 12)], ipv4: '10.0.0.3', ipv6: 'fd00::3' }]);
+  });
+
+  describe('records of a state directory', () => {
+    const dir = `/tmp/tstest-${randomBytes(4).toString('hex')}`;
+    afterEach(() => rm(dir, { recursive: true, force: true }));
+    const record = (id: string, name: string) => ({ id, name, attachments: [] }) as unknown as ContainerRecord;
+
+    it('reads every record, then again only the ones replaced, and forgets removed ones', async () => {
+      const store = new RecordDir<ContainerRecord>('container', join(dir, 'containers'), 'config.json');
+      const records = new EngineLiteRecords(dir);
+      expect(await records.containers()).toEqual([]);
+      await mkdir(join(dir, 'containers'), { recursive: true });
+      for (const id of ['a', 'b', 'c']) await store.put(id, record(id, `n-${id}`));
+      const first = await records.containers();
+      expect(first.map((r) => r.name).sort()).toEqual(['n-a', 'n-b', 'n-c']);
+      await store.put('b', record('b', 'renamed'));
+      await store.remove('c');
+      const second = await records.containers();
+      expect(second.map((r) => r.name).sort()).toEqual(['n-a', 'renamed']);
+      // The unchanged record is the object read the first time: not read again.
+      expect(second.find((r) => r.id === 'a')).toBe(first.find((r) => r.id === 'a'));
+      expect(second.find((r) => r.id === 'b')).not.toBe(first.find((r) => r.id === 'b'));
+    });
   });
 });
 

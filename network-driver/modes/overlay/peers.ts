@@ -21,8 +21,8 @@ interface Segment {
   vxlan: string;
   /** Revision of the read the peers came from; -1 until read (events are then ignored, a resync follows). */
   loadedAt: number;
-  /** `host/endpointId` → endpoint, other hosts' only. */
-  peers: Map<string, PeerEndpoint>;
+  /** Other hosts' endpoints and the entries they call for. */
+  peers: PeerEntries;
 }
 
 /** What a segment's device should hold. */
@@ -33,16 +33,88 @@ export interface SegmentEntries {
   neighbors: Map<string, string>;
 }
 
-/** The entries the peers call for. A MAC published twice keeps the first VTEP (dockerd's random MACs never collide in practice). */
-export function desiredEntries(peers: Iterable<PeerEndpoint>): SegmentEntries {
-  const fdb = new Map<string, string>();
-  const neighbors = new Map<string, string>();
-  for (const p of peers) {
-    const mac = p.mac.toLowerCase();
-    if (!fdb.has(mac)) fdb.set(mac, p.vtep);
-    for (const ip of [p.ip, p.ip6]) if (ip !== undefined && !neighbors.has(ip)) neighbors.set(ip, mac);
+/** The key of a peer in a segment: `host/endpointId`. */
+export const peerKey = (p: Pick<PeerEndpoint, 'host' | 'endpointId'>) => `${p.host}/${p.endpointId}`;
+
+/** Entry (MAC or IP) → peer key → value, in the order the peers claimed it. */
+type Claims = Map<string, Map<string, string>>;
+
+const first = (claims: Map<string, string> | undefined): string | undefined => (claims ? claims.values().next().value : undefined);
+
+/**
+ * A segment's peers and the entries they call for, kept up to date one peer at a time: each FDB entry
+ * (MAC) and neighbour entry (IP) records the peers that claim it, and the one that claimed it first wins
+ * (a MAC published twice keeps the first VTEP; dockerd's random MACs never collide in practice).
+ * Changing one peer touches only its own MAC and addresses, whatever the number of peers.
+ */
+export class PeerEntries {
+  readonly #peers = new Map<string, PeerEndpoint>();
+  /** MAC → peer key → VTEP. */
+  readonly #fdb: Claims = new Map();
+  /** IP → peer key → MAC. */
+  readonly #neighbors: Claims = new Map();
+
+  constructor(peers: Iterable<PeerEndpoint> = []) {
+    for (const p of peers) this.set(peerKey(p), p);
   }
-  return { fdb, neighbors };
+
+  get size(): number {
+    return this.#peers.size;
+  }
+
+  values(): IterableIterator<PeerEndpoint> {
+    return this.#peers.values();
+  }
+
+  /**
+   * Adds, replaces (`peer`) or removes (`undefined`) the peer `key`; returns the entries that changed,
+   * as they were (`from`) and as they are now (`to`), only those of that peer's MACs and addresses.
+   */
+  set(key: string, peer: PeerEndpoint | undefined): { from: SegmentEntries; to: SegmentEntries } {
+    const old = this.#peers.get(key);
+    const claimsOf = (p: PeerEndpoint | undefined) => ({
+      fdb: p ? new Map([[p.mac.toLowerCase(), p.vtep]]) : new Map<string, string>(),
+      neighbors: new Map([p?.ip, p?.ip6].flatMap((ip) => (ip === undefined ? [] : [[ip, p!.mac.toLowerCase()] as const]))),
+    });
+    const before = claimsOf(old);
+    const after = claimsOf(peer);
+    const from: SegmentEntries = { fdb: new Map(), neighbors: new Map() };
+    const to: SegmentEntries = { fdb: new Map(), neighbors: new Map() };
+    for (const kind of ['fdb', 'neighbors'] as const) {
+      const claims = kind === 'fdb' ? this.#fdb : this.#neighbors;
+      const touched = new Set([...before[kind].keys(), ...after[kind].keys()]);
+      for (const k of touched) {
+        const was = first(claims.get(k));
+        if (was !== undefined) from[kind].set(k, was);
+      }
+      for (const k of before[kind].keys()) {
+        if (after[kind].has(k)) continue;
+        const c = claims.get(k)!;
+        c.delete(key);
+        if (c.size === 0) claims.delete(k);
+      }
+      // Map.set keeps a claimant's place when it only changes its value.
+      for (const [k, v] of after[kind]) claims.set(k, (claims.get(k) ?? new Map<string, string>()).set(key, v));
+      for (const k of touched) {
+        const now = first(claims.get(k));
+        if (now !== undefined) to[kind].set(k, now);
+      }
+    }
+    if (peer) this.#peers.set(key, peer);
+    else this.#peers.delete(key);
+    return { from, to };
+  }
+
+  /** Every entry the peers call for (a pass over all of them: start-up and resync only). */
+  entries(): SegmentEntries {
+    const winners = (claims: Claims) => new Map([...claims].map(([k, c]) => [k, first(c)!] as const));
+    return { fdb: winners(this.#fdb), neighbors: winners(this.#neighbors) };
+  }
+}
+
+/** The entries the peers call for; see {@link PeerEntries}. */
+export function desiredEntries(peers: Iterable<PeerEndpoint>): SegmentEntries {
+  return new PeerEntries(peers).entries();
 }
 
 const RETRY_MS = 1000;
@@ -69,7 +141,7 @@ export class PeerSync {
    * @throws EtcdUnavailableError; KernelError.
    */
   async attach(vni: number, vxlan: string): Promise<void> {
-    const seg: Segment = { vni, vxlan, loadedAt: -1, peers: new Map() };
+    const seg: Segment = { vni, vxlan, loadedAt: -1, peers: new PeerEntries() };
     this.#segments.set(vni, seg);
     if (this.cluster) {
       const { peers, revision } = await this.cluster.endpointsOf(vni);
@@ -85,7 +157,7 @@ export class PeerSync {
    * (a single-host overlay has no peers).
    */
   async adopt(vni: number, vxlan: string): Promise<void> {
-    const seg: Segment = { vni, vxlan, loadedAt: -1, peers: new Map() };
+    const seg: Segment = { vni, vxlan, loadedAt: -1, peers: new PeerEntries() };
     this.#segments.set(vni, seg);
     if (!this.cluster) await this.#lock.run(String(vni), () => this.#reconcile(seg));
   }
@@ -143,8 +215,7 @@ export class PeerSync {
   }
 
   #load(seg: Segment, peers: PeerEndpoint[], revision: number): void {
-    const others = peers.filter((p) => p.host !== this.cluster?.hostId);
-    seg.peers = new Map(others.map((p) => [`${p.host}/${p.endpointId}`, p]));
+    seg.peers = new PeerEntries(peers.filter((p) => p.host !== this.cluster?.hostId));
     seg.loadedAt = revision;
   }
 
@@ -166,7 +237,7 @@ export class PeerSync {
       if (!parsed || parsed.host === this.cluster?.hostId) continue;
       const seg = this.#segments.get(parsed.vni);
       if (!seg || seg.loadedAt < 0 || ev.kv.modRevision <= seg.loadedAt) continue;
-      const key = `${parsed.host}/${parsed.endpointId}`;
+      const key = peerKey(parsed);
       void this.#lock
         .run(String(seg.vni), () => this.#apply(seg, key, ev.type === 'put' ? parsed.peer : undefined))
         .catch((err: unknown) => {
@@ -176,13 +247,11 @@ export class PeerSync {
     }
   }
 
-  /** One endpoint appeared, changed (`peer`) or went (`undefined`). */
+  /** One endpoint appeared, changed (`peer`) or went (`undefined`): only its own entries are looked at. */
   async #apply(seg: Segment, key: string, peer: PeerEndpoint | undefined): Promise<void> {
     if (this.#segments.get(seg.vni) !== seg) return;
-    const before = desiredEntries(seg.peers.values());
-    if (peer) seg.peers.set(key, peer);
-    else seg.peers.delete(key);
-    await this.#program(seg, before, desiredEntries(seg.peers.values()));
+    const { from, to } = seg.peers.set(key, peer);
+    await this.#program(seg, from, to);
   }
 
   /** Makes the device's entries exactly the peers'. */
@@ -193,7 +262,7 @@ export class PeerSync {
       fdb: new Map(fdb.map((e) => [e.mac.toLowerCase(), e.dst ?? ''])),
       neighbors: new Map(neighbors.map((n) => [n.ip, (n.mac ?? '').toLowerCase()])),
     };
-    await this.#program(seg, actual, desiredEntries(seg.peers.values()));
+    await this.#program(seg, actual, seg.peers.entries());
   }
 
   /** Applies the difference between two sets of entries: removals first, then additions and changes. */
