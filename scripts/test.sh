@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.." || exit 2
 # What the tests use: systemd for `systemd-analyze verify` of the service unit, chromium for the
 # topology page, gcc and libc6-dev for a static syscall helper, docker-registry for the managed plugin's
 # upgrade, procps; the integration setup also starts dockerd if none answers.
-sh scripts/ensure-packages.sh docker.io busybox-static iptables nftables iproute2 util-linux mount e2fsprogs tar perl-base etcd-server iperf3 systemd chromium gcc libc6-dev procps docker-registry || exit 2
+sh scripts/ensure-packages.sh docker.io busybox-static iptables nftables iproute2 util-linux mount e2fsprogs tar perl-base etcd-server openssl iperf3 systemd chromium gcc libc6-dev procps docker-registry || exit 2
 [ -d node_modules ] && [ node_modules -nt package-lock.json ] || npm ci --no-audit --no-fund || exit 2
 
 if ! { npx tsc -p . && npm run -s build && npx tsc -p tsconfig.tools.json; }; then
