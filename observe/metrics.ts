@@ -38,7 +38,7 @@ export class SuiteMetrics {
   constructor() {
     this.#calls = new Histogram({
       name: 'tsnet_plugin_call_duration_seconds',
-      help: 'Time to answer a plugin call, by plugin, method (Interface.Method) and outcome (ok, refused, error).',
+      help: 'Time to answer a plugin call, by plugin, method (Interface.Method) and outcome (ok; expected: a routine not-found such as VolumeDriver.Get before a create; refused; error).',
       labelNames: ['plugin', 'method', 'outcome'],
       buckets: CALL_BUCKETS,
       registers: [this.registry],

@@ -114,7 +114,7 @@ export class StateReader {
 
   /** Keeps a refused or failed call for the page (the newest {@link RECENT_FAILURES}). */
   record(call: CallRecord): void {
-    if (call.outcome === 'ok') return;
+    if (call.outcome === 'ok' || call.outcome === 'expected') return;
     this.#recent.push({ ...call, time: new Date().toISOString(), plugin: pluginOfInterface(call.call.split('.')[0] ?? '') ?? 'unknown' });
     if (this.#recent.length > RECENT_FAILURES) this.#recent.shift();
   }

@@ -153,6 +153,11 @@ describe('mount counting', () => {
     expect(host.mounts.has(data('tm'))).toBe(true);
   });
 
+  it('answers Get of an unknown name with an expected not-found (dockerd asks before every create), Mount with a refusal', async () => {
+    await expect(driver.get({ Name: 'nope' })).rejects.toMatchObject({ code: 'ERR_NOT_FOUND', expected: true, message: 'volume "nope" not found: no tsvol volume has that name' });
+    await expect(driver.mount({ Name: 'nope', ID: ID1 })).rejects.toMatchObject({ code: 'ERR_NOT_FOUND', expected: false });
+  });
+
   it('refuses to remove a mounted volume, saying by how many', async () => {
     await driver.mount({ Name: 'tm', ID: ID1 });
     await driver.mount({ Name: 'tm', ID: ID2 });

@@ -259,13 +259,17 @@ export class VolumeDriver implements VolumeDriverApi {
   }
 
   async get({ Name }: { Name: string }): Promise<{ Volume: DetailedVolume }> {
-    return { Volume: await this.info(Name) };
+    // dockerd asks Get for the name before every create: "not found" is routine there, not a refusal.
+    return { Volume: await this.info(Name, { expected: true }) };
   }
 
-  /** Get's answer for `name`; with `fresh`, a directory's usage is measured now. */
-  async info(name: string, opts: { fresh?: boolean } = {}): Promise<DetailedVolume> {
+  /**
+   * Get's answer for `name`; with `fresh`, a directory's usage is measured now. An unknown name is a
+   * NotFoundError, `expected` as asked (see PluginError.expected).
+   */
+  async info(name: string, opts: { fresh?: boolean; expected?: boolean } = {}): Promise<DetailedVolume> {
     const ctx = kindContext(this.#d, name);
-    const rec = this.#d.table.ready(name);
+    const rec = this.#d.table.ready(name, { expected: opts.expected ?? false });
     const Status = await inVolume(name, () => volumeStatus(rec, ctx, this.#d.meter, opts));
     return { Name: name, Mountpoint: ctx.paths.mountpoint, CreatedAt: rec.createdAt, Status };
   }

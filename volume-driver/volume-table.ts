@@ -49,9 +49,9 @@ export class VolumeTable {
    * A copy of the record of a ready volume.
    * @throws NotFoundError naming the volume when there is none (or it is half created or removed).
    */
-  ready(name: string): VolumeRecord {
+  ready(name: string, opts: { expected?: boolean } = {}): VolumeRecord {
     const rec = this.find(name);
-    if (rec?.state !== 'ready') throw new NotFoundError(`volume "${name}" not found: no tsvol volume has that name`);
+    if (rec?.state !== 'ready') throw new NotFoundError(`volume "${name}" not found: no tsvol volume has that name`, opts);
     return rec;
   }
 

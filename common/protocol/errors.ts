@@ -11,12 +11,19 @@ export class PluginError extends Error {
   readonly code: string;
   /** HTTP status the plugin server answers with. */
   readonly status: number;
+  /**
+   * An answer the protocol's normal flow asks for rather than a refusal: dockerd sends
+   * `VolumeDriver.Get` for a name before every `docker volume create`, so "no such volume" there is
+   * routine. The server logs it as an ordinary request and counts it as outcome `expected`.
+   */
+  readonly expected: boolean;
 
-  constructor(message: string, opts: { code?: string; status?: number; cause?: unknown } = {}) {
+  constructor(message: string, opts: { code?: string; status?: number; cause?: unknown; expected?: boolean } = {}) {
     super(message, { cause: opts.cause });
     this.name = new.target.name;
     this.code = opts.code ?? 'ERR_PLUGIN';
     this.status = opts.status ?? 500;
+    this.expected = opts.expected ?? false;
   }
 }
 
@@ -29,7 +36,7 @@ export class InvalidRequestError extends PluginError {
 
 /** A named object (network, endpoint, pool, volume) does not exist. */
 export class NotFoundError extends PluginError {
-  constructor(message: string, opts: { cause?: unknown } = {}) {
+  constructor(message: string, opts: { cause?: unknown; expected?: boolean } = {}) {
     super(message, { code: 'ERR_NOT_FOUND', ...opts });
   }
 }

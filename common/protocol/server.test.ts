@@ -447,4 +447,24 @@ describe('socket lifecycle', () => {
     expect(typeof lines[0]!.ms).toBe('number');
     expect(lines[1]).toMatchObject({ level: 'warn', msg: 'request refused', status: 400, code: 'ERR_INVALID_REQUEST' });
   });
+
+  it('answers an expected not-found as Err but logs and counts it as a routine request, not a refusal', async () => {
+    const seen: string[] = [];
+    const driver = fakeVolume(calls);
+    driver.get = async (req) => {
+      throw new NotFoundError(`volume "${req.Name}" not found`, { expected: req.Name === 'probe' });
+    };
+    server = await PluginServer.listen({
+      socketPath: sock,
+      interfaces: [bindVolumeDriver(driver)],
+      log: createLogger({ stream: logStream, level: 'debug' }),
+      observe: (c) => seen.push(c.outcome),
+    });
+    expect(await post('VolumeDriver.Get', JSON.stringify({ Name: 'probe' }))).toEqual({ status: 500, json: { Err: 'volume "probe" not found' } });
+    await post('VolumeDriver.Get', JSON.stringify({ Name: 'other' }));
+    const lines = logText.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ level: 'info', msg: 'request', call: 'VolumeDriver.Get', status: 500, code: 'ERR_NOT_FOUND' });
+    expect(lines[1]).toMatchObject({ level: 'warn', msg: 'request refused', code: 'ERR_NOT_FOUND' });
+    expect(seen).toEqual(['expected', 'refused']);
+  });
 });

@@ -36,13 +36,14 @@ export interface PendingInterface {
 }
 
 /**
- * One answered call as it is logged: `ok`, `refused` (a PluginError the driver chose: a warning) or
- * `error` (anything else). `call` is `Interface.Method` as requested (any text for a 404).
+ * One answered call as it is logged: `ok`, `expected` (a PluginError the protocol's normal flow asks
+ * for, see PluginError.expected: logged as a request), `refused` (a PluginError the driver chose: a
+ * warning) or `error` (anything else). `call` is `Interface.Method` as requested (any text for a 404).
  */
 export interface CallRecord {
   call: string;
   status: number;
-  outcome: 'ok' | 'refused' | 'error';
+  outcome: 'ok' | 'expected' | 'refused' | 'error';
   seconds: number;
   /** The identifying fields of the request, shortened as logged. */
   ids: Record<string, string>;
@@ -230,8 +231,9 @@ export class PluginServer {
     const fields = { call: path.slice(1), ...ids, status, ms: Math.round(ms * 1000) / 1000 };
     // A PluginError is an answer the driver chose (overlap, not found, bad input): a warning. Anything
     // else escaped a driver unexpectedly and is logged with its stack.
-    const outcome = failure === undefined ? 'ok' : failure instanceof PluginError ? 'refused' : 'error';
+    const outcome = failure === undefined ? 'ok' : failure instanceof PluginError ? (failure.expected ? 'expected' : 'refused') : 'error';
     if (outcome === 'ok') this.#log.info('request', fields);
+    else if (outcome === 'expected') this.#log.info('request', { ...fields, code: (failure as PluginError).code });
     else if (outcome === 'refused') this.#log.warn('request refused', { ...fields, code: (failure as PluginError).code, err: (failure as PluginError).message });
     else this.#log.error('request failed', { ...fields, ...errorFields(failure) });
     this.#observe?.({ call: fields.call, status, outcome, seconds: ms / 1000, ids, ...(failure !== undefined && { err: (payload as { Err: string }).Err }) });
