@@ -113,6 +113,9 @@ describe.skipIf(!isRoot)('tsnet serve --metrics-addr', () => {
     expect(count('ipam', 'IpamDriver.RequestAddress', 'ok')).toBeGreaterThanOrEqual(2);
     expect(count('volume', 'VolumeDriver.Create', 'ok')).toBe(1);
     expect(count('volume', 'VolumeDriver.Create', 'refused')).toBe(1);
+    // The Get that comes before each create finds nothing: routine, not a refusal.
+    expect(count('volume', 'VolumeDriver.Get', 'expected')).toBeGreaterThanOrEqual(2);
+    expect(count('volume', 'VolumeDriver.Get', 'refused')).toBe(0);
     const bucket = m.get('tsnet_plugin_call_duration_seconds_bucket{le="+Inf",plugin="network",method="NetworkDriver.CreateNetwork",outcome="ok"}');
     expect(bucket).toBe(1);
     expect(m.get('tsnet_plugin_call_duration_seconds_sum{plugin="network",method="NetworkDriver.CreateNetwork",outcome="ok"}')).toBeGreaterThan(0);
@@ -121,6 +124,7 @@ describe.skipIf(!isRoot)('tsnet serve --metrics-addr', () => {
     const topo = (await (await fetch(`${base}/api/topology`)).json()) as { recent: Array<{ plugin: string; call: string; status: number; err: string }> };
     expect(topo.recent[0]).toMatchObject({ plugin: 'volume', call: 'VolumeDriver.Create', status: 400 });
     expect(topo.recent[0]!.err).toMatch(/option "colour" is unknown/);
+    expect(topo.recent.filter((r) => r.call === 'VolumeDriver.Get')).toEqual([]);
 
     // Removed objects leave the gauges (no stale label sets).
     for (const c of made.containers.splice(0)) await rt.ok(['rm', '-f', c]);
