@@ -53,12 +53,18 @@ const GATEWAY_CN = 'CommonName of client sending a request against gateway';
 /** Node's codes for a server certificate it does not trust. */
 const UNTRUSTED = /CERT|SIGNATURE|ISSUER|ALTNAME/;
 
+/** Errors of https requests whose new connection failed before its TLS handshake was through. */
+const beforeHandshake = new WeakSet<Error>();
+
 /**
- * `err` with a hint when the connection closed during the TLS handshake, which is how a plain-HTTP etcd
- * answers TLS (it may also be an outage, so it stays a connection error).
+ * `err` with a hint when the connection was dropped during the TLS handshake, which is how a
+ * plain-HTTP etcd answers TLS: a close ("socket disconnected before secure TLS connection was
+ * established") or a reset (`ECONNRESET`), whichever comes first. It may also be an outage, so it
+ * stays a connection error.
  */
 export function withTlsHint(endpoint: string, err: Error): Error {
-  if (!/before secure TLS connection was established/.test(err.message)) return err;
+  const dropped = (err as NodeJS.ErrnoException).code === 'ECONNRESET' || /before secure TLS connection was established/.test(err.message);
+  if (!beforeHandshake.has(err) || !dropped) return err;
   return new Error(`${err.message} (if etcd at ${endpoint} does not serve TLS, write etcd:// instead of etcds://)`, { cause: err });
 }
 
@@ -249,6 +255,12 @@ export class EtcdHttp {
       return req;
     }
     const timer = setTimeout(() => req.destroy(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    if (endpoint.startsWith('https:')) {
+      // A kept-alive connection is past its handshake; a new one is once it says secureConnect.
+      let secured = false;
+      req.on('socket', (socket) => (req.reusedSocket ? (secured = true) : socket.once('secureConnect', () => (secured = true))));
+      req.prependListener('error', (err) => !secured && beforeHandshake.add(err));
+    }
     this.#active.add(req);
     req.on('response', (res) => {
       clearTimeout(timer);
