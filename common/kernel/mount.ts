@@ -39,7 +39,7 @@ function readMounts(): MountInfo[] {
 }
 
 /** `realpath`, or `undefined` when the path does not exist. */
-async function resolved(path: string): Promise<string | undefined> {
+export async function realpathIfExists(path: string): Promise<string | undefined> {
   try {
     return await realpath(path);
   } catch (err) {
@@ -56,7 +56,7 @@ async function ensureDir(path: string): Promise<string> {
 
 /** The mount visible at `path`, if `path` is a mount point. */
 async function topMountAt(path: string): Promise<MountInfo | undefined> {
-  const real = await resolved(path);
+  const real = await realpathIfExists(path);
   if (real === undefined) return undefined;
   return mountsAt(readMounts(), real).at(-1);
 }
@@ -67,7 +67,7 @@ async function topMountAt(path: string): Promise<MountInfo | undefined> {
  * absolute and has no symlink in it (mountinfo's form), and it is used as it is.
  */
 export async function listMounts(prefixPath = '/', opts: { resolved?: boolean } = {}): Promise<MountInfo[]> {
-  const prefix = opts.resolved ? prefixPath : ((await resolved(prefixPath)) ?? prefixPath);
+  const prefix = opts.resolved ? prefixPath : ((await realpathIfExists(prefixPath)) ?? prefixPath);
   return mountsUnder(mountTable(), prefix);
 }
 
@@ -110,7 +110,7 @@ export async function ensureMount(spec: MountSpec): Promise<boolean> {
  * @throws CommandError when umount fails (e.g. busy without `lazy`).
  */
 export async function unmount(target: string, opts: { lazy?: boolean } = {}): Promise<boolean> {
-  const real = await resolved(target);
+  const real = await realpathIfExists(target);
   if (real === undefined) return false;
   let count = 0;
   // Mounts can be stacked on one path; each umount removes the top one.
@@ -154,9 +154,9 @@ export interface BindOptions {
  * @throws KernelError when `src` is missing; CommandError when mount fails.
  */
 export async function bindMount(src: string, dst: string, opts: BindOptions = {}): Promise<boolean> {
-  const srcReal = await resolved(src);
+  const srcReal = await realpathIfExists(src);
   if (srcReal === undefined) throw new KernelError(`bind mount "${dst}"`, 'create', `source "${src}" does not exist`);
-  if ((await resolved(dst)) === undefined) {
+  if ((await realpathIfExists(dst)) === undefined) {
     if ((await stat(srcReal)).isDirectory()) await mkdir(dst, { recursive: true });
     else await writeFile(dst, '', { flag: 'a' });
   }

@@ -8,6 +8,7 @@
  */
 import { mkdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, normalize, relative } from 'node:path';
+import { realpathIfExists } from '../../common/kernel/mount.js';
 import { InvalidRequestError, PluginError } from '../../common/protocol/errors.js';
 import type { VolumeSpec } from '../options.js';
 import { refusalOf } from './directory-rules.js';
@@ -31,15 +32,6 @@ export class VolumePathSharedError extends PluginError {
 
 const refuse = (message: string) => new VolumePathRefusedError(message);
 
-async function realOrUndefined(path: string): Promise<string | undefined> {
-  try {
-    return await realpath(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
 /** Throws unless `real` (what `given` resolved to) may back a volume. */
 function checkPlace(given: string, real: string, stateDir: string, when: string): void {
   const why = refusalOf(real, stateDir);
@@ -56,12 +48,12 @@ function checkPlace(given: string, real: string, stateDir: string, when: string)
 async function resolveAtCreate(spec: VolumeSpec, stateDir: string): Promise<{ real: string; made: boolean }> {
   const given = spec.path!;
   checkPlace(given, normalize(given), stateDir, 'at create');
-  let real = await realOrUndefined(given);
+  let real = await realpathIfExists(given);
   let made = false;
   if (real === undefined) {
     if (!spec.create) throw new InvalidRequestError(`path "${given}" does not exist; make it first or add -o create=true`);
     let ancestor = dirname(normalize(given));
-    while ((await realOrUndefined(ancestor)) === undefined) ancestor = dirname(ancestor);
+    while ((await realpathIfExists(ancestor)) === undefined) ancestor = dirname(ancestor);
     const target = join(await realpath(ancestor), relative(ancestor, normalize(given)));
     checkPlace(given, target, stateDir, 'at create');
     await mkdir(target, { recursive: true, mode: 0o755 });
@@ -79,7 +71,7 @@ async function resolveAtCreate(spec: VolumeSpec, stateDir: string): Promise<{ re
  */
 async function resolveAtMount(spec: VolumeSpec, stateDir: string): Promise<string> {
   const given = spec.path!;
-  const real = await realOrUndefined(given);
+  const real = await realpathIfExists(given);
   if (real === undefined) throw refuse(`path "${given}" no longer exists; make it again or remove the volume`);
   checkPlace(given, real, stateDir, 'at mount');
   if (real !== spec.realPath) {
