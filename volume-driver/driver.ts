@@ -4,7 +4,6 @@
  * volume name. Mount counts are kept per (name, mount ID) because dockerd repeats IDs (§4.3): a tmpfs
  * is mounted on the first Mount and unmounted only when the last user is gone.
  */
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../common/log.js';
 import { ConflictError, InvalidRequestError, NotFoundError, PluginError } from '../common/protocol/errors.js';
@@ -16,6 +15,7 @@ import {
   alwaysMounted,
   buildVolume,
   assertNoMounts,
+  deleteTrash,
   destroyVolume,
   isEmptyLeftover,
   publishVolume,
@@ -197,7 +197,7 @@ export class VolumeDriver implements VolumeDriverApi {
       // forgotten in memory now, deleted durably next, and only then is the trash deleted.
       meter.forget(Name);
       this.#background(
-        table.delete(Name).then(() => rm(trash, { recursive: true, force: true })),
+        table.delete(Name).then(() => deleteTrash(trash)),
         (err) => log.warn('could not finish deleting a removed volume; the next start does', { volume: Name, err: err.message }),
       );
       log.info('volume removed', { volume: Name });

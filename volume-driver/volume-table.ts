@@ -12,6 +12,13 @@ import { NotFoundError } from '../common/protocol/errors.js';
 import { volumePaths, type VolumePaths } from './names.js';
 import { VOLUMES_COLLECTION, type VolumeRecord } from './record.js';
 
+/**
+ * How long a delete waits before it is written. dockerd syncs its own volume metadata right after a
+ * Remove answers; a sync of ours at that moment made `docker volume rm` wait for both. Deletes within
+ * the delay share one sync.
+ */
+export const DELETE_DELAY_MS = 25;
+
 /** The volume records, durable in the store and cached in memory, with per-name locks. */
 export class VolumeTable {
   /** The volumes root: `<stateDir>/volumes`. */
@@ -79,15 +86,15 @@ export class VolumeTable {
   }
 
   /**
-   * Deletes the record of `name`: at once in memory (Get and List stop seeing it), then durably, from
-   * the next turn of the event loop (after the current answer went out; a later save keeps its order);
-   * resolves when durable. Callers make sure a restart in between ends the same way (a Remove's
-   * trash, an undone Create's missing directory).
+   * Deletes the record of `name`: at once in memory (Get and List stop seeing it), then durably, after
+   * {@link DELETE_DELAY_MS} (a later save keeps its order and takes it along sooner); resolves when
+   * durable. Callers make sure a restart in between ends the same way (a Remove's trash, an undone
+   * Create's missing directory).
    */
   delete(name: string): Promise<void> {
     this.#records.delete(name);
     this.#listed = undefined;
-    return this.#commit.submit([this.#col.delOp(name)], { later: true });
+    return this.#commit.submit([this.#col.delOp(name)], { laterMs: DELETE_DELAY_MS });
   }
 
   /** The paths of volume `name` (checking the name). */

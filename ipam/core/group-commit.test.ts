@@ -30,16 +30,30 @@ describe('GroupCommit', () => {
     const gc = new GroupCommit(async (ops) => {
       batches.push(ops);
     });
-    const deleted = gc.submit([del('a')], { later: true });
+    const deleted = gc.submit([del('a')], { laterMs: 0 });
     await Promise.resolve();
     expect(batches).toEqual([]);
     await deleted;
     expect(batches).toEqual([[del('a')]]);
 
-    const again = gc.submit([del('b')], { later: true });
+    const again = gc.submit([del('b')], { laterMs: 0 });
     await gc.submit([put('b', 2)]);
     await again;
     expect(batches.slice(1)).toEqual([[put('b', 2)]]); // the delete went first and collapsed into the put
+  });
+
+  it('holds a submit with laterMs for that long', async () => {
+    const batches: StoreOp[][] = [];
+    const gc = new GroupCommit(async (ops) => {
+      batches.push(ops);
+    });
+    const t0 = Date.now();
+    const deleted = gc.submit([del('a')], { laterMs: 40 });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(batches).toEqual([]);
+    await deleted;
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(39);
+    expect(batches).toEqual([[del('a')]]);
   });
 
   it('rejects every submitter of a failed batch, and goes on with the next', async () => {

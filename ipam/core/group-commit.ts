@@ -39,16 +39,17 @@ export class GroupCommit {
 
   /**
    * Queues `ops`; resolves once they are durable, or rejects with the batch's error (then none of the
-   * batch was applied, as batches are atomic). Ops keep their order across submissions. With `later`,
-   * no write starts before the next turn of the event loop (a write that nobody waits for then costs
-   * the current request nothing before its answer goes out); a plain submit meanwhile takes the ops
-   * along, ahead of its own.
+   * batch was applied, as batches are atomic). Ops keep their order across submissions. With
+   * `laterMs`, no write starts before that many milliseconds (0: the next turn of the event loop), so
+   * a write nobody waits for costs the current request nothing and stays off the disk while the
+   * caller's own client finishes its work; a plain submit meanwhile takes the ops along, ahead of its own.
    */
-  submit(ops: StoreOp[], opts: { later?: boolean } = {}): Promise<void> {
+  submit(ops: StoreOp[], opts: { laterMs?: number } = {}): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ ops, resolve, reject });
-      if (opts.later) setImmediate(() => this.#start());
-      else this.#start();
+      if (opts.laterMs === undefined) this.#start();
+      else if (opts.laterMs === 0) setImmediate(() => this.#start());
+      else setTimeout(() => this.#start(), opts.laterMs);
     });
   }
 

@@ -58,6 +58,7 @@ describe('directory volumes', () => {
     await fx.driver.unmount({ Name: 'd1', ID });
     expect(fx.host.mounts.has(fx.data('d1'))).toBe(false);
     await fx.driver.remove({ Name: 'd1' });
+    await fx.driver.drain();
     expect(await readdir(user)).toEqual(['hello.txt']);
     expect(await fx.records()).toEqual([]);
   });
