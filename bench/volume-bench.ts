@@ -5,7 +5,7 @@
  * which answers every call at once from memory), gives the floor: what dockerd charges any plugin.
  * Each round runs the drivers in an order that rotates, so drift hits all alike. Prints the plugin
  * calls dockerd made per command, a table (median and p90 wall time per command, ratios of medians),
- * then one JSON line. Needs root; uses the dockerd that answers (or starts one for the run), and
+ * then one JSON line. Ratios are given of the medians and as the median of each round's ratio. Needs root; uses the dockerd that answers (or starts one for the run), and
  * starts its own `tsnet serve --only volume` (build first).
  *
  *   npm run bench -- volume-bench [rounds=30] [listed=2000]
@@ -65,6 +65,8 @@ function order(round: number): readonly Driver[] {
 }
 
 const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+/** The median of `a[k] / b[k]` over the rounds. */
+const pairedRatio = (a: readonly number[], b: readonly number[]) => Math.round(percentile(a.map((x, k) => (x / b[k]!) * 100), 50)) / 100;
 
 /** Median handler time per call, from the `request` lines of the plugin's log: `Call ×n p50 ms`, …. */
 function serverTimes(logs: string): string {
@@ -151,6 +153,10 @@ async function main(): Promise<void> {
         'instant/local': ratio(floor, local),
         'tsvol/local': ratio(tsvol, local),
         'tsvol/instant': ratio(tsvol, floor),
+        // Each round times all three drivers back to back: the median of the rounds' ratios is less
+        // moved by drift over the run than the ratio of the medians.
+        'instant/local (pairs)': pairedRatio(s.instant, s.local),
+        'tsvol/local (pairs)': pairedRatio(s.tsvol, s.local),
       };
     });
     console.log('tsvol server time per call (its request log, whole run): ' + serverTimes(suite.logs()));
