@@ -1,17 +1,17 @@
 /**
  * @module Agreement with Docker and healing, inside `tsnet serve` and outside any plugin request.
  *
- * Agreement: a pass reads the reference (dockerd's networks and container list through its API, which
- * inspects only the networks that can be ours and no container, and/or engine-lite's records), then what the served plugins hold, and releases what the reference no longer
- * knows (decide.ts; addresses and pools by tsipam's own gc) through the plugins' own idempotent handlers,
- * called in-process. Passes run at start, whenever dockerd becomes reachable, on dockerd's events, and
- * once more {@link SETTLE_MS} later to judge what was too new. Without any reference nothing is released;
- * with dockerd configured but not answering nothing is released either (engine-lite alone would not know
- * dockerd's objects).
+ * Agreement: a pass reads the reference (dockerd's network and container lists through its API, with an
+ * inspect of each network that can be ours and of no container, and/or engine-lite's records), then what
+ * the served plugins hold, and releases what the reference no longer knows (decide.ts; addresses and
+ * pools by tsipam's own gc) through the plugins' own idempotent handlers, called in-process. Passes run
+ * at start, whenever dockerd becomes reachable, on dockerd's events, and once more {@link SETTLE_MS} later
+ * to judge what was too new. Without any reference nothing is released; with dockerd configured but not
+ * answering nothing is released either (engine-lite alone would not know dockerd's objects).
  *
  * Healing: the first time dockerd answers, containers it should have running that failed to start for
- * lack of one of our plugins (heal.ts) are started, once each; only containers the list shows not live are
- * inspected for that.
+ * lack of one of our plugins (heal.ts) are started, once each; only the containers the list shows not
+ * live are inspected for that.
  */
 import type { Registry } from 'prom-client';
 import type { BoundInterface } from '../common/protocol/api.js';
