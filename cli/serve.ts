@@ -245,7 +245,7 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
         return { kind: g.kind, socket: layout.find((l) => l.kinds.includes(g.kind))!.path, interfaces: instance.interfaces };
       });
       const { startDockerSync } = await import('../docker-sync/sync.js'); // dockerode: off the path to listen
-      sync = startDockerSync({ ...opts.sync, pluginsDir: opts.pluginsDir, plugins, log: log.child({ component: 'docker-sync' }) });
+      sync = startDockerSync({ ...opts.sync, pluginsDir: opts.pluginsDir, plugins, log: log.child({ component: 'docker-sync' }), ...(observer && { metrics: observer.registry }) });
       if (observer) observer.watchSync(sync.counts);
     }
     const network = gates.findIndex((g) => g.kind === 'network');

@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerRecord, NetworkRecord } from '../engine-lite/state/records.js';
-import type { DockerContainer } from './docker-api.js';
+import type { DockerContainerSummary } from './docker-api.js';
 import { referenceOfDocker, referenceOfEngineLite, unionOf } from './reference.js';
 
-const running = (id: string, status: string, volumes: string[]): DockerContainer => ({
+const running = (id: string, state: string, volumes: string[]): DockerContainerSummary => ({
   Id: id,
-  Name: `/${id}`,
-  State: { Status: status, Running: status === 'running', Paused: false, Restarting: false, Error: '', FinishedAt: '' },
-  HostConfig: {},
+  Names: [`/${id}`],
+  State: state,
   Mounts: volumes.map((Name) => ({ Type: 'volume', Name, Driver: 'tsvol' })),
 });
 
@@ -23,12 +22,12 @@ describe('references', () => {
           Containers: { c1: { EndpointID: 'e1', IPv4Address: '10.9.0.2/24' }, 'ep-e2': { EndpointID: 'e2', IPv4Address: '' } },
         },
       ],
-      [running('c1', 'running', ['v1']), running('c2', 'exited', ['v2']), running('c3', 'paused', ['v3'])],
+      [running('c1', 'running', ['v1']), running('c2', 'exited', ['v2']), running('c3', 'paused', ['v3']), running('c4', 'restarting', ['v4']), running('c5', 'created', ['v5'])],
     );
     expect([...ref.networks]).toEqual(['n1']);
     expect([...ref.endpoints]).toEqual(['e1', 'e2']);
     expect(ref.use).toEqual({ subnets: ['10.9.0.0/24'], addresses: ['10.9.0.1', '10.9.0.2'] });
-    expect([...ref.volumesInUse]).toEqual(['v1', 'v3']);
+    expect([...ref.volumesInUse]).toEqual(['v1', 'v3', 'v4']);
   });
 
   it("reads engine-lite's records: endpoints named before they are made, mounts while they hold a mount ID", () => {

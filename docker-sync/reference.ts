@@ -1,12 +1,12 @@
 /**
  * @module What the reference knows, pure: the networks, endpoints, addresses and volumes in use that
- * Docker (inspected networks and containers) or engine-lite (its state records) knows. With both, an
+ * Docker (its networks, those that can be ours inspected, and its container list) or engine-lite (its state records) knows. With both, an
  * object known to either is kept, so the two references are merged by union.
  */
 import type { ContainerRecord, NetworkRecord } from '../engine-lite/state/records.js';
 import type { KnownUse } from '../ipam/core/gc.js';
 import { knownUseOf } from '../ipam/admin/docker-view.js';
-import type { DockerContainer, DockerNetwork } from './docker-api.js';
+import { LIVE_STATES, type DockerContainerSummary, type DockerNetwork } from './docker-api.js';
 
 /** Everything a reference knows, by ID (networks, endpoints) or name (volumes). */
 export interface Reference {
@@ -18,18 +18,18 @@ export interface Reference {
   volumesInUse: Set<string>;
 }
 
-/** Container states whose volume mounts are live. */
-const LIVE_STATES = new Set(['running', 'paused', 'restarting']);
-
-/** Docker's reference: inspected networks (with their `Containers`) and inspected containers. */
-export function referenceOfDocker(networks: readonly DockerNetwork[], containers: readonly DockerContainer[]): Reference {
+/**
+ * Docker's reference: its networks (endpoints from the `Containers` of those inspected, which are all that
+ * can be ours) and its container list (volumes of the live ones).
+ */
+export function referenceOfDocker(networks: readonly DockerNetwork[], containers: readonly DockerContainerSummary[]): Reference {
   return {
     networks: new Set(networks.map((n) => n.Id)),
     endpoints: new Set(networks.flatMap((n) => Object.values(n.Containers ?? {}).flatMap((e) => (e.EndpointID ? [e.EndpointID] : [])))),
     use: knownUseOf(networks),
     volumesInUse: new Set(
       containers
-        .filter((c) => LIVE_STATES.has(c.State.Status) || c.State.Running)
+        .filter((c) => LIVE_STATES.has(c.State))
         .flatMap((c) => c.Mounts.flatMap((m) => (m.Type === 'volume' && m.Name ? [m.Name] : []))),
     ),
   };

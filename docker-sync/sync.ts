@@ -1,17 +1,19 @@
 /**
  * @module Agreement with Docker and healing, inside `tsnet serve` and outside any plugin request.
  *
- * Agreement: a pass reads the reference (dockerd's networks and containers through its API, and/or
- * engine-lite's records), then what the served plugins hold, and releases what the reference no longer
- * knows (decide.ts; addresses and pools by tsipam's own gc) through the plugins' own idempotent handlers,
- * called in-process. Passes run at start, whenever dockerd becomes reachable, on dockerd's events, and
- * once more {@link SETTLE_MS} later to judge what was too new. Without any reference nothing is released;
- * with dockerd configured but not answering nothing is released either (engine-lite alone would not know
- * dockerd's objects).
+ * Agreement: a pass reads the reference (dockerd's network and container lists through its API, with an
+ * inspect of each network that can be ours and of no container, and/or engine-lite's records), then what
+ * the served plugins hold, and releases what the reference no longer knows (decide.ts; addresses and
+ * pools by tsipam's own gc) through the plugins' own idempotent handlers, called in-process. Passes run
+ * at start, whenever dockerd becomes reachable, on dockerd's events, and once more {@link SETTLE_MS} later
+ * to judge what was too new. Without any reference nothing is released; with dockerd configured but not
+ * answering nothing is released either (engine-lite alone would not know dockerd's objects).
  *
  * Healing: the first time dockerd answers, containers it should have running that failed to start for
- * lack of one of our plugins (heal.ts) are started, once each.
+ * lack of one of our plugins (heal.ts) are started, once each; only the containers the list shows not
+ * live are inspected for that.
  */
+import type { Registry } from 'prom-client';
 import type { BoundInterface } from '../common/protocol/api.js';
 import type { KnownUse } from '../ipam/core/gc.js';
 import type { TsnetIpamResponses } from '../ipam/admin/admin-api.js';
@@ -20,7 +22,7 @@ import type { AdminResponses } from '../volume-driver/admin-api.js';
 import { errorFields, type Logger } from '../common/log.js';
 import type { PluginKind } from '../common/plugin.js';
 import { decide, type Action, type Holdings } from './decide.js';
-import { DockerApi } from './docker-api.js';
+import { DockerApi, LIVE_STATES } from './docker-api.js';
 import { whomToHeal } from './heal.js';
 import { referenceOfDocker, referenceOfEngineLite, unionOf, type Reference } from './reference.js';
 import { driverNamesOf, readEngineLite } from './sources.js';
@@ -52,6 +54,8 @@ export interface DockerSyncOptions {
   plugins: readonly SyncedPlugin[];
   log: Logger;
   settleMs?: number;
+  /** Count the requests to dockerd here (serve's `--metrics-addr` registry). */
+  metrics?: Registry;
 }
 
 /** What agreement released and healing started since this process started (for the metrics). */
@@ -75,7 +79,7 @@ const short = (id: string) => id.slice(0, 12);
 export function startDockerSync(opts: DockerSyncOptions): DockerSync {
   const log = opts.log;
   const settleMs = opts.settleMs ?? SETTLE_MS;
-  const docker = opts.dockerHost === undefined ? undefined : new DockerApi(opts.dockerHost);
+  const docker = opts.dockerHost === undefined ? undefined : new DockerApi(opts.dockerHost, { ...(opts.metrics && { metrics: opts.metrics }) });
   const abort = new AbortController();
   const firstSeen = new Map<string, string>();
   const healed = new Set<string>();
@@ -109,7 +113,7 @@ export function startDockerSync(opts: DockerSyncOptions): DockerSync {
     const sources: string[] = [];
     if (docker) {
       if (!(await docker.ping())) return undefined;
-      const [networks, containers] = await Promise.all([docker.networks(), docker.containers()]);
+      const [networks, containers] = await Promise.all([docker.networks(), docker.containerList()]);
       refs.push(referenceOfDocker(networks, containers));
       sources.push('dockerd');
     }
@@ -232,7 +236,9 @@ export function startDockerSync(opts: DockerSyncOptions): DockerSync {
   async function heal(): Promise<void> {
     if (!docker) return;
     const drivers = await driverNamesOf(opts.pluginsDir, opts.plugins.map((p) => p.socket));
-    const todo = whomToHeal(await docker.containers(), drivers, healed);
+    // Only a container that is not live can be one to heal; the rest need no inspect.
+    const idle = (await docker.containerList()).filter((c) => !LIVE_STATES.has(c.State) && !healed.has(c.Id));
+    const todo = whomToHeal(await docker.inspectContainers(idle.map((c) => c.Id)), drivers, healed);
     let started = 0;
     for (const c of todo) {
       healed.add(c.id);

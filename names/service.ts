@@ -6,7 +6,8 @@
  *
  * What it knows is refreshed every {@link REFRESH_MS} and at once after a Join, Leave or
  * DeleteEndpoint ({@link NameService.refresh}): the network plugin's endpoints (its Status call), joined
- * with the names of dockerd's containers (re-read on dockerd's container and network events) and of
+ * with the names of dockerd's containers (re-read on dockerd's container and network events: one list,
+ * and an inspect of each container that changed; a burst of events shares reads, one at a time) and of
  * engine-lite's records; overlay names are published to etcd and other hosts' read back (cluster.ts).
  */
 import type { Registry } from 'prom-client';
@@ -14,6 +15,7 @@ import { hostCidr } from '../common/addr/parse.js';
 import type { ClusterSession } from '../common/cluster/types.js';
 import { links } from '../common/kernel/links-api.js';
 import { isErrno } from '../common/kernel/rt-errors.js';
+import { Coalesced } from '../common/coalesce.js';
 import { errorFields, type Logger } from '../common/log.js';
 import { DockerApi } from '../docker-sync/docker-api.js';
 import type { NetworkStatusView } from '../network-driver/admin-api.js';
@@ -25,7 +27,7 @@ import { RateLimiter } from './rate-limit.js';
 import { plainAddress, scopeOf } from './records.js';
 import { NameRegistry, type LocalEndpoint } from './registry.js';
 import { listenResponder, type Responder } from './responder.js';
-import { EngineLiteRecords, namesOfDocker, namesOfEngineLite, type SourceName } from './sources.js';
+import { DockerNames, EngineLiteRecords, namesOfEngineLite, type SourceName } from './sources.js';
 import { hostResolvers, type Upstream } from './upstreams.js';
 
 /** How often the local names are re-read at the latest. */
@@ -103,12 +105,10 @@ export async function startNameService(opts: NameServiceOptions): Promise<NameSe
   const { responder, ownLink } = await bindResponder(() => listenResponder(responderOpts), opts.addr, log);
   const cluster = opts.cluster && new NameCluster({ session: opts.cluster, registry, log });
   const abort = new AbortController();
-  const docker = opts.dockerHost === undefined ? undefined : new DockerApi(opts.dockerHost);
+  const docker = opts.dockerHost === undefined ? undefined : new DockerApi(opts.dockerHost, { ...(opts.metrics && { metrics: opts.metrics }) });
   let dockerNames: SourceName[] = [];
   const engineLite = opts.engineLiteState === undefined ? undefined : new EngineLiteRecords(opts.engineLiteState);
 
-  let running: Promise<void> | undefined;
-  let again = false;
   const refreshLocal = async () => {
     const [networks, elContainers] = await Promise.all([opts.status(), engineLite?.containers() ?? []]);
     const byEndpoint = new Map<string, SourceName>();
@@ -126,36 +126,30 @@ export async function startNameService(opts: NameServiceOptions): Promise<NameSe
     registry.setLocal(endpoints);
     await cluster?.publish();
   };
+  const local = new Coalesced(refreshLocal, (err) => log.warn('reading names failed', errorFields(err)));
   const refresh = () => {
-    if (abort.signal.aborted) return;
-    if (running) {
-      again = true;
-      return;
-    }
-    running = refreshLocal()
-      .catch((err: unknown) => log.warn('reading names failed', errorFields(err)))
-      .finally(() => {
-        running = undefined;
-        if (again) {
-          again = false;
-          refresh();
-        }
-      });
+    if (!abort.signal.aborted) local.request();
   };
 
-  const readDocker = async (api: DockerApi) => {
-    dockerNames = namesOfDocker(await api.containers());
-    refresh();
-  };
-  const watchDocker = async (api: DockerApi) => {
+  const dockerSource = docker && new DockerNames(docker);
+  const dockerReads =
+    dockerSource &&
+    new Coalesced(
+      async () => {
+        dockerNames = await dockerSource.read();
+        refresh();
+      },
+      (err) => log.warn('reading dockerd names failed', errorFields(err)),
+    );
+  const watchDocker = async (api: DockerApi, reads: Coalesced) => {
     while (!abort.signal.aborted) {
       try {
         const { ended } = await api.events(
           ['container', 'network'],
-          (e) => DOCKER_TRIGGERS.has(`${e.Type}:${e.Action}`) && void readDocker(api).catch((err: unknown) => log.warn('reading dockerd names failed', errorFields(err))),
+          (e) => DOCKER_TRIGGERS.has(`${e.Type}:${e.Action}`) && reads.request(),
           abort.signal,
         );
-        await readDocker(api);
+        reads.request();
         await ended;
       } catch (err) {
         log.debug('dockerd not reachable for names; retrying', { err: (err as Error).message });
@@ -174,7 +168,7 @@ export async function startNameService(opts: NameServiceOptions): Promise<NameSe
     if (ownLink) await links.deleteLink(DNS_LINK).catch(() => undefined);
     throw err;
   }
-  const watching = docker ? watchDocker(docker) : Promise.resolve();
+  const watching = docker && dockerReads ? watchDocker(docker, dockerReads) : Promise.resolve();
   const timer = setInterval(refresh, opts.refreshMs ?? REFRESH_MS);
   let closing: Promise<void> | undefined;
   refresh();
@@ -189,7 +183,8 @@ export async function startNameService(opts: NameServiceOptions): Promise<NameSe
       abort.abort();
       clearInterval(timer);
       await watching;
-      await running;
+      await dockerReads?.idle();
+      await local.idle();
       cluster?.close();
       forwarder.close();
       await responder.close();

@@ -1,6 +1,6 @@
 /**
  * Names as the sources give them: dockerd's running containers per endpoint (name without the slash,
- * aliases, short ID), engine-lite's joined attachments, its records re-read only when their file
+ * aliases, short ID), inspected again only when the list shows them new or changed, engine-lite's joined attachments, its records re-read only when their file
  * changed (in a /tmp/tstest-<hex> state directory written with engine-lite's own store); and the
  * upstream resolvers: `--dns-upstream` values and the host's resolv.conf minus the responder itself.
  */
@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DockerContainer } from '../docker-sync/docker-api.js';
+import type { DockerContainer, DockerContainerSummary } from '../docker-sync/docker-api.js';
 import type { ContainerRecord } from '../engine-lite/state/records.js';
 import { RecordDir } from '../engine-lite/state/store.js';
-import { EngineLiteRecords, namesOfDocker, namesOfEngineLite } from './sources.js';
+import { EngineLiteRecords, namesOfDocker, namesOfEngineLite, planDockerRead, stampOf } from './sources.js';
 import { parseUpstream, resolversOf } from './upstreams.js';
 
 const ID = 'abcdef0123456789'.repeat(4);
@@ -37,6 +37,48 @@ describe('names from dockerd', () => {
 
   it('gives nothing for a stopped container', () => {
     expect(namesOfDocker([container(false)])).toEqual([]);
+  });
+});
+
+describe("which of dockerd's containers a names read inspects", () => {
+  const listed = (Id: string, State: string, endpoints: Record<string, string> = { ov: `ep-${Id}` }, name = Id): DockerContainerSummary => ({
+    Id,
+    Names: [`/${name}`],
+    State,
+    Mounts: [],
+    NetworkSettings: { Networks: Object.fromEntries(Object.entries(endpoints).map(([net, EndpointID]) => [net, { NetworkID: `id-${net}`, EndpointID, IPAddress: '10.0.0.2' }])) },
+  });
+
+  it('stamps what names depend on: state, name, the endpoint of each network (in any order)', () => {
+    const base = listed('a', 'running', { ov: 'e1', bridge: 'e2' });
+    expect(stampOf(listed('a', 'running', { bridge: 'e2', ov: 'e1' }))).toBe(stampOf(base));
+    for (const changed of [listed('a', 'paused', { ov: 'e1', bridge: 'e2' }), listed('a', 'running', { ov: 'e1', bridge: 'e2' }, 'renamed'), listed('a', 'running', { ov: 'e3', bridge: 'e2' }), listed('a', 'running', { ov: 'e1' })]) {
+      expect(stampOf(changed)).not.toBe(stampOf(base));
+    }
+    expect(stampOf({ ...base, Mounts: [{ Type: 'volume', Name: 'v' }] })).toBe(stampOf(base));
+  });
+
+  it('inspects live containers that are new or changed, never idle ones, and forgets gone or stopped ones', () => {
+    const list = [listed('same', 'running'), listed('new', 'running'), listed('moved', 'running', { ov: 'e9' }), listed('stopped', 'exited'), listed('idle', 'created'), listed('paused', 'paused')];
+    const cached = new Map([
+      ['same', stampOf(listed('same', 'running'))],
+      ['moved', stampOf(listed('moved', 'running'))],
+      ['stopped', stampOf(listed('stopped', 'running'))],
+      ['removed', stampOf(listed('removed', 'running'))],
+    ]);
+    const plan = planDockerRead(cached, list);
+    expect(plan.inspect).toEqual([
+      { id: 'new', stamp: stampOf(list[1]!) },
+      { id: 'moved', stamp: stampOf(list[2]!) },
+      { id: 'paused', stamp: stampOf(list[5]!) },
+    ]);
+    expect(plan.drop.sort()).toEqual(['removed', 'stopped']);
+  });
+
+  it('inspects nothing when nothing changed, whatever the number of containers', () => {
+    const list = Array.from({ length: 200 }, (_, i) => listed(`c${i}`, i % 2 ? 'running' : 'exited'));
+    const cached = new Map(list.filter((c) => c.State === 'running').map((c) => [c.Id, stampOf(c)]));
+    expect(planDockerRead(cached, list)).toEqual({ inspect: [], drop: [] });
   });
 });
 

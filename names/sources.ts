@@ -1,15 +1,16 @@
 /**
  * @module Where names come from: dockerd (container name, network aliases, short ID, per endpoint,
- * from `GET /containers/{id}/json` through docker-sync's client) and engine-lite (its container
+ * from `GET /containers/{id}/json` through docker-sync's client, which only inspect has: the list's
+ * aliases are empty) and engine-lite (its container
  * records, read by docker-sync's reader). dockerd does not send names to network drivers, so this is
  * the only way to learn them. Each source gives {@link SourceName}s keyed by the endpoint the driver
  * holds; names that are not DNS names are left for the registry to skip (and warn about).
- * engine-lite's records are read through {@link EngineLiteRecords}, which re-reads only the records that
- * changed since the last read.
+ * dockerd's containers are read through {@link DockerNames} and engine-lite's records through
+ * {@link EngineLiteRecords}; each re-reads only the containers that changed since the last read.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DockerContainer } from '../docker-sync/docker-api.js';
+import { LIVE_STATES, type DockerApi, type DockerContainer, type DockerContainerSummary } from '../docker-sync/docker-api.js';
 import type { ContainerRecord } from '../engine-lite/state/records.js';
 import { RecordDir } from '../engine-lite/state/store.js';
 import { plainAddress } from './records.js';
@@ -49,6 +50,62 @@ export function namesOfDocker(containers: readonly DockerContainer[]): SourceNam
         : [],
     );
   });
+}
+
+/**
+ * What dockerd's container list says of a container that its names depend on: its state, its name, and
+ * the endpoint of each network (a new endpoint on connect also brings any new aliases and addresses).
+ */
+export function stampOf(c: DockerContainerSummary): string {
+  const endpoints = Object.entries(c.NetworkSettings?.Networks ?? {}).map(([net, n]) => `${net}=${n.EndpointID ?? ''}`).sort();
+  return JSON.stringify([c.State, c.Names, endpoints]);
+}
+
+/**
+ * What a read of dockerd's names must inspect: the live containers of `list` (only those have names)
+ * that `cached` (container ID → stamp) does not have with the same stamp; and which cached containers to
+ * forget (gone, or no longer live). Pure.
+ */
+export function planDockerRead(cached: ReadonlyMap<string, string>, list: readonly DockerContainerSummary[]): { inspect: Array<{ id: string; stamp: string }>; drop: string[] } {
+  const live = list.filter((c) => LIVE_STATES.has(c.State));
+  const liveIds = new Set(live.map((c) => c.Id));
+  return {
+    inspect: live.flatMap((c) => {
+      const stamp = stampOf(c);
+      return cached.get(c.Id) === stamp ? [] : [{ id: c.Id, stamp }];
+    }),
+    drop: [...cached.keys()].filter((id) => !liveIds.has(id)),
+  };
+}
+
+/**
+ * The names of dockerd's containers, with the inspects cached: a read lists the containers and inspects
+ * only those that are new or changed ({@link planDockerRead}), so its cost follows what changed, not how
+ * many containers the host has.
+ */
+export class DockerNames {
+  readonly #api: Pick<DockerApi, 'containerList' | 'inspectContainers'>;
+  /** Container ID → the list's stamp when it was inspected, and its names. */
+  readonly #cache = new Map<string, { stamp: string; names: SourceName[] }>();
+
+  constructor(api: Pick<DockerApi, 'containerList' | 'inspectContainers'>) {
+    this.#api = api;
+  }
+
+  /** The names of every running container now. */
+  async read(): Promise<SourceName[]> {
+    const stamps = new Map([...this.#cache].map(([id, e]) => [id, e.stamp]));
+    const { inspect, drop } = planDockerRead(stamps, await this.#api.containerList());
+    for (const id of drop) this.#cache.delete(id);
+    const found = new Map((await this.#api.inspectContainers(inspect.map((c) => c.id))).map((c) => [c.Id, c]));
+    for (const { id, stamp } of inspect) {
+      const c = found.get(id);
+      // One removed between the list and its inspect is gone from the next list too.
+      if (c) this.#cache.set(id, { stamp, names: namesOfDocker([c]) });
+      else this.#cache.delete(id);
+    }
+    return [...this.#cache.values()].flatMap((e) => e.names);
+  }
 }
 
 /** The names of engine-lite's containers that have joined a network (running or being started). */

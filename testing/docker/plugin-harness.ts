@@ -35,6 +35,11 @@ export interface StartSuiteOptions {
    * [--only …]` is appended. For testing the harness itself with a fake server.
    */
   command?: string[];
+  /**
+   * Serve the name service on this address (`--dns-addr`) instead of `--no-dns`. The host must already
+   * have the address (on a link the test made), or serve would make the machine-wide `tsdns0`.
+   */
+  dnsAddr?: string;
   /** More `serve` flags, appended as given (e.g. `['--metrics-addr', '127.0.0.1:9464']`). */
   args?: string[];
   /** How long to wait for the plugins to be ready (reconciled); default 30 s. */
@@ -92,8 +97,9 @@ export async function startSuite(opts: StartSuiteOptions = {}): Promise<SuiteHan
   const argv = [
     ...(opts.command ?? [process.execPath, cliPath()]),
     ...['serve', '--plugins-dir', pluginsDir, '--state-dir', stateDir],
-    // The name service would put its address on a tsdns0 link of the machine, shared by every suite: off.
-    '--no-dns',
+    // The name service would put its address on a tsdns0 link of the machine, shared by every suite: off
+    // unless the test gives an address of its own.
+    ...(opts.dnsAddr === undefined ? ['--no-dns'] : ['--dns-addr', opts.dnsAddr]),
     ...(opts.only ? ['--only', opts.only.join(',')] : []),
     ...(opts.args ?? []),
   ];
