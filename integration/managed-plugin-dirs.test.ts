@@ -73,9 +73,10 @@ describe.skipIf(!isRoot)('directory volumes of the managed plugin name host dire
     expect(r.stdout.trim()).toBe(`host-${hex}`);
     expect(await readFile(join(dir, 'from-container'), 'utf8')).toBe(`container-${hex}\n`);
     // The admin CLI shows the host path too.
-    const ls = await tryRun(['node', join(repoRoot(), 'dist/cli/tsnet.js'), 'volume', 'ls', '--plugins-dir', await pluginSocketDir(pd!, PLUGIN)]);
+    const ls = await tryRun(['node', join(repoRoot(), 'dist/cli/tsnet.js'), 'volume', 'ls', '--json', '--plugins-dir', await pluginSocketDir(pd!, PLUGIN)]);
     expect(ls.code, ls.stderr).toBe(0);
-    expect(ls.stdout).toContain(dir);
+    const listed = JSON.parse(ls.stdout) as Array<{ Name: string; Status: { Path?: string } }>;
+    expect(listed.find((v) => v.Name === vol('data'))?.Status.Path).toBe(dir);
     await docker.ok(['volume', 'rm', vol('data')]);
     expect((await readdir(dir)).sort()).toEqual(['from-container', 'from-host']);
   });
