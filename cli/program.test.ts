@@ -11,7 +11,7 @@ import { makeTestPki, type TestPki } from '../testing/cluster/pki.js';
 import { buildProgram, envName } from './program.js';
 import type { ServeOptions } from './serve.js';
 
-const SETTINGS = ['PLUGINS_DIR', 'STATE_DIR', 'ONLY', 'SOCKET', 'MOUNT_DIR', 'LOG_LEVEL', 'CLUSTER_STORE', 'CLUSTER_CA', 'CLUSTER_CERT', 'CLUSTER_KEY', 'CLUSTER_USER', 'CLUSTER_PASSWORD_FILE', 'ADVERTISE_ADDR', 'CLUSTER_TTL', 'CLUSTER_GRACE', 'DOCKER_HOST', 'ENGINE_LITE_STATE', 'METRICS_ADDR', 'DNS_ADDR', 'DNS_UPSTREAM', 'DNS_RATE'].map((s) => `TSNET_${s}`);
+const SETTINGS = ['PLUGINS_DIR', 'STATE_DIR', 'ONLY', 'SOCKET', 'MOUNT_DIR', 'HOST_ROOT', 'LOG_LEVEL', 'CLUSTER_STORE', 'CLUSTER_CA', 'CLUSTER_CERT', 'CLUSTER_KEY', 'CLUSTER_USER', 'CLUSTER_PASSWORD_FILE', 'ADVERTISE_ADDR', 'CLUSTER_TTL', 'CLUSTER_GRACE', 'DOCKER_HOST', 'ENGINE_LITE_STATE', 'METRICS_ADDR', 'DNS_ADDR', 'DNS_UPSTREAM', 'DNS_RATE'].map((s) => `TSNET_${s}`);
 /**
  * Variables read besides the options' own: TSNET_HEAL=false is `--no-heal`, TSNET_DNS=false `--no-dns`,
  * TSNET_CLUSTER_PASSWORD the etcd password (no flag: it would show on the command line).
@@ -51,7 +51,7 @@ describe('tsnet serve settings', () => {
   });
 
   it('uses the defaults when neither flag nor variable is given', async () => {
-    expect(await serveOptions([])).toEqual({ pluginsDir: '/run/docker/plugins', stateDir: '/var/lib/tsnet', only: ['network', 'ipam', 'volume'], logLevel: 'info', sync: DEFAULT_SYNC, dns: DEFAULT_DNS });
+    expect(await serveOptions([])).toEqual({ pluginsDir: '/run/docker/plugins', stateDir: '/var/lib/tsnet', only: ['network', 'ipam', 'volume'], hostRoot: '/', logLevel: 'info', sync: DEFAULT_SYNC, dns: DEFAULT_DNS });
   });
 
   it('takes every setting from the environment over the default, parsed like the flag', async () => {
@@ -61,6 +61,7 @@ describe('tsnet serve settings', () => {
       TSNET_ONLY: 'ipam, volume',
       TSNET_SOCKET: 'tsnet.sock',
       TSNET_MOUNT_DIR: '/mnt/tsvol',
+      TSNET_HOST_ROOT: '/host',
       TSNET_LOG_LEVEL: 'debug',
       TSNET_CLUSTER_STORE: 'etcd://10.0.0.1:2379,10.0.0.2',
       TSNET_ADVERTISE_ADDR: 'eth1',
@@ -80,6 +81,7 @@ describe('tsnet serve settings', () => {
       only: ['ipam', 'volume'],
       socket: 'tsnet.sock',
       mountDir: '/mnt/tsvol',
+      hostRoot: '/host',
       logLevel: 'debug',
       cluster: { endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'], advertise: 'eth1', ttlSeconds: 5, graceSeconds: 60 },
       sync: { engineLiteState: '/srv/el', heal: false },
@@ -114,12 +116,13 @@ describe('tsnet serve settings', () => {
 
   it('treats an empty variable as unset (docker plugin set cannot unset one)', async () => {
     const o = await serveOptions([], { TSNET_LOG_LEVEL: '', TSNET_ONLY: '', TSNET_SOCKET: '', TSNET_CLUSTER_STORE: '', TSNET_CLUSTER_TTL: '' });
-    expect(o).toEqual({ pluginsDir: '/run/docker/plugins', stateDir: '/var/lib/tsnet', only: ['network', 'ipam', 'volume'], logLevel: 'info', sync: DEFAULT_SYNC, dns: DEFAULT_DNS });
+    expect(o).toEqual({ pluginsDir: '/run/docker/plugins', stateDir: '/var/lib/tsnet', only: ['network', 'ipam', 'volume'], hostRoot: '/', logLevel: 'info', sync: DEFAULT_SYNC, dns: DEFAULT_DNS });
   });
 
   it('refuses a bad value from the environment, naming the variable', async () => {
     await expect(serveOptions([], { TSNET_LOG_LEVEL: 'loud' })).rejects.toThrow(/'loud' from env 'TSNET_LOG_LEVEL' is invalid/);
     await expect(serveOptions([], { TSNET_ONLY: 'network,dns' })).rejects.toThrow(/from env 'TSNET_ONLY' is invalid\. unknown plugin "dns"/);
+    await expect(serveOptions([], { TSNET_HOST_ROOT: 'host' })).rejects.toThrow(/from env 'TSNET_HOST_ROOT' is invalid\. expected an absolute directory such as \/host/);
     await expect(serveOptions([], { TSNET_SOCKET: '../x.sock' })).rejects.toThrow(/from env 'TSNET_SOCKET' is invalid\. expected a file name/);
     await expect(serveOptions([], { TSNET_CLUSTER_STORE: 'etcd://10.0.0.1' })).rejects.toThrow(/--cluster-store needs --advertise-addr/);
   });

@@ -5,7 +5,7 @@
  * beats the default, and an empty value counts as unset (`docker plugin set` cannot unset).
  */
 import { isIP } from 'node:net';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readEtcdSecurity, type EtcdSecurityFlags } from '../common/cluster/etcd-security.js';
 import { parseClusterStore } from '../common/cluster/etcd-url.js';
@@ -53,6 +53,12 @@ function clusterStore(value: string): string[] {
 /** A socket file name inside the plugins directory (no path). */
 function socketName(value: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value)) throw new InvalidArgumentError(`expected a file name such as tsnet.sock (letters, digits, ".", "_", "-"), got "${value}"`);
+  return value;
+}
+
+/** `--host-root`: an absolute directory. */
+function absoluteDir(value: string): string {
+  if (!isAbsolute(value)) throw new InvalidArgumentError(`expected an absolute directory such as /host, got "${value}"`);
   return value;
 }
 
@@ -178,6 +184,7 @@ export function buildProgram(runServe?: ServeAction): Command {
     .addOption(serveOption('--only <plugins>', `comma-separated subset of ${KINDS.join(',')}`).argParser(parseKinds).default(KINDS, KINDS.join(',')))
     .addOption(serveOption('--socket <name>', 'serve every chosen plugin on this one socket in the plugins dir (a managed plugin: tsnet.sock)').argParser(socketName))
     .addOption(serveOption('--mount-dir <dir>', 'tsvol: give dockerd volume Mountpoints as <dir>/<name>, bind mounts made at Mount and undone at the last Unmount (a managed plugin: its propagatedMount)'))
+    .addOption(serveOption('--host-root <dir>', 'tsvol: where the host\'s root filesystem is seen; a directory volume\'s -o path= (a host path) is reached below it (a managed plugin: /host)').argParser(absoluteDir).default('/'))
     .addOption(serveOption('--log-level <level>', 'log level').choices(LEVELS).default('info'))
     .addOption(serveOption('--cluster-store <url>', 'multi-host: etcd to share overlay networks and address pools in (etcd://host:port[,host:port…]; etcds://… for TLS)').argParser(clusterStore))
     .addOption(serveOption('--cluster-ca <file>', "multi-host, etcds://: the CA (PEM) that signed etcd's certificate [default: the system's CAs]"))

@@ -54,6 +54,8 @@ export interface ServeOptions {
   socket?: string;
   /** tsvol: publish volume Mountpoints under this directory (see PluginContext.mountDir). */
   mountDir?: string;
+  /** tsvol: where the host's root filesystem is seen (see PluginContext.hostRoot); default `/`. */
+  hostRoot?: string;
   /** Multi-host: the cluster store and this host's place in it. Absent: single host. */
   cluster?: ClusterOptions;
   /** How long a call waits for its plugin to finish reconciling before it is refused (default 60 s). */
@@ -181,7 +183,7 @@ export async function serve(opts: ServeOptions): Promise<Serving> {
     const store: Store = await LevelStore.open(join(stateDir, 'db'));
     closers.push(() => store.close());
     await migrateStore(store, { what: `the ${kind} state in ${join(stateDir, 'db')}`, log: plog, ...(factory.migrations ? { migrations: factory.migrations } : {}) });
-    const instance = await factory({ stateDir, store, log: plog, ...(session ? { cluster: session } : {}), ...(opts.mountDir !== undefined && { mountDir: opts.mountDir }) });
+    const instance = await factory({ stateDir, store, log: plog, ...(session ? { cluster: session } : {}), ...(opts.mountDir !== undefined && { mountDir: opts.mountDir }), ...(opts.hostRoot !== undefined && { hostRoot: opts.hostRoot }) });
     closers.push(async () => instance.close?.());
     checkInterfaces(kind, instance.interfaces);
     plog.info('reconciled', { stateDir, reconcileMs: Math.round(performance.now() - t0), sinceStartMs: sinceStart() });

@@ -25,6 +25,11 @@ export interface PluginContext {
    * plugin's propagatedMount). Absent: a volume's Mountpoint is its data directory.
    */
   mountDir?: string;
+  /**
+   * tsvol: where the host's root filesystem is seen (`--host-root`; a managed plugin: `/host`), so a
+   * directory volume's host path `P` is reached at `<hostRoot>/P`. Absent: `/`.
+   */
+  hostRoot?: string;
 }
 
 export interface PluginInstance {

@@ -40,11 +40,13 @@ export interface DriverDeps {
   bootId: string;
   /** The suite's state directory, resolved: directory volumes may never reach it. */
   stateDir: string;
+  /** Where the host's root filesystem is seen, resolved (see {@link KindContext.hostRoot}). */
+  hostRoot: string;
 }
 
 /** The context a volume kind's steps get for volume `name`. */
 export function kindContext(deps: DriverDeps, name: string): KindContext {
-  return { host: deps.host, paths: deps.table.paths(name), stateDir: deps.stateDir };
+  return { host: deps.host, paths: deps.table.paths(name), stateDir: deps.stateDir, hostRoot: deps.hostRoot };
 }
 
 /**

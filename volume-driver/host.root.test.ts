@@ -1,15 +1,16 @@
 /**
  * The driver on the real host: tmpfs and loop-backed ext4 mounts, size limits that really refuse
- * writes, copies, usage, and a restart that leaves mounts in use alone. Everything lives in a fresh
+ * writes, copies, usage, a restart that leaves mounts in use alone, and directory volumes below a
+ * host root (`--host-root`) with the state directory a bind mount. Everything lives in a fresh
  * `/tmp/tstest-vol-…` directory, unmounted, detached and removed after each test even on failure.
  */
-import { chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { isUnder } from '../common/kernel/mount-info.js';
 import { attachLoop, detachLoop, ensureLoopFs, ext4UsableBytes, listLoops } from '../common/kernel/loop.js';
-import { listMounts, mountTmpfs, unmountUnder } from '../common/kernel/mount.js';
+import { bindMount, listMounts, mountTmpfs, unmountUnder } from '../common/kernel/mount.js';
 import { createLogger } from '../common/log.js';
 import { volumeRequests } from '../common/protocol/volume-api.js';
 import { MemoryStore } from '../common/store/memory-store.js';
@@ -164,5 +165,34 @@ describe.skipIf(!isRoot)('volumes on the real host', () => {
     await expect(p.create('big', { from: 'src', size: '1m' })).rejects.toThrow(refusal('ERR_PLUGIN', /volume "big": .*No space left on device/));
     await expect(p.driver.list()).resolves.toEqual({ Volumes: [expect.objectContaining({ Name: 'copy' }), expect.objectContaining({ Name: 'src' })] });
     expect(await loopsOf(dir)).toHaveLength(1);
+  });
+});
+
+describe.skipIf(!isRoot)('directory volumes below a host root on the real host (--host-root)', () => {
+  it('binds the host directory from below the root and refuses the state directory through a real bind mount of it', async () => {
+    const dir = await testDir();
+    const hostRoot = join(dir, 'host');
+    await mkdir(join(hostRoot, 'srv/data'), { recursive: true });
+    await mkdir(join(hostRoot, 'var/tsnet'), { recursive: true });
+    await writeFile(join(hostRoot, 'srv/data/from-host'), 'host\n');
+    // As in the managed plugin: the state is a bind mount of a host directory the plugin never names.
+    const stateDir = join(dir, 'state');
+    await bindMount(join(hostRoot, 'var/tsnet'), stateDir);
+    const { driver } = await openVolumes({ stateDir, store: new MemoryStore(), log, hostRoot });
+    const create = (Name: string, Opts: Record<string, string>) => driver.create(volumeRequests.Create.parse({ Name, Opts }));
+    await create('hd', { path: '/srv/data' });
+    expect((await driver.get({ Name: 'hd' })).Volume.Status.Path).toBe('/srv/data');
+    const { Mountpoint } = await driver.mount({ Name: 'hd', ID: ID1 });
+    expect(await readFile(join(Mountpoint, 'from-host'), 'utf8')).toBe('host\n');
+    await writeFile(join(Mountpoint, 'from-container'), 'container\n');
+    expect(await readFile(join(hostRoot, 'srv/data/from-container'), 'utf8')).toBe('container\n');
+    await driver.unmount({ Name: 'hd', ID: ID1 });
+    expect((await listMounts(Mountpoint)).length).toBe(0);
+    for (const path of ['/var/tsnet', '/var/tsnet/volumes']) {
+      await expect(create('st', { path })).rejects.toThrow(refusal('ERR_VOLUME_PATH_REFUSED', `is refused at create: it is the suite's state directory (${stateDir} in this process) or under it`));
+    }
+    await driver.remove({ Name: 'hd' });
+    await driver.drain();
+    expect((await readdir(join(hostRoot, 'srv/data'))).sort()).toEqual(['from-container', 'from-host']);
   });
 });

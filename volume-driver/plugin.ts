@@ -31,6 +31,8 @@ export interface OpenVolumesOptions {
   host?: VolumeHost;
   /** The directory directory volumes may never reach (default `stateDir`); serve passes its whole state directory. */
   protectedDir?: string;
+  /** Where the host's root filesystem is seen (`--host-root`; default `/`): directory volumes' host paths are reached below it. */
+  hostRoot?: string;
 }
 
 /**
@@ -60,6 +62,7 @@ export async function openVolumes(opts: OpenVolumesOptions): Promise<{ driver: V
     log,
     bootId: await host.bootId(),
     stateDir: await realpath(opts.protectedDir ?? opts.stateDir),
+    hostRoot: await realpath(opts.hostRoot ?? '/'),
   };
   // What the reconcile repairs, for the metrics: doctor's view of the host just before it.
   const startDrift = await checkVolumes(deps).then(

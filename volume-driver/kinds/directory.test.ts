@@ -3,9 +3,9 @@
  * refused places (also through symlinks), create=true, sharing, the symlink swapped in after Create
  * refused at Mount, and Remove never touching the user's directory. No root.
  */
-import { mkdir, mkdtemp, readdir, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, realpath, rm, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidRequestError } from '../../common/protocol/errors.js';
 import { createUnitFixture, type UnitFixture } from '../testing/fixture-unit.js';
@@ -157,5 +157,86 @@ describe('directory volumes', () => {
     fx.host.mounts.clear();
     await fx.reopen();
     expect(fx.host.mounts.get(fx.data('d4'))).toBe(`bind ${user}`);
+  });
+});
+
+describe('directory volumes below a host root (--host-root, the managed plugin)', () => {
+  let root: string;
+  let rx: UnitFixture;
+
+  beforeEach(async () => {
+    root = await realpath(await mkdtemp(join(tmpdir(), 'tstest-vol-hostroot-')));
+    for (const d of ['srv/data', 'proc', 'etc', 'var']) await mkdir(join(root, d), { recursive: true });
+    await writeFile(join(root, 'srv/data/f'), 'x');
+    // The state directory inside the root, as the host mount shows the plugin its own state mount.
+    rx = await createUnitFixture({ hostRoot: root, stateParent: join(root, 'var') });
+  });
+
+  afterEach(async () => {
+    await rx.cleanup();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('keeps the host path in Status, binds and measures it below the root, and leaves it after remove', async () => {
+    await rx.create('h1', { path: '/srv/data' });
+    expect((await rx.driver.get({ Name: 'h1' })).Volume.Status.Path).toBe('/srv/data');
+    await rx.driver.mount({ Name: 'h1', ID });
+    expect(rx.host.mounts.get(rx.data('h1'))).toBe(`bind ${root}/srv/data`);
+    await rx.driver.unmount({ Name: 'h1', ID });
+    rx.host.usage.set(join(root, 'srv/data'), 12288);
+    const { Lease, UsedBytes } = await rx.admin.acquire({ Name: 'h1', Purpose: 'export', Pid: process.pid });
+    expect(UsedBytes).toBe(12288);
+    await rx.admin.release({ Name: 'h1', Lease });
+    await rx.driver.remove({ Name: 'h1' });
+    await rx.driver.drain();
+    expect(await readdir(join(root, 'srv/data'))).toEqual(['f']);
+  });
+
+  it('follows symlinks as the host would: an absolute target from the root, .. never above it', async () => {
+    await symlink('/srv/data', join(root, 'etc/abs'));
+    await symlink('../../../../../../../../srv/data', join(root, 'etc/rel'));
+    await rx.create('a1', { path: '/etc/abs' });
+    expect((await rx.driver.get({ Name: 'a1' })).Volume.Status.Path).toBe('/srv/data');
+    await expect(rx.create('a3', { path: '/etc/rel' })).rejects.toThrow(refusal('ERR_VOLUME_PATH_SHARED', '"/etc/rel" (/srv/data) already backs volume "a1"'));
+  });
+
+  it('applies the rules to the resolved host path, whatever this process would find at the same path', async () => {
+    await symlink('/proc', join(root, 'srv/p'));
+    await expect(rx.create('bad', { path: '/srv/p' })).rejects.toThrow(refusal('ERR_VOLUME_PATH_REFUSED', 'path "/srv/p" resolves to "/proc" (through a symlink), which is refused at create: it is /proc'));
+    // A directory this process has does not exist below the root.
+    await expect(rx.create('bad', { path: '/usr/share' })).rejects.toThrow(refusal('ERR_INVALID_REQUEST', /does not exist; make it first or add -o create=true/));
+    await symlink('/srv/loop', join(root, 'srv/loop'));
+    await expect(rx.create('bad', { path: '/srv/loop' })).rejects.toThrow(refusal('ERR_INVALID_REQUEST', /follows more than 40 symbolic links/));
+    expect(await rx.records()).toEqual([]);
+  });
+
+  it("refuses the state directory by identity, at its host path this process never named", async () => {
+    const hostPath = `/var/${basename(rx.stateDir)}`;
+    for (const path of [hostPath, `${hostPath}/volumes`]) {
+      await expect(rx.create('bad', { path })).rejects.toThrow(refusal('ERR_VOLUME_PATH_REFUSED', `it is the suite's state directory (${rx.stateDir} in this process) or under it`));
+    }
+    await expect(rx.create('bad', { path: `${hostPath}/new/dir`, create: 'true' })).rejects.toThrow(refusal('ERR_VOLUME_PATH_REFUSED', /state directory/));
+    await expect(stat(join(rx.stateDir, 'new'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('makes a missing directory below the root with create=true, through a link, with owner and mode', async () => {
+    await symlink('/srv', join(root, 'etc/s'));
+    await rx.create('c1', { path: '/etc/s/new/deep', create: 'true', uid: '1234', mode: '750' });
+    expect((await stat(join(root, 'srv/new/deep'))).isDirectory()).toBe(true);
+    expect(rx.host.calls).toContain(`setRoot ${root}/srv/new/deep uid=1234,mode=750`);
+    expect((await rx.driver.get({ Name: 'c1' })).Volume.Status.Path).toBe('/srv/new/deep');
+  });
+
+  it('refuses at mount a link swapped in after create, judged inside the root', async () => {
+    await mkdir(join(root, 'srv/other'));
+    await symlink('/srv/data', join(root, 'srv/link'));
+    await rx.create('s1', { path: '/srv/link' });
+    await unlink(join(root, 'srv/link'));
+    await symlink('/srv/other', join(root, 'srv/link'));
+    await expect(rx.driver.mount({ Name: 's1', ID })).rejects.toThrow(refusal('ERR_VOLUME_PATH_REFUSED', 'path "/srv/link" now resolves to "/srv/other", not "/srv/data" as at create'));
+    await unlink(join(root, 'srv/link'));
+    await symlink('/srv/link', join(root, 'srv/link'));
+    await expect(rx.driver.mount({ Name: 's1', ID })).rejects.toThrow(refusal('ERR_VOLUME_PATH_REFUSED', /follows more than 40 symbolic links.*refused at mount/));
+    expect(rx.host.mounts.size).toBe(0);
   });
 });

@@ -21,6 +21,8 @@ export interface KindContext {
   paths: VolumePaths;
   /** The suite's state directory, resolved (directory volumes may never reach it). */
   stateDir: string;
+  /** Where the host's root filesystem is seen (`--host-root`), resolved: a directory volume's host path is reached below it. */
+  hostRoot: string;
 }
 
 /**

@@ -37,9 +37,13 @@ export interface UnitFixture {
   cleanup(): Promise<void>;
 }
 
-/** A fresh fixture with the plugin opened once; with `mountDir`, Mountpoints are published under `<stateDir>/mnt`. */
-export async function createUnitFixture(opts: { mountDir?: boolean } = {}): Promise<UnitFixture> {
-  const stateDir = await mkdtemp(join(tmpdir(), 'tstest-vol-unit-'));
+/**
+ * A fresh fixture with the plugin opened once; with `mountDir`, Mountpoints are published under
+ * `<stateDir>/mnt`; with `hostRoot`, directory volumes' paths are reached below it (`--host-root`);
+ * `stateParent` is where the state directory is made (default the system's temporary directory).
+ */
+export async function createUnitFixture(opts: { mountDir?: boolean; hostRoot?: string; stateParent?: string } = {}): Promise<UnitFixture> {
+  const stateDir = await mkdtemp(join(opts.stateParent ?? tmpdir(), 'tstest-vol-unit-'));
   const mountDir = opts.mountDir ? join(stateDir, 'mnt') : undefined;
   const log = createLogger({ stream: new PassThrough() });
   const fx: UnitFixture = {
@@ -56,7 +60,7 @@ export async function createUnitFixture(opts: { mountDir?: boolean } = {}): Prom
     create: (Name, Opts = null) => fx.driver.create({ Name, Opts: volumeRequests.Create.shape.Opts.parse(Opts) }),
     records: () => fx.store.collection<VolumeRecord>(VOLUMES_COLLECTION).entries(),
     async reopen() {
-      ({ driver: fx.driver, admin: fx.admin } = await openVolumes({ stateDir, store: fx.store, log, host: fx.host, ...(mountDir !== undefined && { mountDir }) }));
+      ({ driver: fx.driver, admin: fx.admin } = await openVolumes({ stateDir, store: fx.store, log, host: fx.host, ...(mountDir !== undefined && { mountDir }), ...(opts.hostRoot !== undefined && { hostRoot: opts.hostRoot }) }));
     },
     cleanup: () => rm(stateDir, { recursive: true, force: true }),
   };
