@@ -7,6 +7,7 @@
  * idle connections open through proxies.
  */
 import type { Response } from 'express';
+import { Coalesced } from '../common/coalesce.js';
 
 export interface LiveOptions {
   /** Calls within this time share one read. */
@@ -31,8 +32,8 @@ export class TopologyFeed {
   #pending: NodeJS.Timeout | undefined;
   #tick: NodeJS.Timeout | undefined;
   #keepAlive: NodeJS.Timeout | undefined;
-  #reading: Promise<void> | undefined;
-  #again = false;
+  /** One read at a time; a change noticed during a read reads once more after it. */
+  readonly #reads: Coalesced;
 
   constructor(read: () => Promise<Record<string, unknown>>, onError: (err: Error) => void, opts: LiveOptions = {}) {
     this.#read = read;
@@ -40,6 +41,7 @@ export class TopologyFeed {
     this.#debounceMs = opts.debounceMs ?? 100;
     this.#tickMs = opts.tickMs ?? 5000;
     this.#keepAliveMs = opts.keepAliveMs ?? 15_000;
+    this.#reads = new Coalesced(() => this.#readAndSend(), (err) => this.#onError(err as Error));
   }
 
   /** Takes an event-stream response: headers now, the current topology at once, then every change. */
@@ -63,7 +65,7 @@ export class TopologyFeed {
     if (this.#clients.size === 0 || this.#pending) return;
     this.#pending = setTimeout(() => {
       this.#pending = undefined;
-      void this.#readAndSend();
+      this.#reads.request();
     }, this.#debounceMs).unref();
   }
 
@@ -74,29 +76,15 @@ export class TopologyFeed {
     this.#stopTimers();
   }
 
-  /** One read at a time; a change noticed during a read reads once more after it. */
+  /** Reads the topology and sends it if it changed (nobody listening: nothing is read). */
   async #readAndSend(): Promise<void> {
-    if (this.#reading) {
-      this.#again = true;
-      return;
+    if (this.#clients.size === 0) return;
+    const t = await this.#read();
+    const key = comparable(t);
+    if (key !== this.#last) {
+      this.#last = key;
+      this.#broadcast(`event: topology\ndata: ${JSON.stringify(t)}\n\n`);
     }
-    this.#reading = (async () => {
-      do {
-        this.#again = false;
-        try {
-          const t = await this.#read();
-          const key = comparable(t);
-          if (key !== this.#last) {
-            this.#last = key;
-            this.#broadcast(`event: topology\ndata: ${JSON.stringify(t)}\n\n`);
-          }
-        } catch (err) {
-          this.#onError(err as Error);
-        }
-      } while (this.#again && this.#clients.size > 0);
-    })();
-    await this.#reading;
-    this.#reading = undefined;
   }
 
   #broadcast(text: string): void {
