@@ -10,6 +10,7 @@ import { AdminRefusedError, adminCall, NotRunningError, pluginsDirOption, resolv
 import { formatFinding, type Finding } from '../common/finding.js';
 import type { PluginKind } from '../common/plugin.js';
 import { PluginCallError } from '../common/protocol/client.js';
+import type { DockerApi } from '../docker-sync/docker-api.js';
 import { DEFAULT_DOCKER_HOST } from '../docker-sync/docker-host.js';
 import type { TsnetNetworkResponses } from '../network-driver/admin-api.js';
 import type { AdminResponses } from '../volume-driver/admin-api.js';
@@ -45,7 +46,12 @@ async function pluginFindings(pluginsDir: string): Promise<Finding[]> {
   return out;
 }
 
-/** Where Docker and the suite disagree: each side's networks, endpoints and volumes the other lacks. Empty when dockerd does not answer. */
+/**
+ * Where Docker and the suite disagree: each side's networks, endpoints and volumes the other lacks.
+ * Empty when dockerd does not answer at all; one finding naming dockerd when it answers its ping but a
+ * read then fails or times out (a volume list waiting on a dead volume plugin, say): the comparison is
+ * then unknown, which is not "no drift".
+ */
 async function dockerFindings(o: DoctorOptions): Promise<Finding[]> {
   if (o.dockerHost === 'none') return [];
   const [{ DockerApi }, { driverNamesOf }] = await Promise.all([import('../docker-sync/docker-api.js'), import('../docker-sync/sources.js')]);
@@ -53,6 +59,16 @@ async function dockerFindings(o: DoctorOptions): Promise<Finding[]> {
   if (!(await docker.ping())) return [];
   const sockets = await Promise.all(CHECKED.map((k) => resolveAdminSocket(o.pluginsDir, k).catch(() => '')));
   const names = new Set(await driverNamesOf(o.pluginsDir, sockets.filter((s) => s !== '')));
+  try {
+    return await compareWithDocker(o, docker, names);
+  } catch (err) {
+    if (err instanceof NotRunningError || err instanceof AdminRefusedError) throw err;
+    return [mismatch(`dockerd at ${o.dockerHost}`, "answers the reads doctor compares (networks, volumes)", `${(err as Error).message}; Docker's side was not compared`)];
+  }
+}
+
+/** {@link dockerFindings}' comparison; `names` are the driver names dockerd knows our plugins by. */
+async function compareWithDocker(o: DoctorOptions, docker: DockerApi, names: ReadonlySet<string>): Promise<Finding[]> {
   const out: Finding[] = [];
   const ours = (await adminCall<TsnetNetworkResponses['Status']>(o.pluginsDir, 'network', 'Status', { NetworkID: '' })).Networks;
   const oursById = new Map(ours.map((n) => [n.ID, n]));

@@ -3,9 +3,13 @@
  * container publishing a port and using a size-limited tsvol volume. A clean host reports nothing;
  * then, broken by hand (veth deleted, the port's nft map element removed, the volume unmounted, a stray
  * `tsbr-…` bridge added), doctor names each and exits 1; `--fix` repairs them (the published port
- * answers again) and doctor reports clean.
+ * answers again) and doctor reports clean. A dockerd that answers its ping but fails a read is one
+ * finding naming it, and the host is still checked.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { nameFromId } from '../network-driver/modes/shared/names.js';
 import { HOST_VETH_PREFIX } from '../network-driver/modes/bridge-core/endpoint-state.js';
@@ -87,4 +91,25 @@ describe.skipIf(!isRoot)('tsnet doctor', () => {
     expect(after.stdout).toContain('no drift');
     expect(after.code).toBe(0);
   }, 120_000);
+
+  it("reports a dockerd that answers its ping but fails a read as a finding naming it, and still checks the host", async () => {
+    // A stand-in for a dockerd whose volume or network list dies (a dead volume plugin it waits on):
+    // it answers /_ping and drops the connection of every other request.
+    const dir = await mkdtemp('/tmp/tstest-');
+    const socket = join(dir, 'docker.sock');
+    const server = createServer((req, res) => (req.url?.endsWith('/_ping') ? res.end('OK') : req.socket.destroy()));
+    await new Promise<void>((resolve) => server.listen(socket, resolve));
+    try {
+      await mustRun(['ip', 'link', 'add', stray, 'type', 'bridge']);
+      const r = await doctor('--docker-host', `unix://${socket}`);
+      expect(r.code).toBe(1);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.find((l) => l.includes(`dockerd at unix://${socket}`))).toMatch(/Docker's side was not compared/);
+      expect(lines.find((l) => l.includes(`bridge ${stray}`))).toMatch(/found present/);
+    } finally {
+      await tryRun(['ip', 'link', 'del', stray]);
+      await new Promise((resolve) => server.close(resolve));
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
