@@ -39,7 +39,7 @@ function readMounts(): MountInfo[] {
 }
 
 /** `realpath`, or `undefined` when the path does not exist. */
-export async function realpathIfExists(path: string): Promise<string | undefined> {
+async function realpathIfExists(path: string): Promise<string | undefined> {
   try {
     return await realpath(path);
   } catch (err) {
